@@ -1,0 +1,1 @@
+"""One module per ``semeq-live`` sub-command (discovered by ``semeq_live.cli``)."""
