@@ -116,3 +116,8 @@ def clamp_params(p, sample_rate: float | None = None) -> np.ndarray:
         idx = FREQ_INDEX[band]
         p[..., idx] = np.clip(p[..., idx], lo, hi)
     return p
+
+# Analysis grid: 1/3-octave band centres (base-10 series, IEC 61260) from 31.5 Hz to 16 kHz. The
+# input analyzer measures the long-term spectrum on these bands, and the curve encoder (trained with
+# the model) maps a deviation curve on exactly these frequencies to the audio latent z_a.
+ANALYSIS_FREQS = 1000.0 * 10.0 ** (np.arange(-15, 13) / 10.0)

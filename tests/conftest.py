@@ -1,0 +1,45 @@
+"""Shared fixtures: paths to ../shared (data and music) and a real JACK server (dummy driver)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SAFE_CSV = SHARED / "data" / "safe_eq.csv"
+AUDIO_DIR = SHARED / "audio"
+
+
+def _need(path: Path, what: str) -> Path:
+    if not path.exists():
+        pytest.skip(f"{what} not found at {path}: this test reads it from ../shared beside the "
+                    "checkout (it is never copied into the repo)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def safe_csv() -> Path:
+    return _need(SAFE_CSV, "SAFE-DB data (shared/data/safe_eq.csv)")
+
+
+@pytest.fixture(scope="session")
+def music_files() -> list[Path]:
+    _need(AUDIO_DIR, "music excerpts (shared/audio)")
+    files = sorted(AUDIO_DIR.glob("*.flac"))
+    if not files:
+        pytest.skip(f"no .flac music in {AUDIO_DIR}")
+    return files
+
+
+@pytest.fixture(scope="session")
+def jack_server():
+    """A real JACK server with the dummy driver, shared by the whole test session."""
+    from .jack_server import JackServer
+
+    if not JackServer.available():
+        pytest.skip("jackd not installed (apt-get install -y jackd2 libportaudio2)")
+    server = JackServer(name="semeq-pytest").start()
+    yield server
+    server.stop()
