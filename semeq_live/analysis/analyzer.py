@@ -1,0 +1,233 @@
+"""The input analyzer: rolling long-term spectrum -> deviation from a reference -> audio latent.
+
+Two sides (DESIGN.md sections 1 and 4):
+
+- audio thread: ``push(block)`` copies the block into a preallocated lock-free ring (cheap, no
+  array allocation, never waits);
+- analysis thread: ``update()`` (about 10 times a second) turns every newly completed FFT segment
+  (0.34 s Hann window, hop of a quarter of it, i.e. about 12 new spectra a second) into 1/3-octave
+  band powers, averages the last ``window_s`` seconds of them, compares the result with the
+  reference spectrum, and maps the level-free deviation curve to the audio latent ``z_a`` with the
+  model's curve encoder.
+
+"No estimate" rules, so the engine never acts on a confident wrong answer: not enough audio yet,
+too quiet (below ``min_level_db``, with ``hysteresis_db`` so a fade does not flicker), too few bands
+carrying signal (a sine, a band-limited source), or a deviation far outside what the encoder was
+trained on (learn a reference for such material). The spectrum itself is reported whenever any
+signal was analysed, because loudness compensation uses it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from ..errors import SemeqError
+from ..params import ANALYSIS_FREQS
+from .bands import BandAnalyzer, segment_length
+from .estimate import InputEstimate, no_estimate
+from .reference import ReferenceSpectrum, learned_reference
+from .ring import AudioRing
+
+# The encoder was trained on EQ curves (+-12 dB) plus a few dB of spectral noise; deviations are
+# clipped to this before encoding so one dead band cannot dominate the latent.
+ENCODER_INPUT_LIMIT_DB = 24.0
+# A band more than this far below the mid-band level counts as carrying no signal.
+MISSING_BAND_DB = -40.0
+
+
+class ReferenceCaptureError(SemeqError):
+    """"Learn reference" was asked for while there is not enough signal to learn from."""
+
+
+def remove_level(dev_db: np.ndarray) -> np.ndarray:
+    """The deviation minus its mean over the mid bands: the curve encoder's input convention."""
+    from ..model.curves import remove_level as _remove_level
+
+    return _remove_level(dev_db)
+
+
+class Analyzer:
+    """Rolling spectrum analyzer and term-profile estimator for ``channels``-channel input."""
+
+    def __init__(self, sample_rate: float, channels: int, model=None, window_s: float = 2.0,
+                 reference: ReferenceSpectrum | None = None, min_level_db: float = -60.0,
+                 hysteresis_db: float = 6.0, min_seconds: float = 0.5, max_missing_bands: int = 6,
+                 max_deviation_rms_db: float = 12.0):
+        if not (sample_rate > 0 and math.isfinite(sample_rate)):
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        self.sample_rate = float(sample_rate)
+        self.channels = int(channels)
+        self.model = model
+        self.window_s = float(window_s)
+        self.reference = reference if reference is not None else ReferenceSpectrum.default()
+        self.min_level_db = float(min_level_db)
+        self.hysteresis_db = float(hysteresis_db)
+        self.max_missing_bands = int(max_missing_bands)
+        self.max_deviation_rms_db = float(max_deviation_rms_db)
+
+        self.nfft = segment_length(self.sample_rate)
+        self.hop = self.nfft // 4
+        self.bands = BandAnalyzer(self.sample_rate, self.nfft)
+        # Segments whose union spans window_s seconds.
+        self.n_segments = max(1, int(round((self.window_s * self.sample_rate - self.nfft) / self.hop)) + 1)
+        self.min_segments = max(1, int(math.ceil((min_seconds * self.sample_rate - self.nfft) / self.hop)) + 1)
+        # Room for the window plus a few seconds of slack, so a late update loses nothing.
+        capacity = self.nfft + self.hop * (self.n_segments + int(4.0 * self.sample_rate / self.hop))
+        self.ring = AudioRing(capacity, self.channels)
+
+        self._segment = np.zeros((self.nfft, self.channels), dtype=np.float32)
+        self._seg_power = np.zeros((self.n_segments, ANALYSIS_FREQS.size))
+        self._seg_ms = np.zeros(self.n_segments)
+        self._lock = threading.Lock()  # analysis-side only: update vs learn/load from the control thread
+        self._reset_locked()
+
+    # ----------------------------------------------------------------- audio thread
+    def push(self, block: np.ndarray) -> None:
+        """Feed input audio (``[frames, channels]`` float32). Audio-thread safe: no lock, no allocation."""
+        self.ring.push(block)
+
+    # -------------------------------------------------------------- analysis thread
+    def reset(self) -> None:
+        """Forget the analysed spectra (e.g. when the input source changes)."""
+        with self._lock:
+            self._reset_locked()
+
+    def _reset_locked(self):
+        self._filled = 0
+        self._slot = 0
+        # Segment j covers frames [j*hop, j*hop + nfft); start with the first one not yet begun.
+        self._next_segment = -(-self.ring.written // self.hop)
+        self._was_confident = False
+        self.last_estimate = no_estimate("listening: no audio analysed yet", self.ring.written / self.sample_rate)
+
+    def _analyse_new_segments(self) -> int:
+        written = self.ring.written
+        last = (written - self.nfft) // self.hop  # newest complete segment
+        if last < self._next_segment:
+            return 0
+        first = max(self._next_segment, last - self.n_segments + 1)
+        done = 0
+        for j in range(first, last + 1):
+            if not self.ring.read_into(j * self.hop + self.nfft, self._segment):
+                continue  # lapped by the writer: that segment is lost, the next ones are fine
+            seg = self._segment
+            if not np.isfinite(seg).all():  # a NaN burst must not poison the long-term spectrum
+                np.nan_to_num(seg, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            power, ms = self.bands.band_power(seg)
+            self._seg_power[self._slot] = power
+            self._seg_ms[self._slot] = ms
+            self._slot = (self._slot + 1) % self.n_segments
+            self._filled = min(self._filled + 1, self.n_segments)
+            done += 1
+        self._next_segment = last + 1
+        return done
+
+    def window_power(self) -> np.ndarray | None:
+        """Mean band powers of the current window (linear), or None before the first segment."""
+        if self._filled == 0:
+            return None
+        return self._seg_power[:self._filled].mean(axis=0) if self._filled < self.n_segments \
+            else self._seg_power.mean(axis=0)
+
+    def update(self) -> InputEstimate:
+        """Analyse what arrived since the last call and return the current estimate."""
+        with self._lock:
+            self._analyse_new_segments()
+            est = self._estimate_locked()
+            self.last_estimate = est
+            return est
+
+    def _estimate_locked(self) -> InputEstimate:
+        time_s = self.ring.written / self.sample_rate
+        power = self.window_power()
+        if power is None:
+            return no_estimate("listening: no audio analysed yet", time_s)
+        ms = float(self._seg_ms[:self._filled].mean())
+        level_db = 10.0 * math.log10(max(ms, 1e-30))
+        if self._filled < self.min_segments:
+            seconds = (self.nfft + (self._filled - 1) * self.hop) / self.sample_rate
+            return no_estimate(f"listening: {seconds:.1f} s analysed", time_s, level_db,
+                               band_power=power, spectrum_db=10.0 * np.log10(power))
+        est = self.estimate_from_power(power, level_db=level_db, time_s=time_s,
+                                       was_confident=self._was_confident)
+        self._was_confident = est.confident
+        return est
+
+    def estimate_from_power(self, power, *, level_db: float | None = None, time_s: float = 0.0,
+                            was_confident: bool = False) -> InputEstimate:
+        """The estimate for given long-term band powers (also used for a whole file's average)."""
+        power = np.maximum(np.asarray(power, dtype=np.float64), 1e-30)
+        spectrum_db = 10.0 * np.log10(power)
+        if level_db is None:
+            level_db = 10.0 * math.log10(float(power.sum()))
+        spectra = {"band_power": power, "spectrum_db": spectrum_db}
+        threshold = self.min_level_db - (self.hysteresis_db if was_confident else 0.0)
+        if level_db < threshold:
+            return no_estimate(f"too quiet ({level_db:.0f} dBFS, needs {threshold:.0f})", time_s,
+                               level_db, **spectra)
+        deviation = self.deviation_db(spectrum_db)
+        spectra["deviation_db"] = deviation
+        valid = self.bands.valid
+        missing = int(np.sum(deviation[valid] < MISSING_BAND_DB))
+        if missing > self.max_missing_bands:
+            return no_estimate(f"too little broadband signal ({missing} of {int(valid.sum())} bands empty)",
+                               time_s, level_db, **spectra)
+        rms = float(np.sqrt(np.mean(deviation[valid] ** 2)))
+        if rms > self.max_deviation_rms_db:
+            return no_estimate(f"input far from the {self.reference.name} reference ({rms:.0f} dB RMS): "
+                               "learn a reference", time_s, level_db, **spectra)
+        if self.model is None:
+            return no_estimate("no model loaded", time_s, level_db, **spectra)
+        clipped = np.clip(deviation, -ENCODER_INPUT_LIMIT_DB, ENCODER_INPUT_LIMIT_DB)
+        z_a = np.asarray(self.model.encode_curve(clipped[None, :]), dtype=np.float64)[0]
+        profile = tuple((str(t), float(s)) for t, s in self.model.term_profile(z_a))
+        return InputEstimate(confident=True, reason="ok", time_s=time_s, level_db=level_db,
+                             z_a=z_a, profile=profile, **spectra)
+
+    def deviation_db(self, spectrum_db: np.ndarray) -> np.ndarray:
+        """Spectrum minus reference, level removed; bands above Nyquist repeat the highest measured one."""
+        dev = np.asarray(spectrum_db, dtype=np.float64) - self.reference.band_db
+        valid = self.bands.valid
+        if not valid.all():
+            top = int(np.flatnonzero(valid)[-1])
+            dev = dev.copy()
+            dev[top + 1:] = dev[top]
+        return remove_level(dev)
+
+    # ------------------------------------------------------------------ reference
+    def learn_reference(self, name: str = "learned") -> ReferenceSpectrum:
+        """Make the current long-term spectrum the reference ("learn reference" at soundcheck)."""
+        with self._lock:
+            self._analyse_new_segments()
+            power = self.window_power()
+            if power is None or self._filled < self.min_segments:
+                raise ReferenceCaptureError("not enough audio analysed yet to learn a reference "
+                                            f"(play at least {self.min_segments * self.hop / self.sample_rate:.1f} s)")
+            level_db = 10.0 * math.log10(max(float(self._seg_ms[:self._filled].mean()), 1e-30))
+            if level_db < self.min_level_db:
+                raise ReferenceCaptureError(f"input too quiet to learn a reference ({level_db:.0f} dBFS, "
+                                            f"needs {self.min_level_db:.0f})")
+            seconds = (self.nfft + (self._filled - 1) * self.hop) / self.sample_rate
+            ref = learned_reference(power, seconds=seconds, sample_rate=self.sample_rate)
+            if not self.bands.valid.all():
+                raise ReferenceCaptureError(f"cannot learn a full reference at {self.sample_rate:.0f} Hz: "
+                                            "the top bands lie above Nyquist")
+            self.reference = ReferenceSpectrum(ref.band_db, name=name, source="learned", meta=ref.meta)
+            self._was_confident = False
+            return self.reference
+
+    def set_reference(self, reference: ReferenceSpectrum) -> None:
+        with self._lock:
+            self.reference = reference
+            self._was_confident = False
+
+    def save_reference(self, path):
+        return self.reference.save(path)
+
+    def load_reference(self, path) -> ReferenceSpectrum:
+        ref = ReferenceSpectrum.load(path)  # raises ReferenceFileError, keeps the old one on failure
+        self.set_reference(ref)
+        return ref

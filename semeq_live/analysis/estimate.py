@@ -1,0 +1,54 @@
+"""``InputEstimate``: what the analyzer currently believes about the input's character."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class InputEstimate:
+    """One analysis result. Immutable, so it can be handed to other threads as is.
+
+    ``confident`` is False when there is no estimate (silence, too little signal, input far outside
+    what the curve encoder knows); ``z_a`` and ``profile`` are then None and ``reason`` says why.
+    ``band_power`` (linear mean square per band) and ``spectrum_db`` are given whenever any signal
+    was analysed, confident or not, because loudness compensation still needs them.
+    """
+
+    confident: bool
+    reason: str
+    time_s: float  # audio time (seconds of input pushed) the estimate refers to
+    level_db: float  # mean-square level of the analysis window, dBFS per channel (-inf: nothing yet)
+    z_a: np.ndarray | None = None  # audio latent of the input's character
+    profile: tuple[tuple[str, float], ...] | None = None  # (term, similarity), best first
+    band_power: np.ndarray | None = None  # [28] linear, on ANALYSIS_FREQS
+    spectrum_db: np.ndarray | None = None  # [28] band levels in dBFS
+    deviation_db: np.ndarray | None = None  # [28] spectrum minus reference, level removed
+
+    @property
+    def top_terms(self) -> list[str]:
+        return [t for t, _ in self.profile] if self.profile else []
+
+    def similarity(self, term: str) -> float | None:
+        for t, s in self.profile or ():
+            if t == term:
+                return s
+        return None
+
+    def to_dict(self, n_terms: int | None = None) -> dict:
+        """JSON-friendly form (floats rounded for display)."""
+        prof = list(self.profile or ())[:n_terms] if self.profile else None
+        return {
+            "confident": self.confident,
+            "reason": self.reason,
+            "time_s": round(self.time_s, 3),
+            "level_db": None if not np.isfinite(self.level_db) else round(float(self.level_db), 2),
+            "profile": None if prof is None else [{"term": t, "similarity": round(float(s), 4)} for t, s in prof],
+            "deviation_db": None if self.deviation_db is None else [round(float(v), 2) for v in self.deviation_db],
+        }
+
+
+def no_estimate(reason: str, time_s: float, level_db: float = float("-inf"), **spectra) -> InputEstimate:
+    return InputEstimate(confident=False, reason=reason, time_s=time_s, level_db=level_db, **spectra)
