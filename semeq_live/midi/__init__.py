@@ -1,0 +1,41 @@
+"""MIDI control: mapping files, the message -> ControlState controller, scenes, ports, performances.
+
+Integration points for the control loop::
+
+    mapping = load_mapping(path, known_terms=model.terms)        # MappingError: file:line: key: ...
+    scenes = SceneBank("scenes.yaml", known_terms=model.terms)
+    ctl = MidiController(mapping, state, model.terms, scenes=scenes)
+    midi = MidiInput(["nanoKONTROL2"], api="jack")               # queued messages
+    for port, msg, t in midi.drain():
+        for action in ctl.handle(msg): ...                       # learn_reference, panic, ...
+
+Offline: ``load_performance(file)`` + ``BlockScheduler(events, sample_rate, block_size).due(k)``.
+Names are imported lazily so ``import semeq_live.midi`` does not load rtmidi.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "load_mapping": "mapping", "default_mapping_path": "mapping", "mappings_dir": "mapping",
+    "shipped_mappings": "mapping", "resolve_mapping_path": "mapping", "Mapping": "mapping",
+    "Control": "mapping", "MAPPING_VERSION": "mapping",
+    "TARGETS": "targets",
+    "MidiController": "controller", "Action": "controller", "PendingPickup": "controller",
+    "SceneBank": "scenes",
+    "MidiInput": "ports", "FeedbackOutput": "ports", "decode_packet": "ports",
+    "list_input_ports": "ports", "list_output_ports": "ports",
+    "load_performance": "performance", "BlockScheduler": "performance",
+    "write_performance": "performance", "block_of": "performance",
+    "LocatedError": "yamlfile",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,335 @@
+"""MIDI ports: inputs chosen by name substring, reconnecting when a controller comes back.
+
+python-rtmidi (the backend mido uses) is driven directly so the raw bytes of every event pass
+through ``decode_packet``: malformed input is counted and dropped instead of vanishing silently.
+Messages are delivered as mido messages, one callback at a time (a lock serialises the rtmidi
+threads of several ports), or queued for the control thread when no callback is given.
+
+A poll thread re-lists the ports every ``poll_interval`` seconds: a port that disappeared is
+closed and logged, a matching port that (re)appeared is opened and logged. Nothing raises into
+the show when a cable is pulled.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+
+import mido
+
+from ..errors import DeviceError
+
+log = logging.getLogger("semeq_live.midi")
+
+APIS = ("alsa", "jack")
+DEFAULT_CLIENT = "semeq-live"
+
+
+def _rtmidi_api(api: str) -> int:
+    import rtmidi
+
+    table = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK}
+    if api not in table:
+        raise DeviceError(f"unknown MIDI API {api!r} (use one of: {', '.join(APIS)})")
+    if table[api] not in rtmidi.get_compiled_api():
+        raise DeviceError(f"this python-rtmidi was built without {api.upper()} MIDI support")
+    return table[api]
+
+
+def _open_client(kind: str, api: str, client_name: str):
+    """An rtmidi MidiIn/MidiOut client, or a DeviceError that says what to check."""
+    import rtmidi
+
+    cls = rtmidi.MidiIn if kind == "in" else rtmidi.MidiOut
+    try:
+        return cls(_rtmidi_api(api), client_name)
+    except (SystemError, RuntimeError, rtmidi.RtMidiError) as exc:
+        hint = ("is the JACK server running?" if api == "jack"
+                else "is the ALSA sequencer available (/dev/snd/seq)? try --midi-api jack")
+        raise DeviceError(f"cannot open the {api.upper()} MIDI system: {exc} ({hint})") from None
+
+
+def decode_packet(data) -> mido.Message | None:
+    """One complete MIDI message from raw bytes, or None if the bytes are not a valid message."""
+    try:
+        return mido.Message.from_bytes(list(data))
+    except Exception:
+        return None
+
+
+def matches(name: str, patterns) -> bool:
+    """True when any pattern is a case-insensitive substring of ``name`` ('' matches every port)."""
+    low = name.lower()
+    return any(p.lower() in low for p in patterns)
+
+
+def list_input_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:
+    client = _open_client("in", api, f"{client_name} list")
+    try:
+        return [n for n in client.get_ports() if not n.startswith(client_name)]
+    finally:
+        client.delete()
+
+
+def list_output_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:
+    client = _open_client("out", api, f"{client_name} list")
+    try:
+        return [n for n in client.get_ports() if not n.startswith(client_name)]
+    finally:
+        client.delete()
+
+
+class MidiInput:
+    """Every MIDI input port whose name contains one of ``port_patterns``, kept connected.
+
+    ``on_message(port_name, msg, t)`` (t = ``time.monotonic()`` on arrival) is called from rtmidi's
+    thread, never concurrently. Without a callback, ``(port_name, msg, t)`` tuples are queued:
+    read them with ``receive(timeout)`` or ``drain()``.
+    """
+
+    def __init__(self, port_patterns, api: str = "jack", on_message=None,
+                 poll_interval: float = 1.0, client_name: str = DEFAULT_CLIENT):
+        self.patterns = [str(p) for p in (port_patterns or [])]
+        self.api = api
+        self.on_message = on_message
+        self.poll_interval = float(poll_interval)
+        self.client_name = client_name
+        self.stats: Counter = Counter()
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._ports: dict[str, object] = {}
+        self._deliver_lock = threading.Lock()
+        self._scan_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._scanner = _open_client("in", api, f"{client_name} scan")
+        self.scan()
+        if not self._ports:
+            log.warning("no MIDI input matches %s yet; waiting for it to appear",
+                        ", ".join(repr(p) for p in self.patterns) or "(no ports asked for)")
+        self._thread = threading.Thread(target=self._poll, name="semeq-midi-poll", daemon=True)
+        self._thread.start()
+
+    # ---------------------------------------------------------------- public
+    @property
+    def connected(self) -> list[str]:
+        with self._scan_lock:
+            return sorted(self._ports)
+
+    def receive(self, timeout: float | None = None):
+        """The next queued ``(port_name, msg, t)``, or None after ``timeout`` seconds."""
+        try:
+            return self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def drain(self) -> list:
+        out = []
+        while True:
+            try:
+                out.append(self.queue.get_nowait())
+            except queue.Empty:
+                return out
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=self.poll_interval + 5.0)
+        with self._scan_lock:
+            for name in list(self._ports):
+                self._close_port(name)
+            if self._scanner is not None:
+                self._scanner.delete()
+                self._scanner = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---------------------------------------------------------------- connection management
+    def scan(self) -> None:
+        """Open matching ports that appeared, close the ones that disappeared (and log both)."""
+        with self._scan_lock:
+            if self._scanner is None:
+                return
+            try:
+                available = [n for n in self._scanner.get_ports()
+                             if not n.startswith(self.client_name)]
+            except Exception as exc:  # the MIDI system went away (JACK shut down)
+                self.stats["scan_errors"] += 1
+                log.warning("cannot list MIDI ports: %s", exc)
+                return
+            for name in list(self._ports):
+                if name not in available:
+                    self._close_port(name)
+                    self.stats["disconnects"] += 1
+                    log.warning("MIDI input disconnected: %s (will reconnect when it returns)", name)
+            for name in available:
+                if name not in self._ports and matches(name, self.patterns):
+                    if self._open_port(name):
+                        self.stats["connects"] += 1
+                        log.info("MIDI input connected: %s", name)
+
+    def _open_port(self, name: str) -> bool:
+        try:
+            client = _open_client("in", self.api, self.client_name)
+            ports = client.get_ports()
+            if name not in ports:
+                client.delete()
+                return False
+            client.ignore_types(sysex=False, timing=True, active_sense=True)
+            client.set_error_callback(self._on_error, name)
+            client.open_port(ports.index(name), f"in {len(self._ports) + 1}")
+            client.set_callback(self._on_event, name)
+        except Exception as exc:
+            self.stats["open_errors"] += 1
+            log.warning("cannot open MIDI input %s: %s", name, exc)
+            return False
+        self._ports[name] = client
+        return True
+
+    def _close_port(self, name: str) -> None:
+        client = self._ports.pop(name, None)
+        if client is None:
+            return
+        try:
+            client.cancel_callback()
+            client.close_port()
+            client.delete()
+        except Exception as exc:  # closing a dead port must not stop the rest
+            log.debug("closing MIDI input %s: %s", name, exc)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.scan()
+            except Exception:
+                self.stats["scan_errors"] += 1
+                log.exception("MIDI port scan failed")
+
+    # ---------------------------------------------------------------- event delivery
+    def _on_error(self, error_type, message, port_name) -> None:
+        self.stats["driver_errors"] += 1
+        log.warning("MIDI driver error on %s: %s", port_name, message)
+
+    def _on_event(self, event, port_name) -> None:
+        t = time.monotonic()
+        try:
+            data = event[0]
+        except Exception:
+            data = None
+        msg = decode_packet(data) if data is not None else None
+        if msg is None:
+            self.stats["malformed"] += 1
+            return
+        self.stats["received"] += 1
+        with self._deliver_lock:
+            if self.on_message is None:
+                self.queue.put((port_name, msg, t))
+                return
+            try:
+                self.on_message(port_name, msg, t)
+            except Exception:
+                self.stats["callback_errors"] += 1
+                log.exception("MIDI message handler failed on %s", msg)
+
+
+class FeedbackOutput:
+    """LED / motor-fader feedback to the first output port matching ``pattern``.
+
+    ``send(messages)`` only transmits values that changed since the last send (LEDs don't need
+    a refresh 50 times a second) and reopens the port if the controller was replugged.
+    """
+
+    def __init__(self, pattern: str, api: str = "jack", client_name: str = DEFAULT_CLIENT,
+                 retry_interval: float = 1.0):
+        self.pattern = pattern
+        self.api = api
+        self.client_name = client_name
+        self.retry_interval = retry_interval
+        self.stats: Counter = Counter()
+        self._client = None
+        self._port_name: str | None = None
+        self._last: dict[tuple, int] = {}
+        self._next_try = 0.0
+        self._connect()
+
+    @property
+    def port_name(self) -> str | None:
+        return self._port_name
+
+    def _connect(self) -> None:
+        self._next_try = time.monotonic() + self.retry_interval
+        try:
+            client = _open_client("out", self.api, f"{self.client_name} leds")
+        except DeviceError as exc:
+            log.warning("LED feedback unavailable: %s", exc)
+            return
+        names = [n for n in client.get_ports()
+                 if not n.startswith(self.client_name) and matches(n, [self.pattern])]
+        if not names:
+            client.delete()
+            return
+        try:
+            client.open_port(client.get_ports().index(names[0]), "leds")
+        except Exception as exc:
+            client.delete()
+            log.warning("cannot open LED output %s: %s", names[0], exc)
+            return
+        self._client, self._port_name = client, names[0]
+        self._last.clear()  # a replugged controller forgot its LEDs: send everything again
+        log.info("MIDI LED feedback connected: %s", names[0])
+
+    def _still_there(self) -> bool:
+        try:
+            return self._port_name in self._client.get_ports()
+        except Exception:
+            return False
+
+    def send(self, messages) -> int:
+        """Send what changed; returns how many messages went out."""
+        if self._client is not None and not self._still_there():
+            log.warning("MIDI LED output disconnected: %s", self._port_name)
+            self.close()
+        if self._client is None:
+            if time.monotonic() < self._next_try:
+                return 0
+            self._connect()
+            if self._client is None:
+                return 0
+        sent = 0
+        for msg in messages:
+            key, value = _feedback_slot(msg)
+            if self._last.get(key) == value:
+                continue
+            try:
+                self._client.send_message(msg.bytes())
+            except Exception as exc:
+                self.stats["send_errors"] += 1
+                log.warning("LED feedback send failed: %s", exc)
+                return sent
+            self._last[key] = value
+            sent += 1
+        return sent
+
+    def close(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close_port()
+                self._client.delete()
+            except Exception:
+                pass
+        self._client, self._port_name = None, None
+
+
+def _feedback_slot(msg) -> tuple[tuple, int]:
+    if msg.type == "note_on":
+        return ("note", msg.channel, msg.note), msg.velocity
+    if msg.type == "control_change":
+        return ("cc", msg.channel, msg.control), msg.value
+    if msg.type == "pitchwheel":
+        return ("pitch", msg.channel), msg.pitch
+    return (msg.type,), hash(tuple(msg.bytes()))
