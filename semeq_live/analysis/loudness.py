@@ -30,6 +30,7 @@ from .bands import band_edges
 # consistent at other rates: a +4 dB high shelf (head effects) and a 38 Hz high-pass (RLB).
 _SHELF_F0, _SHELF_G_DB, _SHELF_Q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
 _HP_F0, _HP_Q = 38.13547087602444, 0.5003270373238773
+AUDIBLE_RANGE_HZ = (20.0, 20000.0)
 
 
 def k_weighting_sos(sample_rate: float) -> np.ndarray:
@@ -57,14 +58,22 @@ def k_weighting_db(freqs, sample_rate: float = 48000.0) -> np.ndarray:
 class LoudnessPredictor:
     """Predicted K-weighted loudness change (dB) of an EQ on a band spectrum."""
 
-    def __init__(self, sample_rate: float, freqs=ANALYSIS_FREQS, points_per_band: int = 5):
+    def __init__(self, sample_rate: float, freqs=ANALYSIS_FREQS, points_per_band: int = 6):
         self.sample_rate = float(sample_rate)
         freqs = np.asarray(freqs, dtype=np.float64)
         lo, hi = band_edges(freqs)
+        self.valid = hi <= 0.5 * self.sample_rate
+        # The outermost bands stand for everything audible beyond them (20 Hz and up to 20 kHz):
+        # a low-shelf boost acts on 20-28 Hz too, and that can be worth dBs when the rest is cut.
+        # Their power density is assumed to continue, so they weigh by their extended width.
+        lo_ext, hi_ext = lo.copy(), hi.copy()
+        lo_ext[0] = min(AUDIBLE_RANGE_HZ[0], lo[0])
+        top = int(np.flatnonzero(self.valid)[-1]) if self.valid.any() else len(hi) - 1
+        hi_ext[top] = max(hi[top], min(AUDIBLE_RANGE_HZ[1], 0.49 * self.sample_rate))
+        self._width = np.log(hi_ext / lo_ext) / np.log(hi / lo)
         # Log-spaced points at the centres of `points_per_band` equal slices of each band.
         frac = (np.arange(points_per_band) + 0.5) / points_per_band
-        self.grid = lo[:, None] * (hi / lo)[:, None] ** frac[None, :]  # [bands, points]
-        self.valid = hi <= 0.5 * self.sample_rate
+        self.grid = lo_ext[:, None] * (hi_ext / lo_ext)[:, None] ** frac[None, :]  # [bands, points]
         self._k_power = 10.0 ** (k_weighting_db(self.grid.ravel(), self.sample_rate) / 10.0)
         self._k_power = self._k_power.reshape(self.grid.shape)
         self._k_band = self._k_power.mean(axis=1)
@@ -79,7 +88,7 @@ class LoudnessPredictor:
 
     def change_db(self, forward, inverse, band_power) -> float:
         """K-weighted loudness change (dB) of the applied EQ on linear band powers."""
-        p = np.where(self.valid, np.asarray(band_power, dtype=np.float64), 0.0)
+        p = np.where(self.valid, np.asarray(band_power, dtype=np.float64), 0.0) * self._width
         gain = 10.0 ** (self.applied_db(forward, inverse) / 10.0)
         before = float(np.dot(p, self._k_band))
         if not before > 0.0:
@@ -132,6 +141,8 @@ class AutoGain:
         self.shape = self.initial_shape.copy()
         self._observed = False
 
+    def limit(self, compensation_db: float) -> float:
+        return float(min(max(compensation_db, -self.max_cut_db), self.max_boost_db))
+
     def compensation_db(self, forward, inverse=None) -> float:
-        comp = -self.predictor.change_db(forward, inverse, self.shape)
-        return float(min(max(comp, -self.max_cut_db), self.max_boost_db))
+        return self.limit(-self.predictor.change_db(forward, inverse, self.shape))

@@ -1,0 +1,202 @@
+"""The semantic engine: control state + input estimate -> the EQ to apply (DESIGN.md section 3).
+
+Target latent: the morph ``z_t = (1 - alpha) c_A + alpha c_B`` moved by the traverse controls along
+the model's two principal axes (``traverse_x * axis_scale[0] * axes[0] + ...``).
+
+Adaptive intensity ``k`` (the sound form, not the seeds' naive one): the applied filter is the
+cascade of ``D(z_a + k (z_t - z_a))`` and the inverse of ``D(z_a)`` (10 biquads), with ``z_a`` the
+analyzer's estimate of the input's own character. k = 0 applies a filter and its exact inverse
+(flat; both halves stay defined so that turning k up from 0 glides instead of jumping), k = 1 moves
+the input's character all the way to the target, k up to 1.5 exaggerates. Without an estimate
+(silence, too little signal) or with adaptation switched off, the static target ``D(z_t)`` is
+applied with its gains scaled by ``k``, and the settings say so.
+
+Loudness: ``autogain_db`` is the compensation for the EQ path (``EQProcessor.set_wet_gain_db``), so
+bypass A/B compares at equal loudness; ``output_gain_db`` is the performer's master gain
+(``EQProcessor.set_output_gain_db``). ``gain_db`` is their sum for callers with a single gain stage.
+
+Decoder calls are cached (small LRU keyed by the latent's bytes), so an unchanged state and
+estimate cost no decode at all.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..analysis.estimate import InputEstimate
+from ..analysis.loudness import AutoGain
+from ..params import FLAT_PARAMS, GAIN_INDEX, clamp_params
+from .state import ControlState
+
+MODE_ADAPTIVE = "adaptive"
+MODE_STATIC = "static"
+MODE_FALLBACK = "static fallback: no estimate"
+MODE_FLAT = "flat"
+
+# The latent space is tanh-bounded: extrapolation (k > 1, traverse) is kept inside it.
+LATENT_LIMIT = 1.0
+# Spectra quieter than this (dBFS) say nothing about the programme: auto-gain keeps what it had.
+AUTOGAIN_MIN_LEVEL_DB = -70.0
+
+
+@dataclass(frozen=True)
+class EQSettings:
+    """Everything the audio side needs for one control update, plus what the panel shows."""
+
+    forward: np.ndarray  # 13 SAFE parameters applied
+    inverse: np.ndarray | None  # 13 SAFE parameters whose effect is undone (None: no inverse)
+    autogain_db: float  # loudness compensation of the EQ path (0 with auto-gain off)
+    output_gain_db: float  # the performer's master gain
+    bypass: bool
+    mode: str  # MODE_ADAPTIVE, MODE_STATIC, MODE_FALLBACK or MODE_FLAT
+    reason: str  # why the mode (e.g. the analyzer's "too quiet (-72 dBFS ...)")
+    intensity: float
+    z_target: np.ndarray
+    z_input: np.ndarray | None
+    predicted_change_db: float  # K-weighted loudness change of the applied EQ before compensation
+
+    @property
+    def gain_db(self) -> float:
+        return self.autogain_db + self.output_gain_db
+
+    def applied_db(self, freqs, sample_rate: float = 48000.0) -> np.ndarray:
+        """Magnitude (dB) of the applied cascade: forward minus the undone inverse."""
+        from ..dsp.design import response_db
+
+        h = response_db(self.forward, freqs, sample_rate)
+        if self.inverse is not None:
+            h = h - response_db(self.inverse, freqs, sample_rate)
+        return h
+
+    def apply_to(self, processor) -> None:
+        """Hand these settings to an ``EQProcessor`` (control thread)."""
+        processor.set_params(self.forward, inverse=self.inverse)
+        processor.set_wet_gain_db(self.autogain_db)
+        processor.set_output_gain_db(self.output_gain_db)
+        processor.set_bypass(self.bypass)
+
+    def to_dict(self) -> dict:
+        from ..params import params_to_mapping
+
+        return {
+            "mode": self.mode, "reason": self.reason, "intensity": self.intensity,
+            "forward": params_to_mapping(self.forward),
+            "inverse": None if self.inverse is None else params_to_mapping(self.inverse),
+            "autogain_db": round(self.autogain_db, 3), "output_gain_db": self.output_gain_db,
+            "predicted_change_db": round(self.predicted_change_db, 3), "bypass": self.bypass,
+        }
+
+
+class SemanticEngine:
+    """Turns ``ControlState`` and the latest ``InputEstimate`` into ``EQSettings``.
+
+    Call ``compute`` from the control thread whenever the state or the estimate changes (at least
+    at the analysis rate, so auto-gain can follow the programme). Auto-gain time comes from the
+    estimates' audio time, so an offline render is deterministic.
+    """
+
+    def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 3.0,
+                 cache_size: int = 32):
+        self.model = model
+        self.sample_rate = float(sample_rate)
+        self.autogain = AutoGain(self.sample_rate, initial_band_db=reference_band_db,
+                                 shape_tau_s=autogain_shape_tau_s)
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._cache_size = int(cache_size)
+        self._target_key = None
+        self._target = None
+        self._last_estimate_time: float | None = None
+        self.decode_calls = 0
+
+    # ------------------------------------------------------------------- latents
+    def target_latent(self, state: ControlState) -> np.ndarray:
+        """Morph point of term A/B at alpha, moved by the traverse controls."""
+        key = (state.term_a, state.term_b, state.alpha, state.traverse_x, state.traverse_y)
+        if key != self._target_key:
+            z = self.model.morph_latent(state.term_a, state.term_b, state.alpha)
+            if state.traverse_x or state.traverse_y:
+                z = self.model.traverse(z, state.traverse_x, state.traverse_y)
+            self._target = np.clip(np.asarray(z, dtype=np.float64), -LATENT_LIMIT, LATENT_LIMIT)
+            self._target.setflags(write=False)
+            self._target_key = key
+        return self._target
+
+    def decode(self, *latents: np.ndarray) -> list[np.ndarray]:
+        """Decode latents, reusing cached results; misses are decoded in one batch."""
+        keys = [np.ascontiguousarray(z, dtype=np.float64).tobytes() for z in latents]
+        missing = [i for i, k in enumerate(keys) if k not in self._cache]
+        if missing:
+            batch = np.stack([latents[i] for i in missing])
+            params = clamp_params(np.asarray(self.model.decode(batch)).reshape(len(missing), -1),
+                                  self.sample_rate)
+            self.decode_calls += 1
+            for i, p in zip(missing, params):
+                p.setflags(write=False)
+                self._cache[keys[i]] = p
+        out = []
+        for k in keys:
+            self._cache.move_to_end(k)
+            out.append(self._cache[k])
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return out
+
+    # --------------------------------------------------------------------- update
+    def observe(self, estimate: InputEstimate | None) -> None:
+        """Let auto-gain track the programme's spectrum (once per new estimate)."""
+        if estimate is None or estimate.band_power is None:
+            return
+        if self._last_estimate_time is not None and estimate.time_s == self._last_estimate_time:
+            return
+        dt = 0.0 if self._last_estimate_time is None else max(estimate.time_s - self._last_estimate_time, 0.0)
+        self._last_estimate_time = estimate.time_s
+        if estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
+            self.autogain.observe(estimate.band_power, dt)
+
+    def compute(self, state: ControlState, estimate: InputEstimate | None = None) -> EQSettings:
+        self.observe(estimate)
+        z_t = self.target_latent(state)
+        k = float(state.intensity)
+        z_input = None
+        if estimate is not None and estimate.confident and estimate.z_a is not None and state.adaptive:
+            z_a = np.asarray(estimate.z_a, dtype=np.float64)
+            z_input = z_a
+            if k == 0.0:
+                (inverse,) = self.decode(z_a)
+                forward, mode, reason = inverse, MODE_FLAT, "intensity 0: filter and its exact inverse"
+            else:
+                z_f = np.clip(z_a + k * (z_t - z_a), -LATENT_LIMIT, LATENT_LIMIT)
+                forward, inverse = self.decode(z_f, z_a)
+                mode, reason = MODE_ADAPTIVE, "adapting to the input"
+        else:
+            (target,) = self.decode(z_t)
+            forward = target.copy()
+            forward[GAIN_INDEX] = np.clip(forward[GAIN_INDEX] * k, -12.0, 12.0)
+            forward.setflags(write=False)
+            inverse = None
+            if k == 0.0:
+                mode, reason = MODE_FLAT, "intensity 0"
+            elif not state.adaptive:
+                mode, reason = MODE_STATIC, "adaptation switched off: static target scaled by intensity"
+            else:
+                why = estimate.reason if estimate is not None else "no analyzer"
+                mode, reason = MODE_FALLBACK, f"static target scaled by intensity ({why})"
+        if mode == MODE_FLAT:
+            change = 0.0
+        else:
+            change = self.autogain.predictor.change_db(forward, inverse, self.autogain.shape)
+        autogain_db = self.autogain.limit(-change) if state.autogain else 0.0
+        return EQSettings(forward=forward, inverse=inverse, autogain_db=autogain_db,
+                          output_gain_db=float(state.output_gain_db), bypass=bool(state.bypass),
+                          mode=mode, reason=reason, intensity=k, z_target=z_t, z_input=z_input,
+                          predicted_change_db=change)
+
+    def flat_settings(self, state: ControlState) -> EQSettings:
+        """Flat EQ at the state's master gain (e.g. before a model is loaded)."""
+        flat = FLAT_PARAMS.copy()
+        return EQSettings(forward=flat, inverse=None, autogain_db=0.0, output_gain_db=float(state.output_gain_db),
+                          bypass=bool(state.bypass), mode=MODE_FLAT, reason="flat", intensity=float(state.intensity),
+                          z_target=np.zeros(0), z_input=None, predicted_change_db=0.0)

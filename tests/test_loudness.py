@@ -1,0 +1,102 @@
+"""Loudness prediction and auto-gain: K-weighting, agreement with an independent BS.1770 meter,
+and the smoothing that keeps the compensation from pumping."""
+
+import numpy as np
+import pyloudnorm
+import pytest
+import scipy.signal
+
+from semeq_live.analysis import AutoGain, LoudnessPredictor
+from semeq_live.analysis.bands import BandAnalyzer
+from semeq_live.analysis.loudness import k_weighting_sos
+from semeq_live.dsp.design import design_sos
+from semeq_live.params import FLAT_PARAMS
+
+FS = 48000
+
+
+def test_k_weighting_matches_bs1770_coefficients_at_48k():
+    # ITU-R BS.1770-4, tables 1 and 2 (48 kHz).
+    sos = k_weighting_sos(48000)
+    np.testing.assert_allclose(sos[0], [1.53512485958697, -2.69169618940638, 1.19839281085285,
+                                        1.0, -1.69065929318241, 0.73248077421585], atol=1e-9)
+    np.testing.assert_allclose(sos[1], [1.0, -2.0, 1.0, 1.0, -1.99004745483398, 0.99007225036621], atol=1e-9)
+
+
+def test_broadband_gain_predicts_exactly_that_gain():
+    pred = LoudnessPredictor(FS)
+    p = FLAT_PARAMS.copy()
+    p[[0, 11]] = 0.0
+    power = np.random.default_rng(0).uniform(0.1, 1.0, 28)
+    assert pred.change_db(p, None, power) == pytest.approx(0.0, abs=1e-9)
+    # A filter and its own inverse: no change at all.
+    q = FLAT_PARAMS.copy()
+    q[[0, 2, 11]] = [6.0, -4.0, 3.0]
+    assert pred.change_db(q, q, power) == pytest.approx(0.0, abs=1e-9)
+
+
+def _band_power(x):
+    ba = BandAnalyzer(FS, 16384)
+    segs = [ba.band_power(x[i:i + 16384])[0] for i in range(0, len(x) - 16384, 4096)]
+    return np.mean(segs, axis=0)
+
+
+@pytest.mark.parametrize("params", [
+    [6.0, 200.0, 0.0, 560.0, 0.71, 0.0, 1000.0, 0.71, 0.0, 3300.0, 0.71, -6.0, 6000.0],
+    [-8.0, 300.0, 4.0, 800.0, 2.0, -6.0, 2500.0, 1.0, 9.0, 5000.0, 0.7, 10.0, 9000.0],
+    [12.0, 90.0, -12.0, 400.0, 4.0, 0.0, 1000.0, 0.71, 0.0, 3300.0, 0.71, -12.0, 2000.0],
+])
+def test_prediction_agrees_with_an_independent_bs1770_meter(params):
+    rng = np.random.default_rng(1)
+    n = 8 * FS
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / FS)
+    spec[f < 20] = 0
+    spec[f >= 20] /= np.sqrt(f[f >= 20])
+    x = np.fft.irfft(spec, n)
+    x = 0.05 * x / x.std()
+    y = scipy.signal.sosfilt(design_sos(np.array(params), FS), x)
+    meter = pyloudnorm.Meter(FS)
+    measured = meter.integrated_loudness(y) - meter.integrated_loudness(x)
+    predicted = LoudnessPredictor(FS).change_db(np.array(params), None, _band_power(x[:, None]))
+    assert predicted == pytest.approx(measured, abs=0.3)
+
+
+def test_autogain_ignores_level_and_follows_spectral_change_slowly():
+    ag = AutoGain(FS, shape_tau_s=3.0)
+    boost_lows = FLAT_PARAMS.copy()
+    boost_lows[0] = 9.0
+    bassy = np.geomspace(10.0, 0.1, 28)
+    bright = np.geomspace(0.1, 10.0, 28)
+    ag.observe(bassy, 0.1)
+    start = ag.compensation_db(boost_lows)
+    # The programme gets 30 dB quieter, then 30 dB louder: the compensation does not move (no pumping).
+    for gain in (1e-3, 1.0, 1e-3, 1.0):
+        for _ in range(10):
+            ag.observe(bassy * gain, 0.1)
+        assert ag.compensation_db(boost_lows) == pytest.approx(start, abs=1e-9)
+    # The programme's balance changes completely: the compensation glides there over seconds.
+    end_target = AutoGain(FS)
+    end_target.observe(bright, 0.1)
+    target = end_target.compensation_db(boost_lows)
+    path = []
+    for _ in range(300):  # 30 s at 10 updates per second
+        ag.observe(bright, 0.1)
+        path.append(ag.compensation_db(boost_lows))
+    path = np.array(path)
+    assert abs(path[4] - start) < 0.3 * abs(target - start)  # after 0.5 s: still mostly where it was
+    assert path[-1] == pytest.approx(target, abs=0.05)
+    # Never a jump: each 0.1 s step covers at most a tenth of the way (the processor ramps within it).
+    assert np.max(np.abs(np.diff(path))) < 0.1 * abs(target - start)
+
+
+def test_autogain_limits_and_bad_spectra():
+    ag = AutoGain(FS, max_boost_db=12.0, max_cut_db=24.0)
+    cut = FLAT_PARAMS.copy()
+    cut[[0, 2, 5, 8, 11]] = -12.0
+    cut[[4, 7, 10]] = 0.1
+    assert ag.compensation_db(cut) <= 12.0
+    before = ag.shape.copy()
+    ag.observe(np.full(28, np.nan), 0.1)
+    ag.observe(np.zeros(28), 0.1)
+    np.testing.assert_array_equal(ag.shape, before)
