@@ -266,7 +266,7 @@ def _biquad_single(work, n_ch, c, seg, coef, coef_inc, k, ramp, zs, z):
             a1 += d3
             a2 += d4
         xi = work[i * n_ch + c]
-        yi = b0 * xi + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+        yi = (b0 * xi + b1 * x1 + b2 * x2 - a2 * y2) - a1 * y1
         x2 = x1
         x1 = xi
         y2 = y1
@@ -299,6 +299,7 @@ def _biquad_pair(work, n_ch, c, seg, coef, coef_inc, k, ramp, zs, za, zb):
     xb2 = zs[zb + 1]
     yb1 = zs[zb + 2]
     yb2 = zs[zb + 3]
+    # The feedback term a1*y1 goes last: it is the only one on the sample-to-sample critical path.
     for i in range(seg):
         if ramp:
             b0 += d0
@@ -309,8 +310,8 @@ def _biquad_pair(work, n_ch, c, seg, coef, coef_inc, k, ramp, zs, za, zb):
         j = i * n_ch + c
         xa = work[j]
         xb = work[j + 1]
-        ya = b0 * xa + b1 * xa1 + b2 * xa2 - a1 * ya1 - a2 * ya2
-        yb = b0 * xb + b1 * xb1 + b2 * xb2 - a1 * yb1 - a2 * yb2
+        ya = (b0 * xa + b1 * xa1 + b2 * xa2 - a2 * ya2) - a1 * ya1
+        yb = (b0 * xb + b1 * xb1 + b2 * xb2 - a2 * yb2) - a1 * yb1
         xa2 = xa1
         xa1 = xa
         ya2 = ya1
@@ -419,36 +420,59 @@ def process_block(x, y, pending, state):
         dm = misc[M_MASTER_INC]
         dx = misc[M_MIX_INC]
         g = misc[M_LIMITER_GAIN]
-        for i in range(seg):
-            wet += dw
-            master += dm
-            mix += dx
-            peak = 0.0
-            for c in range(n_ch):
-                v = mix * wet * work[i * n_ch + c]
-                if mix < 1.0:
-                    dry = np.float64(x[n + i, c])
-                    if abs(dry) <= 1e30:
-                        v += (1.0 - mix) * dry
-                v *= master
-                if not (abs(v) <= 1e30):
-                    # Impossible with stable filters; still, never let it out or back in.
-                    v = 0.0
-                    for j in range(MAX_BANDS * 4):
-                        zs[c * MAX_BANDS * 4 + j] = 0.0
-                work[i * n_ch + c] = v
-                if abs(v) > peak:
-                    peak = abs(v)
-            g = g + release * (1.0 - g)
-            if peak * g > ceiling:
-                g = ceiling / peak
-                misc[M_LIMITING] += 1.0
-            for c in range(n_ch):
-                y[n + i, c] = np.float32(work[i * n_ch + c] * g)
-        if dw != 0.0 or dm != 0.0 or dx != 0.0:
+        total = 0.0  # NaN/inf anywhere in the segment shows up here
+        if dw == 0.0 and dm == 0.0 and dx == 0.0 and mix == 1.0:
+            # Common case: EQ engaged, gains at rest. One gain, no dry path.
+            gain = wet * master
+            for i in range(seg):
+                peak = 0.0
+                for c in range(n_ch):
+                    v = work[i * n_ch + c] * gain
+                    work[i * n_ch + c] = v
+                    total += v
+                    if abs(v) > peak:
+                        peak = abs(v)
+                if g != 1.0:
+                    g = g + release * (1.0 - g)
+                if peak * g > ceiling:
+                    g = ceiling / peak
+                    misc[M_LIMITING] += 1.0
+                for c in range(n_ch):
+                    y[n + i, c] = np.float32(work[i * n_ch + c] * g)
+        else:
+            for i in range(seg):
+                wet += dw
+                master += dm
+                mix += dx
+                peak = 0.0
+                for c in range(n_ch):
+                    v = mix * wet * work[i * n_ch + c]
+                    if mix < 1.0:
+                        dry = np.float64(x[n + i, c])
+                        if abs(dry) <= 1e30:
+                            v += (1.0 - mix) * dry
+                    v *= master
+                    work[i * n_ch + c] = v
+                    total += v
+                    if abs(v) > peak:
+                        peak = abs(v)
+                if g != 1.0:
+                    g = g + release * (1.0 - g)
+                if peak * g > ceiling:
+                    g = ceiling / peak
+                    misc[M_LIMITING] += 1.0
+                for c in range(n_ch):
+                    y[n + i, c] = np.float32(work[i * n_ch + c] * g)
             misc[M_WET] = wet
             misc[M_MASTER] = master
             misc[M_MIX] = mix
+        if not (abs(total) <= 1e300):
+            # Impossible with stable filters and clean input; still, never let it out or back in.
+            g = 1.0
+            zs[:] = 0.0
+            for i in range(seg):
+                for c in range(n_ch):
+                    y[n + i, c] = 0.0
         misc[M_LIMITER_GAIN] = g
         n += seg
 

@@ -1,0 +1,165 @@
+"""The live audio stream: a sounddevice callback that runs the EQ kernel and nothing else.
+
+Callback discipline (DESIGN.md section 5): the callback reads the newest published parameter
+snapshot (inside ``EQProcessor.process_into``: a seqlock, no lock), runs the nogil numba kernel,
+and writes measurements into preallocated arrays. It never logs, locks, opens files or allocates
+buffers; every array it touches exists before the stream starts.
+
+Device loss: ``alive`` turns False when PortAudio stops the stream or the callback stops being
+called (watchdog). ``close`` tears the stream down with a time limit because PortAudio's JACK host
+API hangs in ``Pa_AbortStream`` once the JACK server has gone away; the app then recovers by
+replacing the process image (see ``semeq_live.app``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from ..errors import DeviceError
+from .devices import AudioDevice, find_device
+from .meter import LevelMeter
+from .metrics import CallbackMetrics
+
+MAX_BLOCK = 8192
+WATCHDOG_S = 1.0  # no callback for this long on a started stream = the device is gone
+
+
+class AudioEngine:
+    """Owns one duplex (or output-only) stream feeding ``process_into(inp, out)``.
+
+    ``source``: a ``LoopSource`` that replaces the capture input (test signal or file); with a
+    source the stream is output-only, so no capture device is needed. ``on_input``: called with
+    each input block (the analyzer's cheap ``push``). ``recorder``: receives each output block.
+    """
+
+    def __init__(self, process_into, *, sample_rate: int, block_size: int, channels: int,
+                 input_device: str | None = None, output_device: str | None = None,
+                 source=None, on_input=None, recorder=None, latency="low"):
+        if not 16 <= block_size <= MAX_BLOCK:
+            raise DeviceError(f"block size {block_size} is outside 16..{MAX_BLOCK} frames")
+        self.sample_rate = int(sample_rate)
+        self.block_size = int(block_size)
+        self.channels = int(channels)
+        self.input_pattern = input_device
+        self.output_pattern = output_device
+        self.latency = latency
+        self._process_into = process_into
+        self._source = source
+        self._on_input = on_input
+        self.recorder = recorder
+        self.metrics = CallbackMetrics(sample_rate, block_size)
+        self.meter = LevelMeter(sample_rate, block_size)
+        self._source_buf = np.zeros((MAX_BLOCK, self.channels), dtype=np.float32)
+        self._errors = np.zeros(1, dtype=np.int64)  # exceptions caught in the callback
+        self._stream = None
+        self.input: AudioDevice | None = None
+        self.output: AudioDevice | None = None
+        self._started_at = 0.0
+        self._last_seen = (0, 0.0)  # (callbacks, time) for the watchdog
+        self.first_audio_at: float | None = None
+
+    # ------------------------------------------------------------------ audio thread
+    def _run_block(self, indata, outdata, frames, status_bits):
+        t0 = time.monotonic()
+        m = self.metrics
+        m.block_started(t0, status_bits)
+        try:
+            if self._source is not None:
+                inp = self._source_buf[:frames]
+                self._source.fill(inp)
+            else:
+                inp = indata
+            self.meter.update(inp, 0)
+            if self._on_input is not None:
+                self._on_input(inp)
+            self._process_into(inp, outdata)
+            self.meter.update(outdata, 1)
+            if self.recorder is not None:
+                self.recorder.write(outdata)
+        except Exception:  # noqa: BLE001 - never let one bad block stop the show: play silence
+            outdata.fill(0.0)
+            self._errors[0] += 1
+        m.block_finished(time.monotonic() - t0, frames)
+
+    def _duplex_callback(self, indata, outdata, frames, time_info, status):
+        self._run_block(indata, outdata, frames, status._flags)  # CallbackFlags has no public int
+
+    def _output_callback(self, outdata, frames, time_info, status):
+        self._run_block(None, outdata, frames, status._flags)
+
+    # ------------------------------------------------------------------ control side
+    def open(self) -> None:
+        """Find the devices, open and start the stream. Raises ``DeviceError`` with what to do."""
+        import sounddevice as sd
+
+        self.output = find_device(self.output_pattern, "output", self.channels)
+        self.input = None if self._source is not None else find_device(
+            self.input_pattern, "input", self.channels)
+        common = dict(samplerate=self.sample_rate, blocksize=self.block_size,
+                      channels=self.channels, dtype="float32", latency=self.latency)
+        try:
+            if self.input is None:
+                self._stream = sd.OutputStream(device=self.output.index,
+                                               callback=self._output_callback, **common)
+            else:
+                self._stream = sd.Stream(device=(self.input.index, self.output.index),
+                                         callback=self._duplex_callback, **common)
+            self._stream.start()
+        except sd.PortAudioError as exc:
+            self._stream = None
+            raise DeviceError(
+                f"cannot open audio on '{self.output.name}' at {self.sample_rate} Hz, "
+                f"{self.block_size} frames, {self.channels} channels: {exc}. Check that the rate "
+                "matches the audio server's (JACK runs at one fixed rate) and that no other "
+                "program holds the device") from None
+        self._started_at = time.monotonic()
+        self._last_seen = (0, self._started_at)
+
+    @property
+    def is_open(self) -> bool:
+        return self._stream is not None
+
+    @property
+    def callback_errors(self) -> int:
+        return int(self._errors[0])
+
+    @property
+    def stream_latency_s(self) -> float | None:
+        if self._stream is None:
+            return None
+        lat = self._stream.latency
+        return float(lat[1] if isinstance(lat, tuple) else lat)
+
+    def alive(self) -> bool:
+        """False once PortAudio stopped the stream or callbacks stopped arriving (device lost)."""
+        s = self._stream
+        if s is None:
+            return False
+        now = time.monotonic()
+        n = self.metrics.callbacks
+        if n != self._last_seen[0]:
+            self._last_seen = (n, now)
+            if self.first_audio_at is None:
+                self.first_audio_at = now
+            return bool(s.active)
+        return bool(s.active) and now - self._last_seen[1] < WATCHDOG_S
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """Stop and close the stream. Returns False if PortAudio hung (the stream is abandoned)."""
+        stream, self._stream = self._stream, None
+        if stream is None:
+            return True
+        done = threading.Event()
+
+        def _close():
+            try:
+                stream.abort(ignore_errors=True)
+                stream.close(ignore_errors=True)
+            finally:
+                done.set()
+
+        threading.Thread(target=_close, name="semeq-stream-close", daemon=True).start()
+        return done.wait(timeout)

@@ -1,0 +1,166 @@
+"""The control thread of the live app: the only writer of the ``ControlState``.
+
+Inputs arrive on one queue from any thread (MIDI callbacks, the keyboard, the analyzer); the thread
+applies them in order, asks the semantic engine for new EQ settings only when something that feeds
+it changed, hands them to the processor (its seqlock ``set_*`` methods, never blocking the audio
+thread), and then publishes a sequence number to the callback metrics so MIDI-to-audio latency can
+be measured: message arrival -> first audio block that runs with the new target.
+
+Everything that happened is reported to ``on_event(kind, fields)`` (the panel or the headless log)
+from this thread, so reporting never touches the audio thread either.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..control.state import ControlState
+from ..errors import SemeqError
+
+# Keyboard (and other non-MIDI) commands: ("set", {field: value}), ("add", field, step),
+# ("step_term", "a"|"b", +-1), ("toggle", field), ("action", kind[, arg]).
+ACTIONS = ("learn_reference", "panic", "quit")
+
+
+@dataclass
+class ControlEvent:
+    kind: str  # "midi", "command", "estimate", "stop"
+    payload: object = None
+    port: str | None = None
+    t: float = field(default_factory=time.monotonic)
+
+
+class LiveControl:
+    def __init__(self, state: ControlState, engine, processor, metrics, *, terms=(),
+                 controller=None, scenes=None, analyzer=None, on_event=None, on_quit=None):
+        self.state = state
+        self.engine = engine
+        self.processor = processor
+        self.metrics = metrics
+        self.terms = list(terms)
+        self.controller = controller
+        self.scenes = scenes
+        self.analyzer = analyzer
+        self.on_event = on_event or (lambda kind, fields: None)
+        self.on_quit = on_quit
+        self.estimate = None
+        self.settings = None  # the newest EQSettings handed to the processor
+        self.seq = 0
+        self.last_midi: tuple[str | None, str, float] | None = None  # (port, message, time)
+        self.decode_times_s: list[float] = []
+        self._queue: queue.SimpleQueue[ControlEvent] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+
+    # ------------------------------------------------------------------ any thread
+    def midi(self, port, msg, t=None) -> None:
+        self._queue.put(ControlEvent("midi", msg, port, time.monotonic() if t is None else t))
+
+    def command(self, cmd: tuple) -> None:
+        self._queue.put(ControlEvent("command", cmd))
+
+    def new_estimate(self, estimate) -> None:
+        self._queue.put(ControlEvent("estimate", estimate))
+
+    def start(self) -> "LiveControl":
+        self.publish(time.monotonic(), source="start")  # the processor starts on the right EQ
+        self._thread = threading.Thread(target=self._run, name="semeq-control", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 2.0) -> None:
+        if self._thread is not None:
+            self._queue.put(ControlEvent("stop"))
+            self._thread.join(timeout)
+            self._thread = None
+
+    # ------------------------------------------------------------------ control thread
+    def _run(self) -> None:
+        while True:
+            ev = self._queue.get()
+            if ev.kind == "stop":
+                return
+            try:
+                self._handle(ev)
+            except Exception as exc:  # noqa: BLE001 - report and keep controlling
+                self.error = exc
+                self.on_event("control_error", {"error": f"{type(exc).__name__}: {exc}"})
+
+    def _handle(self, ev: ControlEvent) -> None:
+        before = self.state.to_dict()
+        estimate_changed = False
+        if ev.kind == "midi":
+            self.last_midi = (ev.port, str(ev.payload), ev.t)
+            actions = self.controller.handle(ev.payload) if self.controller is not None else []
+            for action in actions:
+                self._action(action.kind, getattr(action, "arg", None), getattr(action, "done", False))
+        elif ev.kind == "command":
+            self._command(ev.payload)
+        elif ev.kind == "estimate":
+            self.estimate = ev.payload
+            estimate_changed = self.state.adaptive and self.state.intensity > 0
+        after = self.state.to_dict()
+        changes = {k: v for k, v in after.items() if before[k] != v}
+        if changes or estimate_changed:
+            source = ev.kind if changes else "analyzer"
+            seq = self.publish(ev.t, source=source)
+            if changes:
+                fields = {"seq": seq, "source": ev.kind, "t_arrival": ev.t, **changes}
+                if ev.port:
+                    fields["port"] = ev.port
+                self.on_event("state", fields)
+
+    def _command(self, cmd: tuple) -> None:
+        op = cmd[0]
+        if op == "set":
+            self.state.update(**cmd[1])
+        elif op == "add":  # stepping happens here, so fast key repeats never read a stale value
+            self.state.update(**{cmd[1]: getattr(self.state, cmd[1]) + cmd[2]})
+        elif op == "toggle":
+            self.state.update(**{cmd[1]: not getattr(self.state, cmd[1])})
+        elif op == "step_term" and self.terms:
+            key = "term_a" if cmd[1] == "a" else "term_b"
+            cur = getattr(self.state, key)
+            i = self.terms.index(cur) if cur in self.terms else -1
+            self.state.update(**{key: self.terms[(i + cmd[2]) % len(self.terms)]})
+        elif op == "action":
+            self._action(cmd[1], cmd[2] if len(cmd) > 2 else None, False)
+
+    def _action(self, kind: str, arg, done: bool) -> None:
+        try:
+            if kind == "panic":
+                self.state.update(bypass=True)
+                self.processor.panic()
+            elif kind == "learn_reference":
+                if self.analyzer is None:
+                    raise SemeqError("no analyzer running: nothing to learn a reference from")
+                self.analyzer.learn_reference()
+            elif kind in ("scene_recall", "scene_store") and not done:
+                if self.scenes is None:
+                    raise SemeqError(f"{kind.replace('_', ' ')} '{arg}': no scene file (use --scenes)")
+                if kind == "scene_recall":
+                    self.scenes.recall(arg, self.state, self.controller)
+                else:
+                    self.scenes.store(arg, self.state)
+            elif kind == "quit" and self.on_quit is not None:
+                self.on_quit()
+        except SemeqError as exc:
+            self.on_event("action_failed", {"action": kind, "arg": arg, "error": str(exc)})
+            return
+        self.on_event("action", {"action": kind, "arg": arg})
+
+    def publish(self, t_arrival: float, source: str) -> int:
+        """Compute settings for the current state and estimate, hand them to the processor."""
+        t0 = time.perf_counter()
+        state = self.state.snapshot()
+        s = self.engine.compute(state, self.estimate if state.adaptive else None)
+        self.decode_times_s.append(time.perf_counter() - t0)
+        del self.decode_times_s[:-200]
+        s.apply_to(self.processor)
+        self.settings = s
+        self.seq += 1
+        self.metrics.target_published(self.seq, t_arrival)
+        return self.seq

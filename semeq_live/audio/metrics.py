@@ -1,0 +1,160 @@
+"""Measurements the audio callback writes and every other thread reads, without locks.
+
+The callback writes into preallocated numpy arrays (a ring of callback durations, a few counters)
+and never resizes anything; readers take a copy and compute percentiles off the audio thread. A
+reader may see a ring entry from the previous lap while the callback overwrites it: that costs one
+stale sample in a percentile, never a crash, which is the right trade against a lock.
+
+MIDI-to-audio latency uses sequence numbers: the control thread calls ``target_published(seq,
+t_arrival)`` after handing new parameters to the processor; the callback notes the first block that
+runs with each new sequence (``block_started``), and ``latencies()`` pairs the two.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+
+# PortAudio callback status bits (portaudio.h: paInputUnderflow ... paPrimingOutput).
+INPUT_UNDERFLOW, INPUT_OVERFLOW, OUTPUT_UNDERFLOW, OUTPUT_OVERFLOW = 1, 2, 4, 8
+_XRUN_BITS = INPUT_UNDERFLOW | INPUT_OVERFLOW | OUTPUT_UNDERFLOW | OUTPUT_OVERFLOW
+
+# Counter slots (one int64 array so the callback does index writes only).
+_N_CALLBACKS, _N_XRUNS, _N_IN_UNDER, _N_IN_OVER, _N_OUT_UNDER, _N_OUT_OVER, _FRAMES = range(7)
+
+
+class CallbackMetrics:
+    def __init__(self, sample_rate: float, block_size: int, capacity: int = 8192,
+                 latency_capacity: int = 1024):
+        self.sample_rate = float(sample_rate)
+        self.block_size = int(block_size)
+        self.block_period_s = block_size / float(sample_rate)
+        self._durations = np.zeros(capacity)  # seconds, ring
+        self._counters = np.zeros(7, dtype=np.int64)
+        # seq -> arrival time (control thread writes) and first-block time/frame (callback writes).
+        self._lat_cap = latency_capacity
+        self._arrival = np.full(latency_capacity, np.nan)
+        self._applied_t = np.full(latency_capacity, np.nan)
+        self._applied_frame = np.full(latency_capacity, -1, dtype=np.int64)
+        self._published = np.zeros(1, dtype=np.int64)  # newest published sequence
+        self._seen = np.zeros(1, dtype=np.int64)  # newest sequence a block has started with
+
+    # ---- audio thread -------------------------------------------------------------------------
+    def block_started(self, t_start: float, status_bits: int) -> None:
+        """Call first thing in the callback: counts xruns, notes a newly published target."""
+        c = self._counters
+        if status_bits & _XRUN_BITS:
+            c[_N_XRUNS] += 1
+            if status_bits & INPUT_UNDERFLOW:
+                c[_N_IN_UNDER] += 1
+            if status_bits & INPUT_OVERFLOW:
+                c[_N_IN_OVER] += 1
+            if status_bits & OUTPUT_UNDERFLOW:
+                c[_N_OUT_UNDER] += 1
+            if status_bits & OUTPUT_OVERFLOW:
+                c[_N_OUT_OVER] += 1
+        seq = self._published[0]
+        if seq != self._seen[0]:
+            slot = seq % self._lat_cap
+            self._applied_t[slot] = t_start
+            self._applied_frame[slot] = c[_FRAMES]
+            self._seen[0] = seq
+
+    def block_finished(self, duration_s: float, frames: int) -> None:
+        c = self._counters
+        self._durations[c[_N_CALLBACKS] % self._durations.size] = duration_s
+        c[_N_CALLBACKS] += 1
+        c[_FRAMES] += frames
+
+    # ---- control thread -----------------------------------------------------------------------
+    def target_published(self, seq: int, t_arrival: float) -> None:
+        """The parameters for ``seq`` are in the processor; ``t_arrival`` is when the input came."""
+        slot = seq % self._lat_cap
+        self._applied_t[slot] = np.nan
+        self._applied_frame[slot] = -1
+        self._arrival[slot] = t_arrival
+        self._published[0] = seq  # last: the callback only looks at slots it is told about
+
+    # ---- readers ------------------------------------------------------------------------------
+    @property
+    def callbacks(self) -> int:
+        return int(self._counters[_N_CALLBACKS])
+
+    @property
+    def frames(self) -> int:
+        return int(self._counters[_FRAMES])
+
+    @property
+    def xruns(self) -> int:
+        return int(self._counters[_N_XRUNS])
+
+    def applied(self, seq: int) -> tuple[float, int] | None:
+        """(monotonic time, output frame) of the first block that ran with ``seq`` or a newer one.
+
+        A target replaced before any block ran with it was never heard on its own; its change is
+        audible with the first newer target a block picked up, so that one counts.
+        """
+        seen = int(self._seen[0])
+        if seq > seen or seen - seq >= self._lat_cap:
+            return None
+        for s in range(seq, seen + 1):
+            slot = s % self._lat_cap
+            t = self._applied_t[slot]
+            frame = int(self._applied_frame[slot])
+            if not np.isnan(t) and frame >= 0:
+                return float(t), frame
+        return None
+
+    def latency_s(self, seq: int) -> float | None:
+        """Input arrival -> first block with the new target, for one published sequence."""
+        got = self.applied(seq)
+        if got is None:
+            return None
+        return got[0] - float(self._arrival[seq % self._lat_cap])
+
+    def timing(self) -> dict:
+        """Callback time percentiles (µs), load % of the block period, xrun counts."""
+        n = min(self.callbacks, self._durations.size)
+        d = self._durations[:n].copy() * 1e6
+        c = self._counters.copy()
+        period_us = self.block_period_s * 1e6
+        out = {"callbacks": int(c[_N_CALLBACKS]), "frames": int(c[_FRAMES]),
+               "xruns": int(c[_N_XRUNS]), "input_underflow": int(c[_N_IN_UNDER]),
+               "input_overflow": int(c[_N_IN_OVER]), "output_underflow": int(c[_N_OUT_UNDER]),
+               "output_overflow": int(c[_N_OUT_OVER]), "block_period_us": period_us}
+        if n:
+            p50, p99 = np.percentile(d, [50, 99])
+            out.update(p50_us=float(p50), p99_us=float(p99), max_us=float(d.max()),
+                       load_pct=float(100.0 * p50 / period_us),
+                       load_p99_pct=float(100.0 * p99 / period_us))
+        else:
+            out.update(p50_us=None, p99_us=None, max_us=None, load_pct=None, load_p99_pct=None)
+        return out
+
+
+class ProcessMetrics:
+    """Whole-process CPU % (of one core) and resident memory, sampled by whoever asks."""
+
+    def __init__(self, pid: int | None = None):
+        import psutil
+
+        self._proc = psutil.Process(pid or os.getpid())
+        self._lock = threading.Lock()  # readers only (UI and health threads), never the callback
+        self._last = (time.monotonic(), self._cpu_seconds())
+
+    def _cpu_seconds(self) -> float:
+        t = self._proc.cpu_times()
+        return t.user + t.system
+
+    def sample(self) -> dict:
+        """CPU % since the previous call (100 = one full core) and RSS in MB."""
+        with self._lock:
+            now, cpu = time.monotonic(), self._cpu_seconds()
+            t0, c0 = self._last
+            self._last = (now, cpu)
+        dt = now - t0
+        return {"cpu_pct": 100.0 * (cpu - c0) / dt if dt > 0 else 0.0,
+                "rss_mb": self._proc.memory_info().rss / 1e6}

@@ -1,0 +1,32 @@
+"""``semeq-live terms``: the words the model knows, with how many examples each rests on."""
+
+from __future__ import annotations
+
+NAME = "terms"
+HELP = "list the model's terms with their example counts"
+ORDER = 20
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--model", metavar="PATH", help="model file (.npz); default: the bundled model")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args) -> int:
+    import json
+
+    from ...model import load_model
+
+    model = load_model(args.model)
+    rows = [{"term": t, "count": model.counts[t], "validation_count": model.val_counts[t]}
+            for t in model.terms]
+    if args.json:
+        print(json.dumps({"model": str(model.path), "terms": rows}, indent=1))
+        return 0
+    width = max(len(r["term"]) for r in rows)
+    print(f"{'term':<{width}}  examples  (validation)")
+    for r in rows:
+        print(f"{r['term']:<{width}}  {r['count']:>8}  ({r['validation_count']})")
+    print(f"{len(rows)} terms; examples = training settings behind each centroid "
+          f"(model: {model.path})")
+    return 0

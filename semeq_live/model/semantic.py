@@ -1,0 +1,170 @@
+"""``SemanticModel``: words to EQ settings with plain numpy (no torch at run time)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+
+import numpy as np
+
+from ..errors import ModelError
+from ..params import ANALYSIS_FREQS, N_PARAMS
+from .curves import LEVEL_BAND_RANGE_HZ, remove_level
+from .forward import ResidualMLP, sigmoid
+
+
+class UnknownTermError(ModelError, KeyError):
+    """A term the model does not know; the message suggests the nearest known names."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SemanticModel:
+    """The trained decoder, encoders and per-term data of one model file.
+
+    Latents are float64 vectors of size ``latent_dim``; settings are SAFE 13-vectors (see
+    ``semeq_live.params``). ``decode``/``encode``/``encode_curve`` accept one vector (1-D) or a
+    batch (2-D) and answer in kind.
+    """
+
+    def __init__(self, arrays: dict, path=None):
+        self.path = path
+        self.format_version = int(arrays["format_version"])
+        self.data_sha256 = str(arrays["data_sha256"])
+        self.semeq_version = str(arrays["semeq_version"])
+        self.metrics: dict = json.loads(str(arrays["metrics"]))
+        self.training: dict = json.loads(str(arrays["training"]))
+        self.terms: list[str] = [str(t) for t in arrays["terms"]]
+        self.counts: dict[str, int] = {t: int(c) for t, c in zip(self.terms, arrays["term_counts"])}
+        self.val_counts: dict[str, int] = {
+            t: int(c) for t, c in zip(self.terms, arrays["term_val_counts"])}
+        self._index = {t: i for i, t in enumerate(self.terms)}
+        self._centroids = np.array(arrays["centroids"], dtype=np.float64)
+        self.latent_dim: int = self._centroids.shape[1]
+        self.latent_mean = np.array(arrays["latent_mean"], dtype=np.float64)
+        self.axes = np.array(arrays["axes"], dtype=np.float64)
+        self.axis_scale = np.array(arrays["axis_scale"], dtype=np.float64)
+        self.profile_scale = float(arrays["profile_scale"])
+        self.sample_rate = float(arrays["sample_rate"])
+        self.curve_grid = np.array(arrays["curve_grid"], dtype=np.float64)
+        self._curves_grid = np.array(arrays["term_curves_grid"], dtype=np.float64)
+        self.analysis_freqs = np.array(arrays["analysis_freqs"], dtype=np.float64)
+        self._term_curves = np.array(arrays["term_curves"], dtype=np.float64)
+        if self.analysis_freqs.shape != ANALYSIS_FREQS.shape or \
+                not np.allclose(self.analysis_freqs, ANALYSIS_FREQS, rtol=1e-9):
+            raise ModelError("the model's analysis bands differ from semeq_live.params."
+                             "ANALYSIS_FREQS (trained by another version?)")
+        if not np.allclose(arrays["curve_level_band_hz"], LEVEL_BAND_RANGE_HZ):
+            raise ModelError("the model's curve level band differs from this semeq-live's "
+                             f"{LEVEL_BAND_RANGE_HZ} Hz (trained by another version?)")
+        self._curve_scale = float(arrays["curve_scale"])
+
+        is_log = np.asarray(arrays["coding.is_log"], dtype=bool)
+        lo = np.asarray(arrays["coding.lo"], dtype=np.float64)
+        hi = np.asarray(arrays["coding.hi"], dtype=np.float64)
+        self._is_log, self._log_idx = is_log, np.flatnonzero(is_log)
+        self._lo, self._span = lo, hi - lo
+        self._encoder = ResidualMLP(arrays, "encoder")
+        self._decoder = ResidualMLP(arrays, "decoder")
+        self._curve_encoder = ResidualMLP(arrays, "curve_encoder")
+
+    # -- terms -------------------------------------------------------------------------------
+
+    def _term_index(self, term: str) -> int:
+        try:
+            return self._index[term]
+        except (KeyError, TypeError):
+            pass
+        key = str(term).strip().lower()
+        if key in self._index:
+            return self._index[key]
+        near = self.nearest_terms(key)
+        hint = f"did you mean {', '.join(near)}? " if near else ""
+        raise UnknownTermError(f"unknown term {term!r}: {hint}known terms: {', '.join(self.terms)}")
+
+    def nearest_terms(self, name: str, n: int = 3) -> list[str]:
+        """Up to ``n`` known terms closest in spelling to ``name`` (for "did you mean")."""
+        key = str(name).strip().lower()
+        close = difflib.get_close_matches(key, self.terms, n=n, cutoff=0.5)
+        if len(close) < n:  # also offer terms that start with, or contain, what was typed
+            close += [t for t in self.terms if key and (t.startswith(key) or key in t)
+                      and t not in close][:n - len(close)]
+        return close
+
+    def centroid(self, term: str) -> np.ndarray:
+        """The term's latent centroid (mean latent of its training settings), a copy."""
+        return self._centroids[self._term_index(term)].copy()
+
+    def term_curve(self, term: str, freqs=None) -> np.ndarray:
+        """Mean EQ response (dB) of the term's training settings.
+
+        ``freqs=None``: on ``analysis_freqs`` (exact). Otherwise interpolated on log frequency
+        from a dense 20 Hz-20 kHz grid, held constant beyond its ends.
+        """
+        i = self._term_index(term)
+        if freqs is None:
+            return self._term_curves[i].copy()
+        f = np.asarray(freqs, dtype=np.float64)
+        return np.interp(np.log(np.maximum(f, 1e-9)), np.log(self.curve_grid), self._curves_grid[i])
+
+    # -- latent <-> settings ----------------------------------------------------------------
+
+    def decode(self, z) -> np.ndarray:
+        """Latent(s) ``[latent]`` or ``[n, latent]`` -> SAFE settings ``[13]`` or ``[n, 13]``."""
+        u = sigmoid(self._decoder(z))
+        t = self._lo + self._span * u
+        t[..., self._log_idx] = np.exp(t[..., self._log_idx])
+        return t
+
+    def encode(self, params) -> np.ndarray:
+        """SAFE settings ``[13]`` or ``[n, 13]`` -> latent(s)."""
+        p = np.asarray(params, dtype=np.float64)
+        if p.shape[-1:] != (N_PARAMS,):
+            raise ValueError(f"expected settings with {N_PARAMS} SAFE parameters, got shape {p.shape}")
+        t = np.where(self._is_log, np.log(np.maximum(p, 1e-6)), p)
+        return np.tanh(self._encoder(2.0 * (t - self._lo) / self._span - 1.0))
+
+    def encode_curve(self, dev_db) -> np.ndarray:
+        """Deviation curve(s) on ``analysis_freqs`` (dB, ``[28]`` or ``[n, 28]``) -> audio latent.
+
+        The level is irrelevant: the mean over the mid bands is removed here (see
+        ``semeq_live.model.curves``), so a raw or a level-free deviation gives the same result.
+        """
+        return np.tanh(self._curve_encoder(remove_level(dev_db) / self._curve_scale))
+
+    def morph_latent(self, term_a: str, term_b: str | None = None, alpha: float = 0.0) -> np.ndarray:
+        """``(1 - alpha) c_A + alpha c_B`` (just ``c_A`` without ``term_b``)."""
+        ca = self._centroids[self._term_index(term_a)]
+        if term_b is None:
+            return ca.copy()
+        cb = self._centroids[self._term_index(term_b)]
+        return (1.0 - alpha) * ca + alpha * cb
+
+    def morph(self, term_a: str, term_b: str | None = None, alpha: float = 0.0) -> np.ndarray:
+        """The 13 SAFE parameters of the morph between two terms' centroids at ``alpha``."""
+        return self.decode(self.morph_latent(term_a, term_b, alpha))
+
+    def traverse(self, z, x: float, y: float) -> np.ndarray:
+        """``z`` moved ``x`` and ``y`` standard deviations along the two principal latent axes."""
+        return np.asarray(z, dtype=np.float64) + (x * self.axis_scale[0]) * self.axes[0] \
+            + (y * self.axis_scale[1]) * self.axes[1]
+
+    def term_profile(self, z) -> list[tuple[str, float]]:
+        """How close latent ``z`` is to each term, most similar first.
+
+        Similarity is distance based, ``exp(-d^2 / (2 s^2))`` with ``d`` the Euclidean distance to
+        the term's centroid and ``s = profile_scale`` (the RMS distance of training latents to
+        their own centroid): 1 at the centroid, about 0.6 at a typical member's distance, -> 0 far
+        away. Unlike cosine similarity it does not call a point "warm" just because it lies in
+        warm's direction from the origin.
+        """
+        z = np.asarray(z, dtype=np.float64)
+        d2 = np.sum((self._centroids - z) ** 2, axis=1)
+        sim = np.exp(-0.5 * d2 / self.profile_scale ** 2)
+        order = np.argsort(-sim, kind="stable")
+        return [(self.terms[i], float(sim[i])) for i in order]
+
+    def __repr__(self) -> str:
+        return (f"SemanticModel({len(self.terms)} terms, latent {self.latent_dim}, "
+                f"path={str(self.path)!r})")

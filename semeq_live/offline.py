@@ -1,0 +1,115 @@
+"""Offline rendering: a sound file through the same engine the live path uses, block by block.
+
+Output keeps the input's sample rate, channel count and (where the output format allows it) its
+subtype. The file is written to a temporary name beside the target and moved into place only when
+complete, so an interrupted render never leaves a half-written file under the requested name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import CLIError
+
+DEFAULT_BLOCK = 512
+
+
+def open_input(path):
+    import soundfile as sf
+
+    try:
+        return sf.SoundFile(str(path))
+    except FileNotFoundError:
+        raise CLIError(f"{path}: no such file") from None
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        raise CLIError(f"{path}: cannot read this audio file ({exc}); use WAV, FLAC, OGG or AIFF") from None
+
+
+def output_subtype(in_subtype: str, out_path: Path) -> tuple[str, str]:
+    """(format, subtype) for the output: same subtype as the input where the format supports it."""
+    import soundfile as sf
+
+    fmt = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}.get(
+        out_path.suffix.lower().lstrip("."))
+    if fmt is None:
+        raise CLIError(f"{out_path}: unknown output format; use .wav, .flac, .ogg or .aiff")
+    if sf.check_format(fmt, in_subtype):
+        return fmt, in_subtype
+    return fmt, sf.default_subtype(fmt)
+
+
+def render_file(in_path, out_path, process_block: Callable[[np.ndarray, int], np.ndarray],
+                block_size: int = DEFAULT_BLOCK, progress: bool = True,
+                description: str = "rendering") -> dict:
+    """Read ``in_path`` in blocks, call ``process_block(block, start_frame)``, write ``out_path``.
+
+    ``process_block`` gets float32 ``[frames, channels]`` and returns the processed block. Returns a
+    small report (frames, seconds, sample rate, channels, subtype).
+    """
+    import soundfile as sf
+
+    in_path, out_path = Path(in_path), Path(out_path)
+    with open_input(in_path) as src:
+        fmt, subtype = output_subtype(src.subtype, out_path)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial",
+                                        dir=str(out_path.parent))
+        os.close(fd)
+        total = src.frames
+        done = 0
+        try:
+            with sf.SoundFile(tmp_name, "w", samplerate=src.samplerate, channels=src.channels,
+                              format=fmt, subtype=subtype) as dst, _progress(progress, total,
+                                                                            description) as tick:
+                for block in src.blocks(blocksize=block_size, dtype="float32", always_2d=True):
+                    out = process_block(np.ascontiguousarray(block), done)
+                    dst.write(out)
+                    done += len(block)
+                    tick(len(block))
+            os.replace(tmp_name, out_path)
+        except BaseException:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+            raise
+        return {"frames": done, "seconds": done / src.samplerate, "sample_rate": src.samplerate,
+                "channels": src.channels, "subtype": subtype, "output": str(out_path)}
+
+
+class _progress:
+    """A rich progress bar for long files (only on a terminal); a no-op otherwise."""
+
+    def __init__(self, enabled: bool, total: int, description: str):
+        self.enabled = enabled and total > 0 and _is_tty()
+        self.total = total
+        self.description = description
+        self._bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import BarColumn, Progress, TimeRemainingColumn
+
+        self._bar = Progress("[progress.description]{task.description}", BarColumn(),
+                             "[progress.percentage]{task.percentage:>3.0f}%", TimeRemainingColumn(),
+                             transient=True)
+        self._bar.__enter__()
+        task = self._bar.add_task(self.description, total=self.total)
+        return lambda n: self._bar.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+        return False
+
+
+def _is_tty() -> bool:
+    import sys
+
+    return sys.stderr.isatty()

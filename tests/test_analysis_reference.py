@@ -1,0 +1,91 @@
+"""Reference spectra: built-ins, learn on demand, save/load round trip, clear errors on bad files."""
+
+import json
+
+import numpy as np
+import pytest
+
+from semeq_live.analysis import Analyzer, ReferenceCaptureError, ReferenceFileError, ReferenceSpectrum
+from semeq_live.errors import SemeqError
+from semeq_live.params import ANALYSIS_FREQS
+
+from .test_analysis_spectrum import feed, pink_noise
+
+FS = 48000
+
+
+def test_builtins():
+    music = ReferenceSpectrum.default()
+    assert music.name == "music"
+    assert music.band_db[np.argmin(np.abs(ANALYSIS_FREQS - 200.0))] == 0.0
+    assert music.band_db[-1] < -12.0  # full mixes fall faster than pink at the top
+    assert np.all(ReferenceSpectrum.builtin("pink").band_db == 0.0)
+    with pytest.raises(ReferenceFileError, match="choose music, pink"):
+        ReferenceSpectrum.builtin("purple")
+
+
+def test_learned_reference_makes_the_same_input_read_neutral(tmp_path):
+    rng = np.random.default_rng(0)
+    an = Analyzer(FS, 2)
+    # Strongly tilted noise: far from any built-in reference.
+    x = pink_noise(3 * FS, FS, rng)
+    spec = np.fft.rfft(x)
+    spec *= np.fft.rfftfreq(len(x), 1 / FS) ** 0.6 + 1.0
+    tilted = np.fft.irfft(spec, len(x))
+    tilted *= 0.1 / tilted.std()
+    feed(an, tilted)
+    before = an.update().deviation_db
+    ref = an.learn_reference()
+    after = an.update().deviation_db
+    assert np.sqrt(np.mean(before ** 2)) > 6.0
+    assert np.abs(after).max() < 1e-9  # same window, now the reference itself
+    # It survives a save/load round trip into a fresh analyzer.
+    path = an.save_reference(tmp_path / "refs" / "soundcheck.json")
+    an2 = Analyzer(FS, 2)
+    loaded = an2.load_reference(path)
+    np.testing.assert_allclose(loaded.band_db, ref.band_db, atol=1e-4)
+    assert loaded.meta["sample_rate"] == FS
+    feed(an2, tilted)
+    assert np.sqrt(np.mean(an2.update().deviation_db ** 2)) < 1.0
+
+
+def test_learning_from_silence_or_too_little_audio_is_refused():
+    an = Analyzer(FS, 1)
+    with pytest.raises(ReferenceCaptureError, match="not enough audio"):
+        an.learn_reference()
+    feed(an, np.zeros(2 * FS))
+    with pytest.raises(ReferenceCaptureError, match="too quiet"):
+        an.learn_reference()
+    assert an.reference.name == "music"  # the old reference is kept
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not json", "not a JSON reference file"),
+    ('{"format": "something else"}', "not a semeq-live reference"),
+    ('{"format": "semeq-live reference spectrum", "version": 99}', "version 99"),
+    ('{"format": "semeq-live reference spectrum", "version": 1}', "missing key"),
+    ('{"format": "semeq-live reference spectrum", "version": 1, "band_centres_hz": [1, 2], "band_db": [0, 0]}',
+     "band centres"),
+])
+def test_bad_files_give_clear_errors_and_keep_the_old_reference(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    an = Analyzer(FS, 1)
+    with pytest.raises(ReferenceFileError, match=message) as info:
+        an.load_reference(path)
+    assert isinstance(info.value, SemeqError) and str(path) in str(info.value)
+    assert an.reference.name == "music"
+
+
+def test_non_finite_levels_and_missing_file(tmp_path):
+    good = ReferenceSpectrum.builtin("pink").save(tmp_path / "ok.json")
+    doc = json.loads(good.read_text())
+    doc["band_db"][3] = "NaN"
+    bad = tmp_path / "nan.json"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(ReferenceFileError):
+        ReferenceSpectrum.load(bad)
+    with pytest.raises(ReferenceFileError, match="not found"):
+        ReferenceSpectrum.load(tmp_path / "nope.json")
+    assert ReferenceSpectrum.resolve(str(good)).name == "pink"
+    assert ReferenceSpectrum.resolve(None).name == "music"
