@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up semeq-live on a fresh Debian machine: system audio packages, torch (CPU, pinned), the package.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+need_apt=()
+command -v jackd >/dev/null 2>&1 || need_apt+=(jackd2)
+ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need_apt+=(libportaudio2)
+ldconfig -p 2>/dev/null | grep -q libsndfile.so.1 || need_apt+=(libsndfile1)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "[setup] apt-get install ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+
+# torch is for training only. Pin it *before* the package so pip never pulls a CUDA build.
+if ! $PY -c "import torch" >/dev/null 2>&1; then
+  echo "[setup] pip install torch==2.13.0 (CPU)"
+  $PY -m pip install -q torch==2.13.0
+fi
+
+if ! $PY -c "import semeq_live, pytest, hypothesis, pyloudnorm" >/dev/null 2>&1 \
+   || [ pyproject.toml -nt .setup-stamp ]; then
+  echo "[setup] pip install -e .[train,dev]"
+  $PY -m pip install -q -e ".[train,dev]"
+fi
+touch .setup-stamp
+echo "[setup] ready: $($PY -c 'import semeq_live; print("semeq-live", semeq_live.__version__)')"
