@@ -35,7 +35,7 @@ def test_learned_reference_makes_the_same_input_read_neutral(tmp_path):
     tilted *= 0.1 / tilted.std()
     feed(an, tilted)
     before = an.update().deviation_db
-    ref = an.learn_reference()
+    ref = an.learn_reference(seconds=an.window_s)
     after = an.update().deviation_db
     assert np.sqrt(np.mean(before ** 2)) > 6.0
     assert np.abs(after).max() < 1e-9  # same window, now the reference itself
@@ -47,6 +47,19 @@ def test_learned_reference_makes_the_same_input_read_neutral(tmp_path):
     assert loaded.meta["sample_rate"] == FS
     feed(an2, tilted)
     assert np.sqrt(np.mean(an2.update().deviation_db ** 2)) < 1.0
+
+
+def test_learning_averages_a_longer_stretch_than_the_window():
+    rng = np.random.default_rng(6)
+    an = Analyzer(FS, 1, learn_seconds=30.0)
+    feed(an, pink_noise(6 * FS, FS, rng, rms=0.1))
+    feed(an, 0.01 * rng.standard_normal(2 * FS))
+    # The last 2 s are quieter white noise; the learned reference still reflects all 8 s.
+    ref = an.learn_reference()
+    assert ref.meta["seconds"] == pytest.approx(8.0, abs=0.1)
+    white_tilt = an.learn_reference(seconds=1.0).band_db
+    assert white_tilt[-1] - white_tilt[5] > 18.0  # white noise: +1 dB per third-octave band upwards
+    assert abs(ref.band_db[-1] - ref.band_db[5]) < 6.0
 
 
 def test_learning_from_silence_or_too_little_audio_is_refused():

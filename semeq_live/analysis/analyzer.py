@@ -55,7 +55,7 @@ class Analyzer:
     def __init__(self, sample_rate: float, channels: int, model=None, window_s: float = 2.0,
                  reference: ReferenceSpectrum | None = None, min_level_db: float = -60.0,
                  hysteresis_db: float = 6.0, min_seconds: float = 0.5, max_missing_bands: int = 6,
-                 max_deviation_rms_db: float = 12.0):
+                 max_deviation_rms_db: float = 12.0, learn_seconds: float = 30.0):
         if not (sample_rate > 0 and math.isfinite(sample_rate)):
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
         self.sample_rate = float(sample_rate)
@@ -74,13 +74,17 @@ class Analyzer:
         # Segments whose union spans window_s seconds.
         self.n_segments = max(1, int(round((self.window_s * self.sample_rate - self.nfft) / self.hop)) + 1)
         self.min_segments = max(1, int(math.ceil((min_seconds * self.sample_rate - self.nfft) / self.hop)) + 1)
+        # "Learn reference" averages a longer stretch than the 2 s window (a whole soundcheck phrase):
+        # the segment history keeps up to learn_seconds of band powers; the window is its tail.
+        self.learn_seconds = float(learn_seconds)
+        self.n_history = max(self.n_segments, int(round(self.learn_seconds * self.sample_rate / self.hop)))
         # Room for the window plus a few seconds of slack, so a late update loses nothing.
         capacity = self.nfft + self.hop * (self.n_segments + int(4.0 * self.sample_rate / self.hop))
         self.ring = AudioRing(capacity, self.channels)
 
         self._segment = np.zeros((self.nfft, self.channels), dtype=np.float32)
-        self._seg_power = np.zeros((self.n_segments, ANALYSIS_FREQS.size))
-        self._seg_ms = np.zeros(self.n_segments)
+        self._seg_power = np.zeros((self.n_history, ANALYSIS_FREQS.size))
+        self._seg_ms = np.zeros(self.n_history)
         self._lock = threading.Lock()  # analysis-side only: update vs learn/load from the control thread
         self._reset_locked()
 
@@ -98,6 +102,9 @@ class Analyzer:
     def _reset_locked(self):
         self._filled = 0
         self._slot = 0
+        self._sum_power = np.zeros(ANALYSIS_FREQS.size)  # every segment since reset (whole-file average)
+        self._sum_ms = 0.0
+        self._sum_count = 0
         # Segment j covers frames [j*hop, j*hop + nfft); start with the first one not yet begun.
         self._next_segment = -(-self.ring.written // self.hop)
         self._was_confident = False
@@ -108,7 +115,8 @@ class Analyzer:
         last = (written - self.nfft) // self.hop  # newest complete segment
         if last < self._next_segment:
             return 0
-        first = max(self._next_segment, last - self.n_segments + 1)
+        # Catch up on everything the ring still holds (a late update loses nothing it can get).
+        first = max(self._next_segment, last - (self.ring.capacity - self.nfft) // self.hop)
         done = 0
         for j in range(first, last + 1):
             if not self.ring.read_into(j * self.hop + self.nfft, self._segment):
@@ -119,18 +127,42 @@ class Analyzer:
             power, ms = self.bands.band_power(seg)
             self._seg_power[self._slot] = power
             self._seg_ms[self._slot] = ms
-            self._slot = (self._slot + 1) % self.n_segments
-            self._filled = min(self._filled + 1, self.n_segments)
+            self._slot = (self._slot + 1) % self.n_history
+            self._filled = min(self._filled + 1, self.n_history)
+            self._sum_power += power
+            self._sum_ms += ms
+            self._sum_count += 1
             done += 1
         self._next_segment = last + 1
         return done
+
+    def _recent(self, n: int) -> np.ndarray:
+        """History slots of the newest ``n`` segments."""
+        n = min(n, self._filled)
+        return (self._slot - 1 - np.arange(n)) % self.n_history
+
+    @property
+    def window_segments(self) -> int:
+        return min(self._filled, self.n_segments)
 
     def window_power(self) -> np.ndarray | None:
         """Mean band powers of the current window (linear), or None before the first segment."""
         if self._filled == 0:
             return None
-        return self._seg_power[:self._filled].mean(axis=0) if self._filled < self.n_segments \
-            else self._seg_power.mean(axis=0)
+        return self._seg_power[self._recent(self.n_segments)].mean(axis=0)
+
+    def _window_level_db(self, n: int) -> float:
+        ms = float(self._seg_ms[self._recent(n)].mean())
+        return 10.0 * math.log10(max(ms, 1e-30))
+
+    def average_since_reset(self) -> tuple[np.ndarray, float] | None:
+        """``(mean band powers, level dBFS)`` over everything analysed since reset, or None."""
+        with self._lock:
+            self._analyse_new_segments()
+            if self._sum_count == 0:
+                return None
+            ms = self._sum_ms / self._sum_count
+            return self._sum_power / self._sum_count, 10.0 * math.log10(max(ms, 1e-30))
 
     def update(self) -> InputEstimate:
         """Analyse what arrived since the last call and return the current estimate."""
@@ -145,8 +177,7 @@ class Analyzer:
         power = self.window_power()
         if power is None:
             return no_estimate("listening: no audio analysed yet", time_s)
-        ms = float(self._seg_ms[:self._filled].mean())
-        level_db = 10.0 * math.log10(max(ms, 1e-30))
+        level_db = self._window_level_db(self.n_segments)
         if self._filled < self.min_segments:
             seconds = (self.nfft + (self._filled - 1) * self.hop) / self.sample_rate
             return no_estimate(f"listening: {seconds:.1f} s analysed", time_s, level_db,
@@ -198,23 +229,27 @@ class Analyzer:
         return remove_level(dev)
 
     # ------------------------------------------------------------------ reference
-    def learn_reference(self, name: str = "learned") -> ReferenceSpectrum:
-        """Make the current long-term spectrum the reference ("learn reference" at soundcheck)."""
+    def learn_reference(self, seconds: float | None = None, name: str = "learned") -> ReferenceSpectrum:
+        """Make the long-term spectrum of the last ``seconds`` (default: all kept, up to
+        ``learn_seconds``) the reference: "learn reference" at soundcheck."""
         with self._lock:
             self._analyse_new_segments()
-            power = self.window_power()
-            if power is None or self._filled < self.min_segments:
-                raise ReferenceCaptureError("not enough audio analysed yet to learn a reference "
-                                            f"(play at least {self.min_segments * self.hop / self.sample_rate:.1f} s)")
-            level_db = 10.0 * math.log10(max(float(self._seg_ms[:self._filled].mean()), 1e-30))
-            if level_db < self.min_level_db:
-                raise ReferenceCaptureError(f"input too quiet to learn a reference ({level_db:.0f} dBFS, "
-                                            f"needs {self.min_level_db:.0f})")
-            seconds = (self.nfft + (self._filled - 1) * self.hop) / self.sample_rate
-            ref = learned_reference(power, seconds=seconds, sample_rate=self.sample_rate)
+            n = self._filled if seconds is None else \
+                max(1, int(round((float(seconds) * self.sample_rate - self.nfft) / self.hop)) + 1)
+            n = min(n, self._filled)
+            if n < self.min_segments:
+                raise ReferenceCaptureError("not enough audio analysed yet to learn a reference (play at "
+                                            f"least {(self.nfft + self.min_segments * self.hop) / self.sample_rate:.1f} s)")
             if not self.bands.valid.all():
                 raise ReferenceCaptureError(f"cannot learn a full reference at {self.sample_rate:.0f} Hz: "
                                             "the top bands lie above Nyquist")
+            level_db = self._window_level_db(n)
+            if level_db < self.min_level_db:
+                raise ReferenceCaptureError(f"input too quiet to learn a reference ({level_db:.0f} dBFS, "
+                                            f"needs {self.min_level_db:.0f})")
+            power = self._seg_power[self._recent(n)].mean(axis=0)
+            span = (self.nfft + (n - 1) * self.hop) / self.sample_rate
+            ref = learned_reference(power, seconds=span, sample_rate=self.sample_rate)
             self.reference = ReferenceSpectrum(ref.band_db, name=name, source="learned", meta=ref.meta)
             self._was_confident = False
             return self.reference
