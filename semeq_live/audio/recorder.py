@@ -21,7 +21,9 @@ FLUSH_EVERY_S = 1.0  # keeps the file header current, so a crash loses at most a
 
 
 class Recorder:
-    def __init__(self, path: str | Path, sample_rate: int, channels: int):
+    """``append=True`` continues an existing file of the same format (after a device restart)."""
+
+    def __init__(self, path: str | Path, sample_rate: int, channels: int, append: bool = False):
         import soundfile as sf
 
         self.path = Path(path)
@@ -31,8 +33,17 @@ class Recorder:
                            "(use .wav or .flac)")
         subtype = "PCM_24" if fmt in ("WAV", "FLAC", "AIFF") else None
         try:
-            self._file = sf.SoundFile(str(self.path), "w", samplerate=int(sample_rate),
-                                      channels=channels, format=fmt, subtype=subtype)
+            self._file = None
+            if append and self.path.exists():
+                f = sf.SoundFile(str(self.path), "r+")
+                if f.samplerate == int(sample_rate) and f.channels == channels:
+                    f.seek(0, sf.SEEK_END)
+                    self._file = f
+                else:
+                    f.close()
+            if self._file is None:
+                self._file = sf.SoundFile(str(self.path), "w", samplerate=int(sample_rate),
+                                          channels=channels, format=fmt, subtype=subtype)
         except (RuntimeError, OSError) as exc:
             raise CLIError(f"cannot record to {self.path}: {exc}") from None
         self._ring = np.zeros((int(RING_SECONDS * sample_rate), channels), dtype=np.float32)

@@ -1,0 +1,523 @@
+"""The live app: audio stream, control thread, analyzer, MIDI, keyboard and panel or headless log.
+
+Threads (DESIGN.md section 1): the audio callback (``audio.engine``), the control thread
+(``audio.live_control``: MIDI/keyboard -> state -> decoder -> processor), the analyzer thread, the
+panel thread (or, headless, this module's supervision loop writing the log), MIDI port threads.
+The main thread supervises: signals, a lost audio device, MIDI reconnects, health lines.
+
+Losing the audio server: PortAudio's JACK host API cannot be torn down once the server has died
+(aborting the stream hangs, ``Pa_Terminate`` asserts), so when closing the dead stream does not
+return, the app saves its control state and replaces its own process image (``os.execv``) with
+the same command. The PID, stdout/journal and systemd supervision stay; the new image waits for
+the device, restores the state, appends to the same recording and carries on. With a device whose
+stream closes normally (ALSA), the retry happens in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .control.state import ControlState
+from .errors import CLIError, DeviceError, SemeqError
+
+RESUME_ENV = "SEMEQ_LIVE_RESUME"  # path of the saved state when the process image was replaced
+DEVICE_RETRY_S = 1.0
+XRUN_CHECK_S = 0.25
+STATUS_FLUSH_S = 0.05
+
+
+@dataclass
+class StageConfig:
+    """Everything ``semeq-live run`` needs; the YAML stage file sets defaults, the CLI overrides."""
+
+    mapping: str | None = None
+    model: str | None = None
+    scenes: str | None = None
+    reference: str | None = None
+    midi_port: list = field(default_factory=list)
+    midi_api: str = "alsa"
+    input_device: str | None = None
+    output_device: str | None = None
+    sample_rate: int = 48000
+    block_size: int = 128
+    channels: int = 2
+    input_file: str | None = None
+    test_signal: str | None = None
+    record: str | None = None
+    headless: bool = False
+    keyboard: bool = True
+    panel_rate: float = 5.0
+    health_interval_s: float = 10.0
+    wait_for_device: bool = False
+    smoothing_ms: float = 20.0
+    ceiling_db: float = -1.0
+    term_a: str | None = None
+    term_b: str | None = None
+    alpha: float | None = None
+    intensity: float | None = None
+    autogain: bool = True
+    adaptive: bool = True
+
+    def validate(self) -> "StageConfig":
+        if self.midi_api not in ("alsa", "jack"):
+            raise CLIError(f"midi_api must be 'alsa' or 'jack', not {self.midi_api!r}")
+        if not 8000 <= self.sample_rate <= 192000:
+            raise CLIError(f"sample rate {self.sample_rate} Hz is outside 8000..192000")
+        if not 16 <= self.block_size <= 8192:
+            raise CLIError(f"block size {self.block_size} is outside 16..8192 frames")
+        if not 1 <= self.channels <= 32:
+            raise CLIError(f"channels must be 1..32, not {self.channels}")
+        if self.input_file and self.test_signal:
+            raise CLIError("use either --input-file or --test-signal, not both")
+        if self.panel_rate <= 0 or self.health_interval_s <= 0:
+            raise CLIError("panel_rate and health_interval_s must be positive")
+        return self
+
+
+def load_stage_config(path) -> dict:
+    """Read a YAML file of stage defaults (keys as in ``StageConfig``, '-' or '_' both fine)."""
+    import difflib
+
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise CLIError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise CLIError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CLIError(f"{path}: expected a mapping of settings (e.g. 'block_size: 128')")
+    known = {f.name: f for f in fields(StageConfig)}
+    out = {}
+    for raw_key, value in data.items():
+        key = str(raw_key).replace("-", "_")
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=2)
+            hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+            raise CLIError(f"{path}: unknown setting '{raw_key}'{hint}; known: {', '.join(known)}")
+        default = getattr(StageConfig(), key)
+        if key == "midi_port":
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise CLIError(f"{path}: midi_port must be a port name or a list of them")
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise CLIError(f"{path}: {raw_key} must be true or false, not {value!r}")
+        elif isinstance(default, (int, float)) and not isinstance(default, bool) or key in ("alpha", "intensity"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise CLIError(f"{path}: {raw_key} must be a number, not {value!r}")
+            if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
+                raise CLIError(f"{path}: {raw_key} must be a whole number, not {value!r}")
+            value = type(default)(value) if default is not None else float(value)
+        elif value is not None and not isinstance(value, str):
+            raise CLIError(f"{path}: {raw_key} must be text, not {value!r}")
+        out[key] = value
+    return out
+
+
+class _MidiLogBridge(logging.Handler):
+    """Turns the MIDI layer's connect/disconnect log records into app events."""
+
+    def __init__(self, emit_event):
+        super().__init__(logging.INFO)
+        self._emit_event = emit_event
+
+    def emit(self, record):
+        self._emit_event("device", {"kind": "midi", "level": record.levelname.lower(),
+                                    "message": record.getMessage()})
+
+
+class LiveApp:
+    def __init__(self, config: StageConfig, out=None, argv: list[str] | None = None):
+        self.cfg = config.validate()
+        self.out = out or sys.stdout
+        self.argv = list(sys.argv[1:] if argv is None else argv)
+        self.stop_event = threading.Event()
+        self.stop_reason = ""
+        self.device_status = "starting"
+        self.midi_input = None
+        self.panel = None
+        self.keyboard = None
+        self.log = None
+        self._last_xruns = 0
+        self._last_latency_ms = None
+        self._resumed = os.environ.pop(RESUME_ENV, None)
+
+    # ------------------------------------------------------------------ building
+    def build(self) -> None:
+        from .analysis import Analyzer, AnalyzerThread
+        from .audio import meter
+        from .audio.engine import AudioEngine
+        from .audio.live_control import LiveControl
+        from .audio.metrics import ProcessMetrics
+        from .audio.recorder import Recorder
+        from .audio.sources import file_source, signal_source
+        from .control.engine import SemanticEngine
+        from .dsp.processor import EQProcessor, warmup
+        from .midi import MidiController, SceneBank, default_mapping_path, load_mapping
+        from .model import load_model
+        from .ui.headless import HeadlessLog
+
+        cfg = self.cfg
+        self.log = HeadlessLog(self.out) if cfg.headless else None
+        self.model = load_model(cfg.model)
+        self.state = self._initial_state()
+        mapping_path = cfg.mapping or default_mapping_path()
+        self.mapping = load_mapping(mapping_path, known_terms=self.model.terms)
+        self.mapping_path = str(mapping_path)
+        self.terms = list(getattr(self.mapping, "terms", None) or self.model.terms)
+        self.scenes = SceneBank(cfg.scenes, known_terms=self.model.terms) if cfg.scenes else None
+        self.controller = MidiController(self.mapping, self.state, self.terms, scenes=self.scenes)
+
+        warmup()  # numba: compile or load from cache before the stream exists
+        meter.warmup()
+        sr, ch = cfg.sample_rate, cfg.channels
+        self.processor = EQProcessor(sr, ch, smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db)
+        self.analyzer = Analyzer(sr, ch, self.model)
+        if cfg.reference:
+            self.analyzer.load_reference(cfg.reference)
+        self.engine = SemanticEngine(self.model, sr)
+        if cfg.input_file:
+            self.source = file_source(cfg.input_file, sr, ch)
+        elif cfg.test_signal:
+            self.source = signal_source(cfg.test_signal, sr, ch)
+        else:
+            self.source = None
+        self.recorder = None
+        if cfg.record:
+            self.recorder = Recorder(cfg.record, sr, ch, append=bool(self._resumed))
+        self.audio = AudioEngine(self.processor.process_into, sample_rate=sr, block_size=cfg.block_size,
+                                 channels=ch, input_device=cfg.input_device,
+                                 output_device=cfg.output_device, source=self.source,
+                                 on_input=self.analyzer.push, recorder=self.recorder)
+        self.control = LiveControl(self.state, self.engine, self.processor, self.audio.metrics,
+                                   terms=self.terms, controller=self.controller, scenes=self.scenes,
+                                   analyzer=self.analyzer, on_event=self._on_control_event,
+                                   on_quit=lambda: self.request_stop("quit key"))
+        self.analyzer_thread = AnalyzerThread(self.analyzer, 0.1, on_estimate=self.control.new_estimate)
+        self.process_metrics = ProcessMetrics()
+
+    def _initial_state(self) -> ControlState:
+        cfg = self.cfg
+        state = ControlState()
+        terms = self.model.terms
+        initial = {"autogain": cfg.autogain, "adaptive": cfg.adaptive}
+        for key in ("term_a", "term_b"):
+            value = getattr(cfg, key)
+            if value is not None:
+                if value not in terms:
+                    self.model.centroid(value)  # raises UnknownTermError with suggestions
+                initial[key] = value
+        state.update(**initial)
+        if state.term_a not in terms:
+            state.update(term_a=terms[0])
+        if state.term_b not in terms:
+            state.update(term_b=terms[min(1, len(terms) - 1)])
+        for key in ("alpha", "intensity"):
+            if getattr(cfg, key) is not None:
+                state.update(**{key: getattr(cfg, key)})
+        if self._resumed:
+            try:
+                saved = json.loads(Path(self._resumed).read_text())
+                state.update(**{k: v for k, v in saved.items()
+                                if k in state.to_dict() and (not k.startswith("term") or v in terms)})
+                Path(self._resumed).unlink()
+            except (OSError, ValueError, KeyError):
+                pass  # a lost resume file costs the state, not the show
+        return state
+
+    # ------------------------------------------------------------------ events
+    def emit(self, event: str, fields: dict) -> None:
+        """Device/life-cycle events: a log line headless; the panel shows the current status."""
+        if self.log is not None:
+            self.log.write(event, **fields)
+
+    def _on_control_event(self, kind: str, fields: dict) -> None:
+        if kind == "state":
+            if self.log is not None:
+                self.log.state_change(fields)
+        else:
+            self.emit(kind, fields)
+
+    def request_stop(self, reason: str) -> None:
+        self.stop_reason = self.stop_reason or reason
+        self.stop_event.set()
+
+    def _install_signals(self) -> None:
+        def handler(signum, frame):
+            self.request_stop(signal.Signals(signum).name)
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+        if hasattr(signal, "SIGHUP"):
+            signal.signal(signal.SIGHUP, handler)
+
+    # ------------------------------------------------------------------ devices
+    def _open_audio(self, wait: bool) -> bool:
+        """Open the stream; with ``wait``, retry until it works or a stop is requested."""
+        from .audio import devices
+
+        announced = False
+        while True:
+            try:
+                self.audio.open()
+                self.device_status = "running"
+                return True
+            except DeviceError as exc:
+                if not wait:
+                    raise
+                if not announced:
+                    self.emit("device", {"kind": "audio", "status": "waiting", "error": str(exc),
+                                         "retry_s": DEVICE_RETRY_S})
+                    announced = True
+                self.device_status = "waiting for device"
+            if self.stop_event.wait(DEVICE_RETRY_S):
+                return False
+            devices.rescan()
+
+    def _open_midi(self) -> None:
+        from .midi import MidiInput
+
+        if not self.cfg.midi_port or self.midi_input is not None:
+            return
+        try:
+            self.midi_input = MidiInput(self.cfg.midi_port, api=self.cfg.midi_api,
+                                        on_message=self.control.midi, poll_interval=1.0)
+        except SemeqError as exc:
+            self.emit("device", {"kind": "midi", "status": "unavailable", "error": str(exc)})
+
+    def _audio_lost(self) -> None:
+        self.device_status = "lost"
+        self.emit("device", {"kind": "audio", "status": "lost",
+                             "device": self.audio.output.name if self.audio.output else None})
+        if self.audio.close(timeout=2.0):
+            from .audio import devices
+
+            devices.rescan()
+            if self._open_audio(wait=True):
+                self.emit("device", {"kind": "audio", "status": "reconnected",
+                                     "device": self.audio.output.name})
+            return
+        self._replace_process()
+
+    def _replace_process(self) -> None:
+        """PortAudio is stuck on a dead server: keep the state and start afresh in this process."""
+        fd, path = tempfile.mkstemp(prefix="semeq-live-resume-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.state.to_dict(), f)
+        self.emit("device", {"kind": "audio", "status": "restarting",
+                             "reason": "audio server gone; re-opening PortAudio in a fresh process image"})
+        self._stop_threads()
+        if self.recorder is not None:
+            self.recorder.close()
+        try:
+            self.out.flush()
+        except (OSError, ValueError):
+            pass
+        env = dict(os.environ)
+        env[RESUME_ENV] = path
+        argv = list(self.argv)
+        if "--wait-for-device" not in argv:
+            argv.append("--wait-for-device")
+        os.execve(sys.executable, [sys.executable, "-m", "semeq_live", *argv], env)
+
+    # ------------------------------------------------------------------ status
+    def status(self) -> dict:
+        from .ui.curve import applied_curve_db, plot_grid
+
+        s = self.control.settings
+        est = self.analyzer_thread.latest if self.analyzer_thread else None
+        grid = plot_grid(60)
+        curve = applied_curve_db(s.forward, s.inverse, grid, self.cfg.sample_rate) if s else None
+        rec = None
+        if self.recorder is not None:
+            rec = {"path": str(self.recorder.path),
+                   "seconds": self.recorder.frames_written / self.cfg.sample_rate,
+                   "dropped": self.recorder.dropped_frames}
+        last = self.control.last_midi
+        return {
+            "state": self.state.snapshot().to_dict(),
+            "settings": None if s is None else {"forward": list(map(float, s.forward)),
+                                               "inverse": None if s.inverse is None else list(map(float, s.inverse)),
+                                               "mode": s.mode, "reason": s.reason,
+                                               "autogain_db": s.autogain_db},
+            "curve_db": curve,
+            "estimate": None if est is None else {"confident": est.confident, "reason": est.reason,
+                                                  "profile": list(est.profile or ())},
+            "levels": self.audio.meter.read(),
+            "timing": self.audio.metrics.timing(),
+            "process": self.process_metrics.sample(),
+            "latency_ms": self._last_latency_ms,
+            "midi": {"ports": self.midi_input.connected if self.midi_input else [],
+                     "last": f"{last[0]}: {last[1]}" if last else None},
+            "device": {"status": self.device_status,
+                       "output": self.audio.output.name if self.audio.output else "?",
+                       "input": self.source.description if self.source else (
+                           self.audio.input.name if self.audio.input else "?"),
+                       "sample_rate": self.cfg.sample_rate, "block_size": self.cfg.block_size},
+            "record": rec,
+            "keyboard": self.keyboard is not None,
+        }
+
+    def _health(self) -> dict:
+        tm = self.audio.metrics.timing()
+        s = self.control.settings
+        est = self.analyzer_thread.latest
+        lv = self.audio.meter.read()
+        return {
+            "device": self.device_status, "callbacks": tm["callbacks"], "xruns": tm["xruns"],
+            "cb_p50_us": tm["p50_us"], "cb_p99_us": tm["p99_us"], "cb_max_us": tm["max_us"],
+            "load_pct": tm["load_pct"], "load_p99_pct": tm["load_p99_pct"],
+            "callback_errors": self.audio.callback_errors, **self.process_metrics.sample(),
+            "in_rms_dbfs": lv["in_rms_dbfs"], "out_rms_dbfs": lv["out_rms_dbfs"],
+            "mode": s.mode if s else None, "autogain_db": s.autogain_db if s else None,
+            "estimate": est.reason if est is not None else None,
+            "top_terms": est.top_terms[:3] if est is not None else [],
+            "midi_ports": self.midi_input.connected if self.midi_input else [],
+            "latency_ms": self._last_latency_ms,
+            "recorded_s": (self.recorder.frames_written / self.cfg.sample_rate
+                           if self.recorder else None),
+            "record_dropped": self.recorder.dropped_frames if self.recorder else None,
+        }
+
+    # ------------------------------------------------------------------ running
+    def run(self) -> int:
+        t_start = time.monotonic()
+        self._install_signals()
+        sys.setswitchinterval(0.0005)  # the audio thread must get the GIL back within a block
+        self.build()
+        logging.getLogger("semeq_live.midi").addHandler(_MidiLogBridge(self._on_control_event))
+        logging.getLogger("semeq_live.midi").setLevel(logging.INFO)
+        self.control.start()
+        self._open_midi()
+        if not self._open_audio(wait=self.cfg.wait_for_device or bool(self._resumed)):
+            return self._shutdown(0)
+        self.analyzer_thread.start()
+        self.emit("start", {"resumed": bool(self._resumed), "pid": os.getpid(),
+                            "output": self.audio.output.name,
+                            "input": self.source.description if self.source else self.audio.input.name,
+                            "sample_rate": self.cfg.sample_rate, "block_size": self.cfg.block_size,
+                            "channels": self.cfg.channels, "mapping": self.mapping_path,
+                            "midi_ports": self.midi_input.connected if self.midi_input else [],
+                            "record": self.cfg.record, "state": self.state.to_dict(),
+                            "setup_s": time.monotonic() - t_start})
+        self._start_ui()
+        self._supervise()
+        return self._shutdown(0)
+
+    def _start_ui(self) -> None:
+        if self.cfg.headless:
+            return
+        from .ui.keyboard import KeyboardReader, key_command
+        from .ui.panel import PanelThread
+
+        if self.cfg.keyboard:
+            reader = KeyboardReader(lambda key: (cmd := key_command(key)) and self.control.command(cmd))
+            if reader.start():
+                self.keyboard = reader
+        self.panel = PanelThread(self.status, rate=self.cfg.panel_rate).start()
+
+    def _supervise(self) -> None:
+        metrics = self.audio.metrics
+        next_health = time.monotonic() + self.cfg.health_interval_s
+        next_xrun = 0.0
+        first_audio_logged = False
+        while not self.stop_event.wait(STATUS_FLUSH_S):
+            now = time.monotonic()
+            if not self.audio.alive():
+                self._audio_lost()
+                continue
+            if not first_audio_logged and self.audio.first_audio_at is not None:
+                first_audio_logged = True
+                self.emit("audio", {"status": "first audio", "startup_s": self._startup_s()})
+            if self.log is not None:
+                self.log.flush_state_changes(metrics)
+            seq = self.control.seq
+            lat = metrics.latency_s(seq) if seq else None
+            if lat is not None:
+                self._last_latency_ms = 1000.0 * lat
+            if now >= next_xrun:
+                next_xrun = now + XRUN_CHECK_S
+                xruns = metrics.xruns
+                if xruns != self._last_xruns:
+                    tm = metrics.timing()
+                    self.emit("xrun", {"new": xruns - self._last_xruns, "total": xruns,
+                                       "input_overflow": tm["input_overflow"],
+                                       "output_underflow": tm["output_underflow"],
+                                       "cb_max_us": tm["max_us"]})
+                    self._last_xruns = xruns
+            if now >= next_health:
+                next_health = now + self.cfg.health_interval_s
+                self.emit("health", self._health())
+
+    def _startup_s(self) -> float | None:
+        """Process start to the first audio callback (wall clock; includes imports and warm-up)."""
+        try:
+            import psutil
+
+            created = psutil.Process().create_time()
+        except Exception:  # noqa: BLE001
+            return None
+        return self.audio.first_audio_at - time.monotonic() + time.time() - created
+
+    def _stop_threads(self) -> None:
+        if self.keyboard is not None:
+            self.keyboard.stop()
+            self.keyboard = None
+        if self.panel is not None:
+            self.panel.stop()
+            self.panel = None
+        if self.analyzer_thread is not None:
+            self.analyzer_thread.stop()
+        self.control.stop()
+
+    def _shutdown(self, code: int) -> int:
+        self._stop_threads()
+        if self.midi_input is not None:
+            self.midi_input.close()
+            self.midi_input = None
+        closed = self.audio.close(timeout=2.0)
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.log is not None:
+            self.log.flush_state_changes(self.audio.metrics, force=True)
+        tm = self.audio.metrics.timing()
+        self.emit("stop", {"reason": self.stop_reason or "audio unavailable", "callbacks": tm["callbacks"],
+                           "xruns": tm["xruns"], "record": self.cfg.record,
+                           "recorded_s": (self.recorder.frames_written / self.cfg.sample_rate
+                                          if self.recorder else None)})
+        if not closed:
+            # PortAudio is wedged on a dead server: its exit handler would hang or abort.
+            try:
+                self.out.flush()
+            except (OSError, ValueError):
+                pass
+            os._exit(code)
+        return code
+
+
+def config_from_args(args) -> StageConfig:
+    """Merge the YAML stage file (if any) and the command-line options (which win)."""
+    values = asdict(StageConfig())
+    if getattr(args, "config", None):
+        values.update(load_stage_config(args.config))
+    for f in fields(StageConfig):
+        v = getattr(args, f.name, None)
+        if v is not None and v != []:
+            values[f.name] = v
+    return StageConfig(**values)
