@@ -5,6 +5,8 @@ These use a tiny linear test double for the model (latent (x, y) -> low shelf 10
 model are in test_adaptive_evidence.py.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -43,7 +45,12 @@ class LinearTestModel:
         return p
 
 
-def estimate(z_a, confident=True, t=1.0, band_power=None):
+_clock = itertools.count(1)
+
+
+def estimate(z_a, confident=True, t=None, band_power=None):
+    """A new estimate (each at a later audio time unless ``t`` is given)."""
+    t = next(_clock) * 0.1 if t is None else t
     return InputEstimate(confident=confident, reason="ok" if confident else "too quiet (-80 dBFS, needs -60)",
                          time_s=t, level_db=-20.0 if confident else -80.0,
                          z_a=None if z_a is None else np.asarray(z_a, float),
@@ -56,7 +63,7 @@ def rms(x):
 
 @pytest.fixture
 def engine():
-    return SemanticEngine(LinearTestModel(), FS)
+    return SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0)
 
 
 def test_k0_is_exactly_flat_with_and_without_estimate(engine):
@@ -129,8 +136,22 @@ def test_autogain_compensates_predicted_change_and_can_be_switched_off(engine):
     assert s.autogain_db == pytest.approx(-s.predicted_change_db)
     assert s.gain_db == pytest.approx(s.autogain_db - 3.0)
     st.update(autogain=False)
-    s = engine.compute(st, estimate(None, confident=False, t=1.1, band_power=pink))
+    s = engine.compute(st, estimate(None, confident=False, band_power=pink))
     assert s.autogain_db == 0.0 and s.output_gain_db == -3.0
+
+
+def test_input_latent_is_smoothed_on_audio_time_and_dropped_without_estimate():
+    eng = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=2.0)
+    st = ControlState(term_a="warm", intensity=1.0)
+    assert eng.compute(st, estimate([0.0, 0.0], t=10.0)).z_input.tolist() == [0.0, 0.0]
+    s = eng.compute(st, estimate([0.4, 0.0], t=12.0))  # one time constant later
+    assert s.z_input[0] == pytest.approx(0.4 * (1 - np.exp(-1.0)))
+    # The same estimate again (no new audio) does not move it.
+    assert eng.compute(st, estimate([0.4, 0.0], t=12.0)).z_input[0] == pytest.approx(s.z_input[0])
+    s = eng.compute(st, estimate(None, confident=False, t=12.1))
+    assert s.mode == MODE_FALLBACK and s.z_input is None
+    s = eng.compute(st, estimate([0.4, 0.0], t=12.2))  # starts afresh, no glide from stale state
+    assert s.z_input.tolist() == [0.4, 0.0]
 
 
 def test_settings_drive_a_real_processor(engine):

@@ -15,6 +15,11 @@ Loudness: ``autogain_db`` is the compensation for the EQ path (``EQProcessor.set
 bypass A/B compares at equal loudness; ``output_gain_db`` is the performer's master gain
 (``EQProcessor.set_output_gain_db``). ``gain_db`` is their sum for callers with a single gain stage.
 
+The input latent is smoothed over time (one-pole, ``input_smoothing_s``, on the estimates' audio
+time): the adaptive EQ should follow the input's character, not every phrase of it, or it would
+audibly wobble with the music. Losing the estimate drops the smoothed latent at once (fallback);
+the next confident estimate starts it afresh.
+
 Decoder calls are cached (small LRU keyed by the latent's bytes), so an unchanged state and
 estimate cost no decode at all.
 """
@@ -99,7 +104,7 @@ class SemanticEngine:
     """
 
     def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 3.0,
-                 cache_size: int = 32):
+                 input_smoothing_s: float = 2.0, cache_size: int = 32):
         self.model = model
         self.sample_rate = float(sample_rate)
         self.autogain = AutoGain(self.sample_rate, initial_band_db=reference_band_db,
@@ -109,6 +114,8 @@ class SemanticEngine:
         self._target_key = None
         self._target = None
         self._last_estimate_time: float | None = None
+        self.input_smoothing_s = float(input_smoothing_s)
+        self._z_input: np.ndarray | None = None
         self.decode_calls = 0
 
     # ------------------------------------------------------------------- latents
@@ -146,24 +153,38 @@ class SemanticEngine:
 
     # --------------------------------------------------------------------- update
     def observe(self, estimate: InputEstimate | None) -> None:
-        """Let auto-gain track the programme's spectrum (once per new estimate)."""
-        if estimate is None or estimate.band_power is None:
+        """Track the input latent and the programme's spectrum (once per new estimate)."""
+        if estimate is None:
+            self._z_input = None
             return
         if self._last_estimate_time is not None and estimate.time_s == self._last_estimate_time:
             return
         dt = 0.0 if self._last_estimate_time is None else max(estimate.time_s - self._last_estimate_time, 0.0)
         self._last_estimate_time = estimate.time_s
-        if estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
+        if estimate.confident and estimate.z_a is not None:
+            z_a = np.asarray(estimate.z_a, dtype=np.float64)
+            if self._z_input is None or self.input_smoothing_s <= 0.0:
+                self._z_input = z_a.copy()
+            else:
+                self._z_input = self._z_input + (1.0 - np.exp(-dt / self.input_smoothing_s)) * (z_a - self._z_input)
+        else:
+            self._z_input = None
+        if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
             self.autogain.observe(estimate.band_power, dt)
+
+    def reset(self) -> None:
+        """Forget the tracked input (new source, new song): no smoothing across the change."""
+        self._z_input = None
+        self._last_estimate_time = None
+        self.autogain.reset()
 
     def compute(self, state: ControlState, estimate: InputEstimate | None = None) -> EQSettings:
         self.observe(estimate)
         z_t = self.target_latent(state)
         k = float(state.intensity)
         z_input = None
-        if estimate is not None and estimate.confident and estimate.z_a is not None and state.adaptive:
-            z_a = np.asarray(estimate.z_a, dtype=np.float64)
-            z_input = z_a
+        if self._z_input is not None and state.adaptive:
+            z_a = z_input = self._z_input
             if k == 0.0:
                 (inverse,) = self.decode(z_a)
                 forward, mode, reason = inverse, MODE_FLAT, "intensity 0: filter and its exact inverse"
