@@ -1,0 +1,204 @@
+"""Evaluation in the response domain (dB of the EQ curve) on validation users, with baselines.
+
+Runs on the numpy runtime model (``semeq_live.model.SemanticModel``), i.e. on exactly what ships.
+Two baselines are computed from the same training rows:
+
+- ``param_average``: per-term mean of the raw parameters (what the SAFE plugin does);
+- ``curve_average``: per-term mean of the response curves (in dB).
+
+Curves are compared on ``GRID`` (96 log-spaced points, 20 Hz-20 kHz, 48 kHz) as RMS dB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from semeq_live.dsp import log_frequency_grid, response_db
+from semeq_live.model.curves import remove_level
+from semeq_live.params import ANALYSIS_FREQS
+
+from .curves import spectral_noise
+from .data import EQRows
+from .nets import param_coding
+
+GRID = log_frequency_grid(96)
+SAMPLE_RATE = 48000.0
+ALPHA_STEPS = 101
+GOALS = {"reconstruction_median_db": 1.0, "fidelity_db": 1.0, "warm_bright_accuracy": 0.9,
+         "max_alpha_step_db": 0.5}
+
+
+def curves(params) -> np.ndarray:
+    return response_db(params, GRID, SAMPLE_RATE)
+
+
+def rms(a, b, axis=-1):
+    return np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2, axis=axis))
+
+
+def coded(params) -> np.ndarray:
+    """Parameters on the model's [-1, 1] coding (gains linear, frequency and Q log)."""
+    is_log, lo, hi = param_coding()
+    t = np.where(is_log, np.log(np.maximum(params, 1e-6)), params)
+    return 2.0 * (t - lo) / (hi - lo) - 1.0
+
+
+def _stats(errors) -> dict:
+    e = np.asarray(errors)
+    return {"median_db": float(np.median(e)), "p90_db": float(np.percentile(e, 90)), "n": int(e.size)}
+
+
+def nearest_accuracy(points, labels, means: dict, metric="euclidean") -> float:
+    names = list(means)
+    m = np.stack([means[t] for t in names])
+    d = np.sqrt(np.sum((points[:, None, :] - m[None]) ** 2, axis=-1))
+    pred = np.array(names)[np.argmin(d, axis=1)]
+    return float(np.mean(pred == np.asarray(labels)))
+
+
+def silhouette(points, labels) -> float:
+    """Mean silhouette (Euclidean) over points whose class has at least two members."""
+    labels = np.asarray(labels)
+    classes = [c for c in np.unique(labels) if np.sum(labels == c) >= 2]
+    keep = np.isin(labels, classes)
+    x, y = points[keep], labels[keep]
+    if len(classes) < 2:
+        return float("nan")
+    d = np.sqrt(np.sum((x[:, None, :] - x[None]) ** 2, axis=-1))
+    s = np.empty(len(x))
+    for i in range(len(x)):
+        same = y == y[i]
+        a = d[i, same].sum() / (same.sum() - 1)
+        b = min(d[i, y == c].mean() for c in classes if c != y[i])
+        s[i] = (b - a) / max(a, b, 1e-12)
+    return float(s.mean())
+
+
+def evaluate(model, train: EQRows, val: EQRows, min_val_rows: int = 5) -> dict:
+    """All metrics of the issue, model side by side with the two baselines."""
+    vocab = list(model.terms)
+    train_terms, val_terms = np.array(train.terms), np.array(val.terms)
+    param_mean = {t: train.params[train_terms == t].mean(0) for t in vocab}
+    train_curves = curves(train.params)
+    curve_mean = {t: train_curves[train_terms == t].mean(0) for t in vocab}
+    val_curves = curves(val.params)
+    in_vocab = np.isin(val_terms, vocab)
+
+    # Reconstruction: each validation setting through encode -> decode.
+    recon = curves(model.decode(model.encode(val.params)))
+    err = rms(recon, val_curves)
+    vt = val_terms[in_vocab]
+    reconstruction = {
+        "model": _stats(err),
+        "model_on_term_rows": _stats(err[in_vocab]),
+        "param_average": _stats(rms(curves(np.stack([param_mean[t] for t in vt])),
+                                    val_curves[in_vocab])),
+        "curve_average": _stats(rms(np.stack([curve_mean[t] for t in vt]), val_curves[in_vocab])),
+    }
+
+    # Per-term fidelity of the decoded centroid against the validation mean curve.
+    fidelity = {}
+    for t in vocab:
+        rows = val_terms == t
+        if rows.sum() < min_val_rows:
+            continue
+        target = val_curves[rows].mean(0)
+        fidelity[t] = {
+            "n_val": int(rows.sum()),
+            "model": float(rms(curves(model.decode(model.centroid(t))), target)),
+            "param_average": float(rms(curves(param_mean[t]), target)),
+            "curve_average": float(rms(curve_mean[t], target)),
+        }
+
+    # Separation: nearest centroid on validation latents; baselines in parameter / curve space.
+    z_val = model.encode(val.params)
+    centroids = {t: model.centroid(t) for t in vocab}
+    wb = [t for t in ("warm", "bright") if t in vocab]
+    separation = {}
+    for name, terms in (("warm_bright", wb), ("all_terms", vocab)):
+        rows = np.isin(val_terms, terms)
+        if len(terms) < 2 or rows.sum() == 0:
+            continue
+        labels = val_terms[rows]
+        separation[name] = {
+            "n": int(rows.sum()),
+            "model_accuracy": nearest_accuracy(z_val[rows], labels, {t: centroids[t] for t in terms}),
+            "param_average_accuracy": nearest_accuracy(
+                coded(val.params[rows]), labels, {t: coded(param_mean[t]) for t in terms}),
+            "curve_average_accuracy": nearest_accuracy(
+                val_curves[rows], labels, {t: curve_mean[t] for t in terms}),
+            "model_silhouette": silhouette(z_val[rows], labels),
+            "param_silhouette": silhouette(coded(val.params[rows]), labels),
+            "curve_silhouette": silhouette(val_curves[rows], labels),
+        }
+
+    metrics = {"reconstruction": reconstruction, "fidelity": fidelity, "separation": separation}
+    if len(wb) == 2:
+        metrics["smoothness"] = smoothness(model, param_mean, curve_mean)
+    metrics["goals"] = goals(metrics)
+    return metrics
+
+
+def alpha_path_max_step(model, term_a="warm", term_b="bright", steps=ALPHA_STEPS) -> float:
+    """Largest curve change (dB, any frequency) between neighbouring alpha steps of the morph."""
+    alphas = np.linspace(0.0, 1.0, steps)
+    za, zb = model.centroid(term_a), model.centroid(term_b)
+    c = curves(model.decode((1.0 - alphas)[:, None] * za + alphas[:, None] * zb))
+    return float(np.max(np.abs(np.diff(c, axis=0))))
+
+
+def smoothness(model, param_mean, curve_mean, steps=ALPHA_STEPS) -> dict:
+    alphas = np.linspace(0.0, 1.0, steps)[:, None]
+    p = (1.0 - alphas) * param_mean["warm"] + alphas * param_mean["bright"]
+    c = (1.0 - alphas) * curve_mean["warm"] + alphas * curve_mean["bright"]
+    return {
+        "model_max_step_db": alpha_path_max_step(model, steps=steps),
+        "param_average_max_step_db": float(np.max(np.abs(np.diff(curves(p), axis=0)))),
+        "curve_average_max_step_db": float(np.max(np.abs(np.diff(c, axis=0)))),
+        "steps": steps,
+    }
+
+
+def goals(metrics: dict) -> dict:
+    out = {"reconstruction_median_le_1db":
+           metrics["reconstruction"]["model"]["median_db"] <= GOALS["reconstruction_median_db"]}
+    for t in ("warm", "bright"):
+        f = metrics["fidelity"].get(t)
+        if f:
+            out[f"{t}_fidelity_le_1db"] = f["model"] <= GOALS["fidelity_db"]
+            out[f"{t}_fidelity_le_curve_average"] = f["model"] <= f["curve_average"]
+    if "warm_bright" in metrics["separation"]:
+        out["warm_bright_accuracy_ge_0.9"] = \
+            metrics["separation"]["warm_bright"]["model_accuracy"] >= GOALS["warm_bright_accuracy"]
+    if "smoothness" in metrics:
+        out["alpha_step_le_0.5db"] = \
+            metrics["smoothness"]["model_max_step_db"] <= GOALS["max_alpha_step_db"]
+    return out
+
+
+def evaluate_curve_encoder(model, val: EQRows, seed: int = 1234) -> dict:
+    """How well the curve encoder reads validation settings from (noisy) analysis-band curves.
+
+    ``latent_rms``: RMS over latent dimensions of ``encode_curve(curve) - encode(p)``;
+    ``curve_db``: level-free RMS dB between the EQ curve re-decoded from the estimated latent and
+    the true one (what the adaptive inverse filter would get wrong); ``warm_bright_accuracy``:
+    nearest centroid from the estimated latent.
+    """
+    rng = np.random.default_rng(seed)
+    true = response_db(val.params, ANALYSIS_FREQS, SAMPLE_RATE)
+    z_true = model.encode(val.params)
+    out = {}
+    terms = np.array(val.terms)
+    wb = np.isin(terms, ["warm", "bright"])
+    for name, noise in (("clean", 0.0), ("noisy", spectral_noise(rng, len(true), clean_fraction=0.0))):
+        z = model.encode_curve(true + noise)
+        back = response_db(model.decode(z), ANALYSIS_FREQS, SAMPLE_RATE)
+        err = rms(remove_level(back), remove_level(true))
+        out[name] = {
+            "latent_rms": float(np.sqrt(np.mean((z - z_true) ** 2))),
+            "curve_db": _stats(err),
+        }
+        if wb.any() and {"warm", "bright"} <= set(model.terms):
+            out[name]["warm_bright_accuracy"] = nearest_accuracy(
+                z[wb], terms[wb], {t: model.centroid(t) for t in ("warm", "bright")})
+    return out
