@@ -96,6 +96,7 @@ class MidiController:
         self.terms: list[str] = list(mapping.terms if mapping.terms is not None else (terms or []))
         self.scenes = scenes
         self.stats: Counter = Counter()
+        self._forget = False
         self._bindings: dict[tuple, list[_Binding]] = {}
         self._runtimes: list[tuple[Control, _Runtime]] = []
         for c in mapping.controls:
@@ -110,6 +111,8 @@ class MidiController:
     def handle(self, msg) -> list[Action]:
         """Apply one mido message. Never raises; returns the actions for the control loop."""
         self.stats["received"] += 1
+        if self._forget:
+            self._drop_positions()
         try:
             key = _message_key(msg)
         except Exception:
@@ -310,6 +313,20 @@ class MidiController:
         return Action(kind, name, done=True)
 
     # ---------------------------------------------------------------- pickup & feedback
+    def forget_positions(self) -> None:
+        """Physical positions are unknown again (a controller was replugged).
+
+        Safe to call from another thread: it only raises a flag that ``handle`` acts on, so
+        a fader whose remembered position went stale cannot "cross" its target by accident.
+        """
+        self._forget = True
+
+    def _drop_positions(self) -> None:
+        self._forget = False
+        for _c, rt in self._runtimes:
+            rt.last_value = None
+            rt.msb = None
+
     def arm_pickup(self, targets=None) -> None:
         """Make absolute controls (of ``targets``, default all) wait until they catch the state.
 

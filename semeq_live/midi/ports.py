@@ -85,16 +85,20 @@ def list_output_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> l
 class MidiInput:
     """Every MIDI input port whose name contains one of ``port_patterns``, kept connected.
 
+    ``on_connect(port_name)`` runs (in the poll thread) after every (re)connection: pass the
+    controller's ``forget_positions`` so faders moved while unplugged pick up instead of jumping.
+
     ``on_message(port_name, msg, t)`` (t = ``time.monotonic()`` on arrival) is called from rtmidi's
     thread, never concurrently. Without a callback, ``(port_name, msg, t)`` tuples are queued:
     read them with ``receive(timeout)`` or ``drain()``.
     """
 
     def __init__(self, port_patterns, api: str = "jack", on_message=None,
-                 poll_interval: float = 1.0, client_name: str = DEFAULT_CLIENT):
+                 poll_interval: float = 1.0, client_name: str = DEFAULT_CLIENT, on_connect=None):
         self.patterns = [str(p) for p in (port_patterns or [])]
         self.api = api
         self.on_message = on_message
+        self.on_connect = on_connect  # (port_name) from the poll thread, e.g. forget_positions
         self.poll_interval = float(poll_interval)
         self.client_name = client_name
         self.stats: Counter = Counter()
@@ -172,6 +176,11 @@ class MidiInput:
                     if self._open_port(name):
                         self.stats["connects"] += 1
                         log.info("MIDI input connected: %s", name)
+                        if self.on_connect is not None:
+                            try:
+                                self.on_connect(name)
+                            except Exception:
+                                log.exception("MIDI connect handler failed")
 
     def _open_port(self, name: str) -> bool:
         try:

@@ -1,0 +1,271 @@
+"""Live MIDI through real JACK virtual ports (dummy-driver server): input, unplug/replug, LEDs,
+midi-learn and midi-monitor driven by a fake controller."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import mido
+import pytest
+
+from semeq_live.control.state import ControlState
+from semeq_live.midi import FeedbackOutput, MidiController, MidiInput, load_mapping
+from semeq_live.midi.mapping import resolve_mapping_path
+
+pytestmark = pytest.mark.jack
+
+TERMS = ["warm", "bright", "clear"]
+
+
+def _rtmidi():
+    return pytest.importorskip("rtmidi")
+
+
+class FakeController:
+    """A controller that can be plugged and unplugged: a JACK client with a virtual MIDI output."""
+
+    def __init__(self, client: str, port: str):
+        self.client, self.port = client, port
+        self.out = None
+
+    def plug(self):
+        rtmidi = _rtmidi()
+        self.out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, self.client)
+        self.out.open_virtual_port(self.port)
+        return self
+
+    def unplug(self):
+        self.out.close_port()
+        self.out.delete()
+        self.out = None
+
+    def send(self, *msgs, gap=0.0):
+        for m in msgs:
+            self.out.send_message(m.bytes() if hasattr(m, "bytes") else m)
+            if gap:
+                time.sleep(gap)
+
+
+def wait_for(cond, timeout=5.0, step=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def cc(number, value, channel=0):
+    return mido.Message("control_change", channel=channel, control=number, value=value)
+
+
+def pump(midi, ctl, until, timeout=5.0):
+    """The control loop: apply queued messages until ``until()`` holds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        item = midi.receive(timeout=0.05)
+        if item is not None:
+            ctl.handle(item[1])
+        if until():
+            return True
+    return until()
+
+
+def test_input_survives_unplug_and_reconnects(jack_server, caplog):
+    caplog.set_level(logging.INFO, logger="semeq_live.midi")
+    fake = FakeController(f"fake-nano-{os.getpid()}", "nanoKONTROL2 MIDI 1").plug()
+    state = ControlState(alpha=0.0, intensity=1.0)
+    ctl = MidiController(load_mapping(resolve_mapping_path("nanokontrol2")), state, TERMS)
+    midi = MidiInput(["NANOKONTROL2"], api="jack", poll_interval=0.1,
+                     on_connect=lambda port: ctl.forget_positions())
+    try:
+        assert midi.connected == [f"{fake.client}:{fake.port}"]
+        fake.send(cc(0, 127))                       # fader 1 = morph
+        assert pump(midi, ctl, lambda: state.alpha == 1.0)
+        fake.send(cc(32, 127), cc(32, 0))           # S1 = bypass toggle
+        assert pump(midi, ctl, lambda: state.bypass)
+        fake.send([0xB0, 200, 1], [0xF0, 1, 2])     # malformed bytes: counted, dropped
+        assert wait_for(lambda: midi.stats["malformed"] >= 1)
+
+        fake.unplug()
+        assert wait_for(lambda: midi.connected == [])
+        assert any("disconnected" in r.getMessage() for r in caplog.records)
+        assert midi.stats["disconnects"] == 1
+        state.update(alpha=0.25)                     # the show goes on without the controller
+        time.sleep(0.3)
+        assert midi._thread.is_alive()
+
+        fake.plug()
+        assert wait_for(lambda: len(midi.connected) == 1)
+        assert midi.stats["connects"] == 2
+        assert sum(r.getMessage().startswith("MIDI input connected") for r in caplog.records) == 2
+        fake.send(cc(1, 0))                          # fader 2 = intensity
+        assert pump(midi, ctl, lambda: state.intensity == 0.0)
+        # fader 1 last wrote 1.0 but alpha is now 0.25, and where it went while unplugged is
+        # unknown: it must pick up, not jump (and not "cross" from its stale position)
+        fake.send(cc(0, 10))
+        pump(midi, ctl, lambda: False, timeout=0.3)
+        assert state.alpha == 0.25
+        fake.send(cc(0, 60))                         # crosses 0.25 (= 31.75 / 127)
+        assert pump(midi, ctl, lambda: state.alpha == pytest.approx(60 / 127))
+    finally:
+        midi.close()
+        if fake.out is not None:
+            fake.unplug()
+
+
+def test_several_ports_and_callback_delivery(jack_server):
+    a = FakeController(f"fake-a-{os.getpid()}", "Pads").plug()
+    b = FakeController(f"fake-b-{os.getpid()}", "Faders").plug()
+    got = []
+    midi = MidiInput(["pads", "FADERS"], api="jack", poll_interval=0.1,
+                     on_message=lambda port, msg, t: got.append((port, msg.type, t)))
+    try:
+        assert len(midi.connected) == 2
+        a.send(mido.Message("note_on", note=36, velocity=99))
+        b.send(cc(7, 3))
+        assert wait_for(lambda: len(got) == 2)
+        ports = {p.split(":")[0]: kind for p, kind, _ in got}
+        assert ports == {a.client: "note_on", b.client: "control_change"}
+        assert all(t > 0 for *_, t in got)
+    finally:
+        midi.close()
+        a.unplug()
+        b.unplug()
+
+
+def test_led_feedback_reaches_the_controller(jack_server):
+    rtmidi = _rtmidi()
+    received = []
+    leds = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, f"fake-leds-{os.getpid()}")
+    leds.open_virtual_port("nanoKONTROL2 LED in")
+    leds.set_callback(lambda event, data: received.append(event[0]))
+    state = ControlState(bypass=True, term_a="warm")
+    ctl = MidiController(load_mapping(resolve_mapping_path("nanokontrol2")), state, TERMS)
+    out = FeedbackOutput("nanokontrol2 led", api="jack")
+    try:
+        assert out.port_name and "LED in" in out.port_name
+        first = out.send(ctl.feedback_messages())
+        assert first == 9
+        assert out.send(ctl.feedback_messages()) == 0     # nothing changed: nothing re-sent
+        state.update(bypass=False)
+        assert out.send(ctl.feedback_messages()) == 1
+        assert wait_for(lambda: len(received) == 10)
+        assert [0xB0, 32, 127] in received and received[-1] == [0xB0, 32, 0]
+    finally:
+        out.close()
+        leds.close_port()
+        leds.delete()
+
+
+def test_midi_learn_through_a_virtual_port_writes_a_valid_mapping(jack_server, tmp_path):
+    from semeq_live.midi.learn import DEFAULT_STEPS, MappingLearner, write_learned_mapping
+
+    fake = FakeController(f"fake-learn-{os.getpid()}", "Learn Me").plug()
+    midi = MidiInput(["learn me"], api="jack", poll_interval=0.1)
+    # what the "user" does at each prompt
+    moves = [
+        [cc(7, v) for v in range(0, 128, 8)],                      # morph: fader sweep
+        [cc(1, 100), cc(33, 5), cc(1, 101), cc(33, 90)],           # intensity: 14-bit pair
+        [cc(20, 65)] * 4 + [cc(20, 63)] * 2,                      # term A: binary offset encoder
+        [cc(21, 1)] * 3 + [cc(21, 127)],                           # term B: two's complement
+        [mido.Message("pitchwheel", pitch=p) for p in (0, 3000, 8000)],  # traverse X: bend
+        [mido.Message("note_on", note=50, velocity=80)] + [cc(22, v) for v in (10, 30, 50)],
+        [cc(23, v) for v in (90, 80, 70, 60)],                     # output gain
+        [mido.Message("note_on", note=36, velocity=90), mido.Message("note_off", note=36)],
+        [cc(64, 127), cc(64, 0)],                                  # learn reference: CC button
+        [mido.Message("note_on", note=37, velocity=90), mido.Message("note_off", note=37)],
+        [mido.Message("program_change", program=2)],               # scene recall by program
+        [mido.Message("note_on", note=38, velocity=90), mido.Message("note_off", note=38)],
+    ]
+    assert len(moves) == len(DEFAULT_STEPS)
+
+    def prompt(i, step):  # the user reacts to the prompt by moving one control
+        fake.send(*moves[i], gap=0.005)
+
+    notices = []
+    try:
+        learner = MappingLearner(settle=0.25)
+        learned = learner.learn(midi.receive, on_prompt=prompt, on_notice=notices.append,
+                                step_timeout=3.0)
+    finally:
+        midi.close()
+        fake.unplug()
+    assert len(learned) == len(DEFAULT_STEPS)
+    assert any("needs a fader" in n for n in notices)  # the note pressed for traverse Y
+    path = write_learned_mapping(tmp_path / "learned.yaml", learned, "Learn Me", "Learn Me",
+                                 known_terms=TERMS)
+    m = load_mapping(path, known_terms=TERMS)
+    by_target = {c.target: c for c in m.controls}
+    assert (by_target["alpha"].number, by_target["alpha"].mode) == (7, "absolute")
+    assert by_target["intensity"].lsb == 33
+    assert (by_target["term_a"].mode, by_target["term_a"].encoding) == ("relative", "binary_offset")
+    assert (by_target["term_b"].mode, by_target["term_b"].encoding) == ("relative",
+                                                                        "twos_complement")
+    assert by_target["traverse_x"].type == "pitchbend"
+    assert by_target["traverse_y"].number == 22
+    assert by_target["output_gain"].range == (-24.0, 6.0)
+    assert (by_target["bypass"].type, by_target["bypass"].number) == ("note", 36)
+    assert (by_target["learn_reference"].type, by_target["learn_reference"].mode) == ("cc", "button")
+    assert by_target["scene_recall"].scenes[:2] == ("1", "2")
+    assert by_target["scene_store"].scene == "1"
+    # and the learned mapping drives the state
+    state = ControlState()
+    ctl = MidiController(m, state, TERMS)
+    ctl.handle(cc(7, 127))
+    ctl.handle(mido.Message("note_on", note=36, velocity=1))
+    assert state.alpha == 1.0 and state.bypass
+
+
+def test_midi_monitor_and_learn_commands(jack_server, tmp_path, capsys):
+    import threading
+
+    from semeq_live.cli import main
+
+    fake = FakeController(f"fake-cli-{os.getpid()}", "CLI Ctl").plug()
+    stop = threading.Event()
+
+    def keep_sending():  # a performer fiddling with one fader and one button
+        i = 0
+        while not stop.is_set():
+            fake.send(cc(5, i % 128))
+            if i % 10 == 0:
+                fake.send(mido.Message("note_on", note=40 + (i // 10) % 4, velocity=64))
+            i += 1
+            time.sleep(0.02)
+
+    sender = threading.Thread(target=keep_sending, daemon=True)
+    sender.start()
+    try:
+        rc = main(["midi-monitor", "--midi-api", "jack", "--midi-port", "cli ctl",
+                   "--seconds", "0.6", "--mapping", "generic"])
+        out = capsys.readouterr().out
+        assert rc == 0
+        assert f"{fake.client}:CLI Ctl" in out and "CC 5" in out and "[B0 05" in out
+        assert "(not mapped)" in out
+        out_path = tmp_path / "mine.yaml"
+        rc = main(["midi-learn", "-o", str(out_path), "--midi-api", "jack", "--midi-port",
+                   "cli ctl", "--timeout", "0.8", "--settle", "0.1"])
+        out = capsys.readouterr().out
+        assert rc == 0, out
+        assert "skipped" in out and "wrote" in out
+        m = load_mapping(out_path)
+        assert m.controls[0].target == "alpha" and m.controls[0].number == 5
+        assert any(c.type == "note" for c in m.controls)
+    finally:
+        stop.set()
+        sender.join()
+        fake.unplug()
+
+
+def test_unavailable_midi_system_is_a_clear_device_error(monkeypatch):
+    from semeq_live.errors import DeviceError
+
+    monkeypatch.setenv("JACK_DEFAULT_SERVER", f"no-such-server-{os.getpid()}")
+    monkeypatch.setenv("JACK_NO_START_SERVER", "1")
+    with pytest.raises(DeviceError, match="JACK"):
+        MidiInput(["x"], api="jack")
+    with pytest.raises(DeviceError, match="unknown MIDI API"):
+        MidiInput(["x"], api="coremidi")
