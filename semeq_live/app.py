@@ -201,7 +201,9 @@ class LiveApp:
         self.recorder = None
         if cfg.record:
             self.recorder = Recorder(cfg.record, sr, ch, append=bool(self._resumed))
-        self.audio = AudioEngine(self.processor.process_into, sample_rate=sr, block_size=cfg.block_size,
+        proc = self.processor
+        self.audio = AudioEngine(proc.process_into, applied_seq=lambda: proc.applied_seq,
+                                 sample_rate=sr, block_size=cfg.block_size,
                                  channels=ch, input_device=cfg.input_device,
                                  output_device=cfg.output_device, source=self.source,
                                  on_input=self.analyzer.push, recorder=self.recorder)

@@ -30,12 +30,14 @@ WATCHDOG_S = 1.0  # no callback for this long on a started stream = the device i
 class AudioEngine:
     """Owns one duplex (or output-only) stream feeding ``process_into(inp, out)``.
 
+    ``applied_seq``: returns the processor's counter of picked-up targets (for latency).
     ``source``: a ``LoopSource`` that replaces the capture input (test signal or file); with a
     source the stream is output-only, so no capture device is needed. ``on_input``: called with
     each input block (the analyzer's cheap ``push``). ``recorder``: receives each output block.
     """
 
     def __init__(self, process_into, *, sample_rate: int, block_size: int, channels: int,
+                 applied_seq=None,
                  input_device: str | None = None, output_device: str | None = None,
                  source=None, on_input=None, recorder=None, latency="low"):
         if not 16 <= block_size <= MAX_BLOCK:
@@ -47,6 +49,7 @@ class AudioEngine:
         self.output_pattern = output_device
         self.latency = latency
         self._process_into = process_into
+        self._applied_seq = applied_seq or (lambda: 0)  # the processor's "picked up" counter
         self._source = source
         self._on_input = on_input
         self.recorder = recorder
@@ -65,7 +68,7 @@ class AudioEngine:
     def _run_block(self, indata, outdata, frames, status_bits):
         t0 = time.monotonic()
         m = self.metrics
-        m.block_started(t0, status_bits)
+        m.block_started(status_bits)
         try:
             if self._source is not None:
                 inp = self._source_buf[:frames]
@@ -76,6 +79,7 @@ class AudioEngine:
             if self._on_input is not None:
                 self._on_input(inp)
             self._process_into(inp, outdata)
+            m.block_processed(t0, self._applied_seq())
             self.meter.update(outdata, 1)
             if self.recorder is not None:
                 self.recorder.write(outdata)

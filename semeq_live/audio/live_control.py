@@ -162,5 +162,5 @@ class LiveControl:
         s.apply_to(self.processor)
         self.settings = s
         self.seq += 1
-        self.metrics.target_published(self.seq, t_arrival)
+        self.metrics.target_published(self.seq, t_arrival, self.processor.publish_seq)
         return self.seq

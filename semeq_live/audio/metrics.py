@@ -6,8 +6,10 @@ reader may see a ring entry from the previous lap while the callback overwrites 
 stale sample in a percentile, never a crash, which is the right trade against a lock.
 
 MIDI-to-audio latency uses sequence numbers: the control thread calls ``target_published(seq,
-t_arrival)`` after handing new parameters to the processor; the callback notes the first block that
-runs with each new sequence (``block_started``), and ``latencies()`` pairs the two.
+t_arrival, processor_seq)`` after handing new parameters to the processor (``processor_seq`` is the
+processor's publish counter at that point); after each block the callback passes the processor's
+*applied* counter to ``block_processed``, which notes the first block that ran with each new target
+(its start time and output frame). ``applied(seq)`` and ``latency_s(seq)`` read them back.
 """
 
 from __future__ import annotations
@@ -39,12 +41,13 @@ class CallbackMetrics:
         self._arrival = np.full(latency_capacity, np.nan)
         self._applied_t = np.full(latency_capacity, np.nan)
         self._applied_frame = np.full(latency_capacity, -1, dtype=np.int64)
+        self._proc_seq = np.zeros(latency_capacity, dtype=np.int64)
         self._published = np.zeros(1, dtype=np.int64)  # newest published sequence
-        self._seen = np.zeros(1, dtype=np.int64)  # newest sequence a block has started with
+        self._seen = np.zeros(1, dtype=np.int64)  # newest sequence a block has run with
 
     # ---- audio thread -------------------------------------------------------------------------
-    def block_started(self, t_start: float, status_bits: int) -> None:
-        """Call first thing in the callback: counts xruns, notes a newly published target."""
+    def block_started(self, status_bits: int) -> None:
+        """Call first thing in the callback: counts xruns from PortAudio's status bits."""
         c = self._counters
         if status_bits & _XRUN_BITS:
             c[_N_XRUNS] += 1
@@ -56,12 +59,18 @@ class CallbackMetrics:
                 c[_N_OUT_UNDER] += 1
             if status_bits & OUTPUT_OVERFLOW:
                 c[_N_OUT_OVER] += 1
-        seq = self._published[0]
-        if seq != self._seen[0]:
-            slot = seq % self._lat_cap
+
+    def block_processed(self, t_start: float, processor_applied_seq: int) -> None:
+        """After the kernel ran: mark targets it picked up in this block (bounded, usually 0-1)."""
+        seen, published = self._seen[0], self._published[0]
+        while seen < published:
+            slot = (seen + 1) % self._lat_cap
+            if self._proc_seq[slot] > processor_applied_seq:
+                break
+            seen += 1
             self._applied_t[slot] = t_start
-            self._applied_frame[slot] = c[_FRAMES]
-            self._seen[0] = seq
+            self._applied_frame[slot] = self._counters[_FRAMES]
+        self._seen[0] = seen
 
     def block_finished(self, duration_s: float, frames: int) -> None:
         c = self._counters
@@ -70,12 +79,14 @@ class CallbackMetrics:
         c[_FRAMES] += frames
 
     # ---- control thread -----------------------------------------------------------------------
-    def target_published(self, seq: int, t_arrival: float) -> None:
-        """The parameters for ``seq`` are in the processor; ``t_arrival`` is when the input came."""
+    def target_published(self, seq: int, t_arrival: float, processor_seq: int) -> None:
+        """The parameters for ``seq`` are in the processor (whose publish counter is now
+        ``processor_seq``); ``t_arrival`` is when the input that caused them arrived."""
         slot = seq % self._lat_cap
         self._applied_t[slot] = np.nan
         self._applied_frame[slot] = -1
         self._arrival[slot] = t_arrival
+        self._proc_seq[slot] = processor_seq
         self._published[0] = seq  # last: the callback only looks at slots it is told about
 
     # ---- readers ------------------------------------------------------------------------------
@@ -92,21 +103,15 @@ class CallbackMetrics:
         return int(self._counters[_N_XRUNS])
 
     def applied(self, seq: int) -> tuple[float, int] | None:
-        """(monotonic time, output frame) of the first block that ran with ``seq`` or a newer one.
-
-        A target replaced before any block ran with it was never heard on its own; its change is
-        audible with the first newer target a block picked up, so that one counts.
-        """
+        """(monotonic start time, output frame) of the first block that ran with target ``seq``."""
         seen = int(self._seen[0])
         if seq > seen or seen - seq >= self._lat_cap:
             return None
-        for s in range(seq, seen + 1):
-            slot = s % self._lat_cap
-            t = self._applied_t[slot]
-            frame = int(self._applied_frame[slot])
-            if not np.isnan(t) and frame >= 0:
-                return float(t), frame
-        return None
+        slot = seq % self._lat_cap
+        t, frame = self._applied_t[slot], int(self._applied_frame[slot])
+        if np.isnan(t) or frame < 0:
+            return None
+        return float(t), frame
 
     def latency_s(self, seq: int) -> float | None:
         """Input arrival -> first block with the new target, for one published sequence."""
