@@ -5,9 +5,11 @@ the model's two principal axes (``traverse_x * axis_scale[0] * axes[0] + ...``).
 
 Adaptive intensity ``k`` (the sound form, not the seeds' naive one): the applied filter is the
 cascade of ``D(z_a + k (z_t - z_a))`` and the inverse of ``D(z_a)`` (10 biquads), with ``z_a`` the
-analyzer's estimate of the input's own character. k = 0 applies a filter and its exact inverse
-(flat; both halves stay defined so that turning k up from 0 glides instead of jumping), k = 1 moves
-the input's character all the way to the target, k up to 1.5 exaggerates. Without an estimate
+analyzer's estimate of the input's own character. k = 1 moves the input's character all the way to
+the target, k up to 1.5 exaggerates. k = 0 short-circuits to the flat setting (all gains 0 dB, no
+inverse): exactly flat at every instant whatever the estimate does meanwhile, whereas a filter and
+its inverse that are both moving only cancel once their smoothing has settled. Turning k up from 0
+then glides both cascades up from 0 dB together. Without an estimate
 (silence, too little signal) or with adaptation switched off, the static target ``D(z_t)`` is
 applied with its gains scaled by ``k``, and the settings say so.
 
@@ -45,6 +47,8 @@ MODE_FLAT = "flat"
 LATENT_LIMIT = 1.0
 # Spectra quieter than this (dBFS) say nothing about the programme: auto-gain keeps what it had.
 AUTOGAIN_MIN_LEVEL_DB = -70.0
+_FLAT = FLAT_PARAMS.copy()
+_FLAT.setflags(write=False)
 
 
 @dataclass(frozen=True)
@@ -186,21 +190,20 @@ class SemanticEngine:
         if self._z_input is not None and state.adaptive:
             z_a = z_input = self._z_input
             if k == 0.0:
-                (inverse,) = self.decode(z_a)
-                forward, mode, reason = inverse, MODE_FLAT, "intensity 0: filter and its exact inverse"
+                forward, inverse, mode, reason = _FLAT, None, MODE_FLAT, "intensity 0"
             else:
                 z_f = np.clip(z_a + k * (z_t - z_a), -LATENT_LIMIT, LATENT_LIMIT)
                 forward, inverse = self.decode(z_f, z_a)
                 mode, reason = MODE_ADAPTIVE, "adapting to the input"
+        elif k == 0.0:
+            forward, inverse, mode, reason = _FLAT, None, MODE_FLAT, "intensity 0"
         else:
             (target,) = self.decode(z_t)
             forward = target.copy()
             forward[GAIN_INDEX] = np.clip(forward[GAIN_INDEX] * k, -12.0, 12.0)
             forward.setflags(write=False)
             inverse = None
-            if k == 0.0:
-                mode, reason = MODE_FLAT, "intensity 0"
-            elif not state.adaptive:
+            if not state.adaptive:
                 mode, reason = MODE_STATIC, "adaptation switched off: static target scaled by intensity"
             else:
                 why = estimate.reason if estimate is not None else "no analyzer"
