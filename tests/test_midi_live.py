@@ -226,13 +226,18 @@ def test_midi_monitor_and_learn_commands(jack_server, tmp_path, capsys):
 
     fake = FakeController(f"fake-cli-{os.getpid()}", "CLI Ctl").plug()
     stop = threading.Event()
+    learning = threading.Event()
 
-    def keep_sending():  # a performer fiddling with one fader and one button
-        i = 0
+    def keep_sending():  # a performer moving one fader (for 0.5 s once learning starts) and pads
+        i, fader_left, was_learning = 0, 0, False
         while not stop.is_set():
-            fake.send(cc(5, i % 128))
-            if i % 10 == 0:
-                fake.send(mido.Message("note_on", note=40 + (i // 10) % 4, velocity=64))
+            if learning.is_set() and not was_learning:
+                was_learning, fader_left = True, 25
+            if not was_learning or fader_left > 0:
+                fake.send(cc(5, i % 128))
+                fader_left -= 1
+            if i % 5 == 0:
+                fake.send(mido.Message("note_on", note=40 + (i // 5) % 4, velocity=64))
             i += 1
             time.sleep(0.02)
 
@@ -246,8 +251,9 @@ def test_midi_monitor_and_learn_commands(jack_server, tmp_path, capsys):
         assert f"{fake.client}:CLI Ctl" in out and "CC 5" in out and "[B0 05" in out
         assert "(not mapped)" in out
         out_path = tmp_path / "mine.yaml"
+        learning.set()
         rc = main(["midi-learn", "-o", str(out_path), "--midi-api", "jack", "--midi-port",
-                   "cli ctl", "--timeout", "0.8", "--settle", "0.1"])
+                   "cli ctl", "--timeout", "0.4", "--settle", "0.1"])
         out = capsys.readouterr().out
         assert rc == 0, out
         assert "skipped" in out and "wrote" in out
