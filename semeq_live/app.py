@@ -261,6 +261,11 @@ class LiveApp:
         self.stop_event.set()
 
     def _install_signals(self) -> None:
+        import faulthandler
+
+        # `kill -USR1 PID` prints every thread's stack to stderr: for diagnosing a stuck show.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
         def handler(signum, frame):
             self.request_stop(signal.Signals(signum).name)
 

@@ -72,19 +72,25 @@ class AppProcess:
                 self._cond.wait(min(left, 0.2))
 
     def stderr(self) -> str:
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         return self.stderr_path.read_text()
 
-    def terminate(self, timeout: float = 15.0) -> int:
+    def terminate(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM and the exit status; None if it did not stop in time (then its stacks are
+        dumped to the stderr file via SIGUSR1 and it is killed)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
         try:
             rc = self.proc.wait(timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            self._reader.join(5)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)
+            time.sleep(1.0)
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        self._reader.join(5)
+        if not self._stderr.closed:
             self._stderr.close()
         return rc
 
