@@ -107,7 +107,7 @@ class SemanticEngine:
     estimates' audio time, so an offline render is deterministic.
     """
 
-    def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 3.0,
+    def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 1.0,
                  input_smoothing_s: float = 2.0, cache_size: int = 32):
         self.model = model
         self.sample_rate = float(sample_rate)
