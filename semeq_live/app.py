@@ -499,6 +499,10 @@ class LiveApp:
             self.midi_input.close()
             self.midi_input = None
         closed = self.audio.close(timeout=2.0)
+        if closed:
+            from .audio import devices
+
+            devices.release()  # now, while the server is surely there, not in an exit handler
         if self.recorder is not None:
             self.recorder.close()
         if self.log is not None:
@@ -528,3 +532,42 @@ def config_from_args(args) -> StageConfig:
         if v is not None and v != []:
             values[f.name] = v
     return StageConfig(**values)
+
+
+def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) -> int:
+    """No audio device at all: render the bundled demo performance offline, and say why.
+
+    The demo is the MIDI performance generated for the mapping in use (a morph sweep, intensity
+    moves, a bypass comparison), played through the same control path onto the input file, or
+    onto pink noise when there is none, with ``semeq-live render``.
+    """
+    from .audio.sources import pink_noise
+    from .cli import main as cli_main
+    from .midi import default_mapping_path
+    from .midi.demo import write_demo_performance
+
+    mapping = cfg.mapping or str(default_mapping_path())
+    print("semeq-live run: no audio device on this machine (no audio server running and no sound "
+          "card), so nothing can be played live.\nRendering the demo performance offline instead: "
+          f"the MIDI moves of the demo for {Path(mapping).name} applied to "
+          f"{cfg.input_file or 'pink noise'} -> {output}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="semeq-demo-") as tmp:
+        if cfg.input_file:
+            source = cfg.input_file
+        else:
+            import soundfile as sf
+
+            source = str(Path(tmp) / "pink.wav")
+            sf.write(source, pink_noise(cfg.sample_rate, cfg.channels, seconds), cfg.sample_rate,
+                     subtype="FLOAT")
+        performance = write_demo_performance(Path(tmp) / "demo.mid", mapping, seconds=seconds)
+        argv = ["render", source, "-o", output, "--mapping", mapping, "--midi", str(performance),
+                "--quiet"]
+        if cfg.model:
+            argv += ["--model", cfg.model]
+        code = cli_main(argv)
+    if code == 0:
+        print(f"semeq-live run: wrote {output}. To play live, start an audio server (e.g. "
+              "'jackd -d alsa') or connect an interface; 'semeq-live devices' shows what is found.",
+              file=sys.stderr)
+    return code

@@ -37,8 +37,16 @@ def _sd():
 def rescan() -> None:
     """Re-initialise PortAudio so devices (or a JACK server) that appeared since start-up are seen."""
     sd = _sd()
-    sd._terminate()  # sounddevice has no public re-scan; terminate+initialise is what it documents
+    release()  # sounddevice has no public re-scan; terminate + initialise is the documented way
     sd._initialize()
+
+
+def release() -> None:
+    """Shut PortAudio down (all streams must be closed). Its JACK host API keeps a client on the
+    server while initialised and aborts the process at exit if that server has gone meanwhile."""
+    sd = _sd()
+    while sd._initialized:
+        sd._terminate()
 
 
 def list_audio_devices() -> list[AudioDevice]:

@@ -24,7 +24,8 @@ from .meter import LevelMeter
 from .metrics import CallbackMetrics
 
 MAX_BLOCK = 8192
-WATCHDOG_S = 1.0  # no callback for this long on a started stream = the device is gone
+WATCHDOG_S = 1.0  # no callback for this long on a running stream = the device is gone
+STARTUP_GRACE_S = 5.0  # a loaded machine may take a while to schedule a new client's first cycle
 
 
 class AudioEngine:
@@ -149,7 +150,8 @@ class AudioEngine:
             if self.first_audio_at is None:
                 self.first_audio_at = now
             return bool(s.active)
-        return bool(s.active) and now - self._last_seen[1] < WATCHDOG_S
+        limit = WATCHDOG_S if n else STARTUP_GRACE_S
+        return bool(s.active) and now - self._last_seen[1] < limit
 
     def close(self, timeout: float = 2.0) -> bool:
         """Stop and close the stream. Returns False if PortAudio hung (the stream is abandoned)."""

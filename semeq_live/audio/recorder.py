@@ -23,7 +23,8 @@ FLUSH_EVERY_S = 1.0  # keeps the file header current, so a crash loses at most a
 class Recorder:
     """``append=True`` continues an existing file of the same format (after a device restart)."""
 
-    def __init__(self, path: str | Path, sample_rate: int, channels: int, append: bool = False):
+    def __init__(self, path: str | Path, sample_rate: int, channels: int, append: bool = False,
+                 ring_seconds: float = RING_SECONDS):
         import soundfile as sf
 
         self.path = Path(path)
@@ -46,12 +47,16 @@ class Recorder:
                                           channels=channels, format=fmt, subtype=subtype)
         except (RuntimeError, OSError) as exc:
             raise CLIError(f"cannot record to {self.path}: {exc}") from None
-        self._ring = np.zeros((int(RING_SECONDS * sample_rate), channels), dtype=np.float32)
+        self._ring = np.zeros((max(int(ring_seconds * sample_rate), 1), channels), dtype=np.float32)
         # [frames written by the callback, frames drained by the writer, frames dropped]
         self._counts = np.zeros(3, dtype=np.int64)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._drain_loop, name="semeq-recorder", daemon=True)
         self._thread.start()
+
+    @property
+    def frames_received(self) -> int:
+        return int(self._counts[0])
 
     @property
     def frames_written(self) -> int:
