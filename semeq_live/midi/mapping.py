@@ -129,22 +129,30 @@ class _Reader:
         return self.items[name].value if name in self.items else default
 
     def require(self, name: str):
-        if name not in self.items:
-            raise self.error_at(self.node, self.sub(name), "missing (required)")
+        self._present(name, True)
         return self.items[name].value
 
+    def _present(self, name: str, required: bool) -> bool:
+        """Whether ``name`` was given; a missing required key is an error. An explicit empty
+        value (``key:`` or ``key: null``) counts as given, so it fails the type check."""
+        if name in self.items:
+            return True
+        if required:
+            raise self.error_at(self.node, self.sub(name), "missing (required)")
+        return False
+
     def string(self, name: str, default=None, required=False) -> str | None:
-        value = self.require(name) if required else self.raw(name, default)
-        if value is default and not required:
+        if not self._present(name, required):
             return default
+        value = self.items[name].value
         if not isinstance(value, str) or not value.strip():
             raise self.error(name, f"expected a non-empty text, got {value!r}")
         return value.strip()
 
     def integer(self, name: str, lo: int, hi: int, default=None, required=False) -> int | None:
-        value = self.require(name) if required else self.raw(name, default)
-        if value is default and not required:
+        if not self._present(name, required):
             return default
+        value = self.items[name].value
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(name, f"expected a whole number {lo}..{hi}, got {value!r}")
         if not lo <= value <= hi:
@@ -168,9 +176,9 @@ class _Reader:
         return value
 
     def choice(self, name: str, choices, default=None, required=False) -> str | None:
-        value = self.require(name) if required else self.raw(name, default)
-        if value is default and not required:
+        if not self._present(name, required):
             return default
+        value = self.items[name].value
         if not isinstance(value, str) or value not in choices:
             raise self.error(name, f"{value!r} is not one of: {', '.join(choices)}"
                              + did_you_mean(value, choices))
@@ -460,7 +468,7 @@ def load_mapping(path, known_terms=None) -> Mapping:
     return Mapping(
         path=path,
         name=top.string("name", default=path.stem),
-        description=top.string("description", default="") if top.has("description") else "",
+        description=top.string("description", default=""),
         port=top.string("port", default=None),
         feedback_port=top.string("feedback_port", default=None),
         terms=terms,

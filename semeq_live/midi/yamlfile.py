@@ -52,6 +52,8 @@ def _construct(node, path, key: str, ctor) -> Located:
             if not isinstance(knode, yaml.ScalarNode):
                 raise LocatedError(path, kline, key or "(document)", "keys must be plain names")
             name = str(ctor.construct_scalar(knode))
+            if not name.strip():
+                raise LocatedError(path, kline, key or "(document)", "empty key")
             child_key = f"{key}.{name}" if key else name
             if name in out:
                 raise LocatedError(path, kline, child_key,
