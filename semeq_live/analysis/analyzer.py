@@ -34,8 +34,8 @@ from .ring import AudioRing
 # The encoder was trained on EQ curves (+-12 dB) plus a few dB of spectral noise; deviations are
 # clipped to this before encoding so one dead band cannot dominate the latent.
 ENCODER_INPUT_LIMIT_DB = 24.0
-# A band more than this far below the mid-band level counts as carrying no signal.
-MISSING_BAND_DB = -40.0
+# A band this far below the strongest one (after the reference is removed) carries no signal.
+MISSING_BAND_DB = -50.0
 
 
 class ReferenceCaptureError(SemeqError):
@@ -202,7 +202,7 @@ class Analyzer:
         deviation = self.deviation_db(spectrum_db)
         spectra["deviation_db"] = deviation
         valid = self.bands.valid
-        missing = int(np.sum(deviation[valid] < MISSING_BAND_DB))
+        missing = int(np.sum(deviation[valid] < deviation[valid].max() + MISSING_BAND_DB))
         if missing > self.max_missing_bands:
             return no_estimate(f"too little broadband signal ({missing} of {int(valid.sum())} bands empty)",
                                time_s, level_db, **spectra)

@@ -10,6 +10,7 @@ square and ``10*log10`` of a band is its level in dBFS (0 dB = a full-scale RMS 
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 
 from ..params import ANALYSIS_FREQS
 
@@ -41,6 +42,10 @@ class BandAnalyzer:
         self.nfft = int(nfft)
         self.freqs = np.asarray(freqs, dtype=np.float64)
         self.window = np.hanning(self.nfft + 2)[1:-1]  # periodic-ish, no zero end points
+        # float32 FFT along contiguous rows: a third of the cost of float64 along columns, and
+        # far more precise than the band levels need.
+        self._window32 = self.window.astype(np.float32)
+        self._rows = None  # [channels, nfft] float32 scratch, made on first use
         n_bins = self.nfft // 2 + 1
         bin_hz = self.sample_rate / self.nfft
         # One-sided power spectrum scaled so that sum(P) == mean square of the segment.
@@ -60,9 +65,14 @@ class BandAnalyzer:
 
     def band_power(self, segment: np.ndarray) -> tuple[np.ndarray, float]:
         """``(band powers [n_bands], total mean square)`` of one ``[nfft, channels]`` segment."""
-        x = segment * self.window[:, None]
-        spec = np.fft.rfft(x, axis=0)
-        power = (spec.real ** 2 + spec.imag ** 2).mean(axis=1) * self._scale
+        channels = segment.shape[1]
+        if self._rows is None or self._rows.shape[0] != channels:
+            self._rows = np.empty((channels, self.nfft), dtype=np.float32)
+        np.multiply(segment.T, self._window32, out=self._rows, casting="unsafe")
+        spec = scipy.fft.rfft(self._rows, axis=1)
+        re_im = spec.view(np.float32 if spec.dtype == np.complex64 else np.float64)
+        re_im = re_im.reshape(channels, -1, 2)
+        power = np.einsum("cbk,cbk->b", re_im, re_im, dtype=np.float64) * (self._scale / channels)
         np.cumsum(power, out=self._cum[1:])
         cum_lo = np.interp(self._lo, self._cum_edges_hz, self._cum)
         cum_hi = np.interp(self._hi, self._cum_edges_hz, self._cum)

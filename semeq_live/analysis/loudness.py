@@ -84,9 +84,11 @@ class LoudnessPredictor:
 
     def applied_db(self, forward, inverse=None) -> np.ndarray:
         """Applied EQ (forward minus the undone inverse) in dB on the sub-band grid."""
-        h = response_db(forward, self._flat_grid, self.sample_rate)
-        if inverse is not None:
-            h = h - response_db(inverse, self._flat_grid, self.sample_rate)
+        if inverse is None:
+            h = response_db(forward, self._flat_grid, self.sample_rate)
+        else:  # one batched design + response for both cascades
+            both = response_db(np.stack([forward, inverse]), self._flat_grid, self.sample_rate)
+            h = both[0] - both[1]
         return h.reshape(self.grid.shape)
 
     def change_db(self, forward, inverse, band_power) -> float:
