@@ -349,7 +349,9 @@ class LiveApp:
 
         s = self.control.settings
         est = self.analyzer_thread.latest if self.analyzer_thread else None
-        grid = plot_grid(60)
+        from .ui.panel import CURVE_WIDTH
+
+        grid = plot_grid(CURVE_WIDTH)
         curve = applied_curve_db(s.forward, s.inverse, grid, self.cfg.sample_rate) if s else None
         rec = None
         if self.recorder is not None:

@@ -7,7 +7,8 @@ import numpy as np
 from ..dsp.design import response_db
 
 F_MIN, F_MAX = 20.0, 20000.0
-DECADE_LABELS = ((20.0, "20"), (100.0, "100"), (1000.0, "1k"), (10000.0, "10k"), (20000.0, "20k"))
+# In order of priority: the ends of the range first, then the decades that fit.
+DECADE_LABELS = ((20.0, "20"), (20000.0, "20k"), (1000.0, "1k"), (100.0, "100"), (10000.0, "10k"))
 
 
 def plot_grid(width: int) -> np.ndarray:
@@ -44,7 +45,7 @@ def curve_lines(curve_db: np.ndarray, height: int = 7, span_db: float | None = N
         lo, hi = sorted((r, mid))
         for y in range(lo, hi + 1):  # fill towards 0 dB so boosts and cuts read as areas
             grid[y][x] = "█" if y == r else ("▒" if y != mid else "─")
-        grid[r][x] = "█"
+        grid[r][x] = "━" if r == mid else "█"  # on the 0 dB row the curve is a heavy line
     out = []
     for y in range(height):
         level = (mid - y) / mid * span_db

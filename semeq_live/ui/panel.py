@@ -18,10 +18,12 @@ from rich.text import Text
 
 from ..params import BAND_INDEX, BAND_NAMES
 from .curve import curve_lines
-from .keyboard import help_line
 
 MAX_REDRAWS_PER_S = 10.0
-BAR_WIDTH = 20
+BAR_WIDTH = 12
+CURVE_WIDTH = 52
+KEY_HELP = ("keys: a/A b/B terms  ,/. morph  -/= intensity  h/l j/k traverse  9/0 gain  "
+            "space bypass  g auto-gain  d adaptive  r learn ref  ! panic  q quit")
 
 
 def bar(value: float, lo: float, hi: float, width: int = BAR_WIDTH) -> str:
@@ -65,7 +67,8 @@ def _controls(status: dict) -> Table:
     flags.append(Text(" BYPASS ", style="black on yellow") if st["bypass"] else Text(" EQ ON ", style="black on green"))
     flags.append(Text(f" auto-gain {'on' if st['autogain'] else 'off'} "))
     flags.append(Text(f" adaptive {'on' if st['adaptive'] else 'off'} "))
-    t.add_row("", Text.assemble(*flags))
+    for flag in flags:
+        t.add_row("", flag)
     t.add_row("Scene", st.get("scene") or "—")
     t.add_row("Out gain", f"{st['output_gain_db']:+.1f} dB")
     return t
@@ -82,7 +85,7 @@ def _profile(status: dict) -> Table:
         t.add_row("", Text(f"no estimate: {est.get('reason', 'waiting for input')}", style="dim"))
     else:
         for term, sim in prof[:6]:
-            t.add_row(term, f"{bar(max(sim, 0.0), 0, 1, 14)} {sim:+.2f}")
+            t.add_row(term, f"{bar(max(sim, 0.0), 0, 1)} {sim:+.2f}")
     return t
 
 
@@ -136,18 +139,21 @@ def render_status(status: dict, width: int = 100) -> Panel:
     midi_line = Text.assemble(("MIDI ", "bold"), ", ".join(midi.get("ports") or []) or "none (keyboard)",
                               "   last: ", midi.get("last") or "—")
     top = Table.grid(expand=True, padding=(0, 2))
-    top.add_column(ratio=1)
-    top.add_column(ratio=2)
-    top.add_column(ratio=1)
-    top.add_row(_controls(status), _eq(status, width), Group(_profile(status), Text(""), _health(status)))
-    parts = [header, midi_line, top]
+    top.add_column(no_wrap=True)
+    top.add_column(min_width=CURVE_WIDTH + 6, no_wrap=True)
+    top.add_row(_controls(status), _eq(status, width))
+    bottom = Table.grid(expand=True, padding=(0, 2))
+    bottom.add_column(ratio=1)
+    bottom.add_column(ratio=1)
+    bottom.add_row(_profile(status), _health(status))
+    parts = [header, midi_line, top, bottom]
     if status.get("record"):
         rec = status["record"]
         parts.append(Text(f"● REC {rec['path']}  {rec['seconds']:.0f} s"
                           + (f"  dropped {rec['dropped']} frames" if rec.get("dropped") else ""),
                           style="red"))
     if status.get("keyboard"):
-        parts.append(Text(help_line(), style="dim"))
+        parts.append(Text(KEY_HELP, style="dim"))
     return Panel(Group(*parts), title="semantic EQ", border_style="blue")
 
 
