@@ -275,3 +275,36 @@ def test_unavailable_midi_system_is_a_clear_device_error(monkeypatch):
         MidiInput(["x"], api="jack")
     with pytest.raises(DeviceError, match="unknown MIDI API"):
         MidiInput(["x"], api="coremidi")
+
+
+def test_random_bytes_through_a_real_port_never_break_input(jack_server):
+    """Garbage on the wire (as far as rtmidi lets it through) is counted and dropped."""
+    import random
+
+    rng = random.Random(1234)
+    fake = FakeController(f"fake-noise-{os.getpid()}", "Noisy").plug()
+    state = ControlState()
+    ctl = MidiController(load_mapping(resolve_mapping_path("generic")), state, TERMS)
+    midi = MidiInput(["noisy"], api="jack", poll_interval=0.1)
+    sent = 0
+    try:
+        for _ in range(400):
+            packet = [rng.randrange(256) for _ in range(rng.randint(1, 3))]
+            try:
+                fake.send(packet)
+                sent += 1
+            except Exception:  # rtmidi itself refuses some shapes
+                pass
+        time.sleep(0.3)
+        for item in midi.drain():  # everything that parsed goes through the controller
+            ctl.handle(item[1])
+        fake.send(cc(1, 127))      # and a real message still gets through afterwards
+        item = midi.receive(timeout=2.0)
+        assert item is not None and item[1].bytes() == [0xB0, 1, 127]
+        assert midi.stats["received"] + midi.stats["malformed"] >= 1
+        assert midi.stats["malformed"] > 0
+        assert ctl.stats["errors"] == 0 and midi.stats["callback_errors"] == 0
+        assert 0.0 <= state.intensity <= 1.5
+    finally:
+        midi.close()
+        fake.unplug()

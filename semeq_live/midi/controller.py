@@ -108,6 +108,17 @@ class MidiController:
                     _Binding(c, rt, role))
 
     # ---------------------------------------------------------------- message handling
+    def controls_for(self, msg) -> list[Control]:
+        """The mapping's controls that a message would drive (for monitors and the panel)."""
+        try:
+            key = _message_key(msg)
+        except Exception:
+            return []
+        if key is None:
+            return []
+        found = self._bindings.get(key, []) + self._bindings.get((key[0], None, key[2]), [])
+        return [b.control for b in found]
+
     def handle(self, msg) -> list[Action]:
         """Apply one mido message. Never raises; returns the actions for the control loop."""
         self.stats["received"] += 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections import Counter
@@ -64,6 +65,16 @@ def matches(name: str, patterns) -> bool:
     """True when any pattern is a case-insensitive substring of ``name`` ('' matches every port)."""
     low = name.lower()
     return any(p.lower() in low for p in patterns)
+
+
+def device_name(port_name: str) -> str:
+    """The stable part of a port name, usable as a ``--midi-port`` pattern after a replug.
+
+    JACK: ``client:port`` (a second client of the same name becomes ``client-01``); ALSA:
+    ``client:port client:port-number`` whose numbers change between plug-ins.
+    """
+    client = port_name.split(":", 1)[0].strip()
+    return re.sub(r"-\d\d$", "", client) or port_name
 
 
 def list_input_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:

@@ -24,7 +24,7 @@ def run(args) -> int:
 
     from ...errors import CLIError
     from ...midi.learn import DEFAULT_STEPS, MappingLearner, write_learned_mapping
-    from ...midi.ports import MidiInput
+    from ...midi.ports import MidiInput, device_name
 
     out = Path(args.output)
     if out.parent and not out.parent.exists():
@@ -46,9 +46,7 @@ def run(args) -> int:
             print(f"    ({text})", flush=True)
 
         learned = learner.learn(midi.receive, prompt, result, notice, step_timeout=args.timeout)
-        port = None
-        if midi.connected:  # the client part of the first port, stable across replugging
-            port = midi.connected[0].split(":")[0].split("-0")[0]
+        port = device_name(midi.connected[0]) if midi.connected else None
         name = args.name or (port or "learned controller")
     finally:
         midi.close()

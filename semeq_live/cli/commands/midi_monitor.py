@@ -47,7 +47,7 @@ def run(args) -> int:
     controller = None
     if args.mapping:
         from ...control.state import ControlState
-        from ...midi.controller import MidiController, _message_key
+        from ...midi.controller import MidiController
         from ...midi.mapping import load_mapping, resolve_mapping_path
 
         mapping = load_mapping(resolve_mapping_path(args.mapping))
@@ -60,10 +60,7 @@ def run(args) -> int:
         line = f"{t - start:9.3f}  {port:<32.32}  {describe(msg):<34}  " \
                f"[{' '.join(f'{b:02X}' for b in msg.bytes())}]"
         if controller is not None:
-            key = _message_key(msg)
-            hits = [b.control.name for b in controller._bindings.get(key, []) +
-                    controller._bindings.get((key[0], None, key[2]) if key else None, [])] \
-                if key else []
+            hits = [c.name for c in controller.controls_for(msg)]
             line += f"  -> {', '.join(hits) if hits else '(not mapped)'}"
         with lock:
             print(line, flush=True)
