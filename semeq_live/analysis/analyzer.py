@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import replace
 
 import numpy as np
 
@@ -108,6 +109,7 @@ class Analyzer:
         # Segment j covers frames [j*hop, j*hop + nfft); start with the first one not yet begun.
         self._next_segment = -(-self.ring.written // self.hop)
         self._was_confident = False
+        self._dirty = True  # the next update must estimate afresh
         self.last_estimate = no_estimate("listening: no audio analysed yet", self.ring.written / self.sample_rate)
 
     def _analyse_new_segments(self) -> int:
@@ -134,6 +136,8 @@ class Analyzer:
             self._sum_count += 1
             done += 1
         self._next_segment = last + 1
+        if done:
+            self._dirty = True
         return done
 
     def _recent(self, n: int) -> np.ndarray:
@@ -168,7 +172,12 @@ class Analyzer:
         """Analyse what arrived since the last call and return the current estimate."""
         with self._lock:
             self._analyse_new_segments()
-            est = self._estimate_locked()
+            if not self._dirty:
+                # No new spectrum since the last estimate: same result, later audio time.
+                est = replace(self.last_estimate, time_s=self.ring.written / self.sample_rate)
+            else:
+                est = self._estimate_locked()
+                self._dirty = False
             self.last_estimate = est
             return est
 
@@ -252,12 +261,14 @@ class Analyzer:
             ref = learned_reference(power, seconds=span, sample_rate=self.sample_rate)
             self.reference = ReferenceSpectrum(ref.band_db, name=name, source="learned", meta=ref.meta)
             self._was_confident = False
+            self._dirty = True
             return self.reference
 
     def set_reference(self, reference: ReferenceSpectrum) -> None:
         with self._lock:
             self.reference = reference
             self._was_confident = False
+            self._dirty = True
 
     def save_reference(self, path):
         return self.reference.save(path)

@@ -70,9 +70,9 @@ class BandAnalyzer:
             self._rows = np.empty((channels, self.nfft), dtype=np.float32)
         np.multiply(segment.T, self._window32, out=self._rows, casting="unsafe")
         spec = scipy.fft.rfft(self._rows, axis=1)
-        re_im = spec.view(np.float32 if spec.dtype == np.complex64 else np.float64)
-        re_im = re_im.reshape(channels, -1, 2)
-        power = np.einsum("cbk,cbk->b", re_im, re_im, dtype=np.float64) * (self._scale / channels)
+        mag = np.abs(spec)
+        mag *= mag
+        power = mag.sum(axis=0) * (self._scale / channels)  # float64 (the scale is)
         np.cumsum(power, out=self._cum[1:])
         cum_lo = np.interp(self._lo, self._cum_edges_hz, self._cum)
         cum_hi = np.interp(self._hi, self._cum_edges_hz, self._cum)
