@@ -35,6 +35,7 @@ import numpy as np
 
 from ..analysis.estimate import InputEstimate
 from ..analysis.loudness import AutoGain
+from ..analysis.reference import ReferenceSpectrum
 from ..params import FLAT_PARAMS, GAIN_INDEX, clamp_params
 from .state import ControlState
 
@@ -111,6 +112,8 @@ class SemanticEngine:
                  input_smoothing_s: float = 2.0, cache_size: int = 32):
         self.model = model
         self.sample_rate = float(sample_rate)
+        if reference_band_db is None:  # until the programme is heard, assume a typical mix
+            reference_band_db = ReferenceSpectrum.default().band_db
         self.autogain = AutoGain(self.sample_rate, initial_band_db=reference_band_db,
                                  shape_tau_s=autogain_shape_tau_s)
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()

@@ -1,0 +1,56 @@
+"""``AnalyzerThread``: the live analysis loop beside a writer that plays the audio callback."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from semeq_live.analysis import Analyzer, AnalyzerThread
+
+from .test_analysis_spectrum import pink_noise
+
+FS = 48000
+
+
+def test_thread_follows_a_live_writer_and_learns_a_reference_meanwhile():
+    an = Analyzer(FS, 2)
+    seen = []
+    x = np.repeat(pink_noise(3 * FS, FS, np.random.default_rng(0))[:, None], 2, axis=1).astype(np.float32)
+    block = 1024
+
+    def callback_side():  # about 4x real time, in callback-sized blocks
+        for i in range(0, len(x), block):
+            an.push(x[i:i + block])
+            time.sleep(block / FS / 4)
+
+    with AnalyzerThread(an, interval_s=0.02, on_estimate=seen.append) as thread:
+        writer = threading.Thread(target=callback_side)
+        writer.start()
+        time.sleep(0.5)
+        ref = an.learn_reference()  # from the control thread, while the analysis thread runs
+        writer.join()
+        deadline = time.monotonic() + 2.0
+        while thread.latest.time_s < len(x) / FS and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert thread.error is None
+    assert ref.name == "learned"
+    assert len(seen) >= 10 and len(thread.update_times_s) >= 10
+    last = thread.latest
+    assert last.time_s == pytest.approx(3.0)
+    assert last.level_db == pytest.approx(-20.0, abs=0.5)
+    times = [e.time_s for e in seen]
+    assert times == sorted(times)
+
+
+def test_stop_is_prompt_and_errors_are_kept_not_raised():
+    class Broken(Analyzer):
+        def update(self):
+            raise RuntimeError("boom")
+
+    thread = AnalyzerThread(Broken(FS, 1), interval_s=0.05).start()
+    time.sleep(0.15)
+    t0 = time.monotonic()
+    thread.stop()
+    assert time.monotonic() - t0 < 0.5
+    assert isinstance(thread.error, RuntimeError)
