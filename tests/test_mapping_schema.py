@@ -69,7 +69,7 @@ SCHEMA_ERRORS = [
     ("version: 1\ncontrols:\n  - target: alpha\n    type: cc\n    number: 1\n"
      "    range: [1, 0]\n", 6, "controls[0].range", "invert"),
     ("version: 1\ncontrols:\n  - target: alpha\n    type: cc\n    number: 1\n"
-     "    encoding: binary_offset\n", 6, "controls[0].encoding", "not used by a absolute"),
+     "    encoding: binary_offset\n", 6, "controls[0].encoding", "not used by an absolute"),
     ("version: 1\ncontrols:\n  - target: alpha\n    type: cc\n    number: 1\n    mode: relative\n"
      "    encoding: offset\n", 7, "controls[0].encoding", "binary_offset"),
     ("version: 1\ncontrols:\n  - target: bypass\n    type: note\n    number: 1\n"

@@ -118,6 +118,22 @@ def test_demo_performance_drives_the_generic_mapping(tmp_path):
     assert not bypass[:850].any() and bypass[860:940].all() and not bypass[960:].any()
 
 
+@pytest.mark.parametrize("name", ["generic", "nanokontrol2", "midimix", "launchcontrol_xl",
+                                  "beatstep"])
+def test_demo_works_with_every_shipped_mapping(name):
+    from semeq_live.midi import resolve_mapping_path
+
+    mapping = load_mapping(resolve_mapping_path(name), known_terms=TERMS)
+    events = demo_events(mapping, 10.0)
+    seen = _run_states(mapping, events, 48000, 480, 1000)
+    alpha = np.array([s.alpha for s in seen])
+    intensity = np.array([s.intensity for s in seen])
+    assert alpha[:5].max() < 0.02 and alpha[240:260].max() > 0.97, name
+    assert alpha[510:800].min() > 0.97, name
+    assert abs(intensity[100] - 1.0) < 0.02 and intensity[520:820].min() < 0.03, name
+    assert intensity[830:].min() > 0.95, name
+
+
 def test_rendered_audio_changes_as_the_ccs_say():
     """Real EQProcessor: high-frequency level follows the morph CC, block-accurately."""
     from semeq_live.dsp import EQProcessor

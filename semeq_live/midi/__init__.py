@@ -5,9 +5,12 @@ Integration points for the control loop::
     mapping = load_mapping(path, known_terms=model.terms)        # MappingError: file:line: key: ...
     scenes = SceneBank("scenes.yaml", known_terms=model.terms)
     ctl = MidiController(mapping, state, model.terms, scenes=scenes)
-    midi = MidiInput(["nanoKONTROL2"], api="jack")               # queued messages
+    midi = MidiInput(["nanoKONTROL2"], api="jack",                # queued messages
+                     on_connect=lambda port: ctl.forget_positions())
     for port, msg, t in midi.drain():
         for action in ctl.handle(msg): ...                       # learn_reference, panic, ...
+    leds = FeedbackOutput(mapping.led_port) if mapping.led_port else None
+    leds and leds.send(ctl.feedback_messages())                  # sends only what changed
 
 Offline: ``load_performance(file)`` + ``BlockScheduler(events, sample_rate, block_size).due(k)``.
 Names are imported lazily so ``import semeq_live.midi`` does not load rtmidi.
@@ -25,10 +28,13 @@ _EXPORTS = {
     "MidiController": "controller", "Action": "controller", "PendingPickup": "controller",
     "SceneBank": "scenes",
     "MidiInput": "ports", "FeedbackOutput": "ports", "decode_packet": "ports",
+    "device_name": "ports",
     "list_input_ports": "ports", "list_output_ports": "ports",
     "load_performance": "performance", "BlockScheduler": "performance",
     "write_performance": "performance", "block_of": "performance",
     "LocatedError": "yamlfile",
+    "MappingLearner": "learn", "write_learned_mapping": "learn",
+    "write_demo_performance": "demo",
 }
 
 __all__ = sorted(_EXPORTS)

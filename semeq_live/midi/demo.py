@@ -1,6 +1,7 @@
 """Generate a demo performance (a ``.mid`` file) for a mapping, programmatically.
 
-The demo uses whatever CCs the mapping assigns to morph and intensity (``generic.yaml`` by default):
+The demo moves whatever control the mapping assigns to morph and intensity (fader, knob, 14-bit
+pair, pitch bend or relative encoder; ``generic.yaml`` by default):
 
 1. term A / term B are set with the mapping's direct term buttons if it has them (warm, bright);
 2. the morph sweeps slowly from A to B and back;
@@ -21,15 +22,62 @@ import mido
 from ..errors import MappingError
 from .mapping import Control, Mapping, default_mapping_path, load_mapping
 from .performance import write_performance
+from .values import encode_relative, invert_curve
 
 STEP_S = 0.05  # one CC every 50 ms: smooth, like a hand on a fader
 
 
-def _absolute_cc(mapping: Mapping, target: str) -> Control:
+class _Mover:
+    """Messages that move one mapped control to a target value (absolute, 14-bit, pitch bend
+    or relative encoder), so the demo works with any mapping that can set the target."""
+
+    def __init__(self, c: Control):
+        self.c = c
+        self.channel = 0 if c.channel is None else c.channel
+        self.position = None  # relative encoders: ticks from the range's low end (None: unknown)
+
+    def _x(self, value: float) -> float:
+        lo, hi = self.c.range
+        x = invert_curve(self.c.curve, (value - lo) / (hi - lo))
+        return 1.0 - x if self.c.invert else x
+
+    def to(self, t: float, value: float) -> list:
+        c, x = self.c, self._x(value)
+        if c.type == "pitchbend":
+            return [(t, mido.Message("pitchwheel", channel=self.channel,
+                                     pitch=int(round(x * 16383)) - 8192))]
+        if c.mode == "relative":
+            goal = int(round(x / c.step))
+            out = []
+            if self.position is None:  # unknown start: first wind fully down, which clamps at 0
+                self.position = int(round(1.0 / c.step)) + 1
+                out += self._ticks_to(t, 0)
+            return out + self._ticks_to(t, goal)
+        if c.lsb is not None:
+            v14 = int(round(x * 16383))
+            return [(t, mido.Message("control_change", channel=self.channel, control=c.number,
+                                     value=v14 >> 7)),
+                    (t, mido.Message("control_change", channel=self.channel, control=c.lsb,
+                                     value=v14 & 0x7F))]
+        return [(t, mido.Message("control_change", channel=self.channel, control=c.number,
+                                 value=int(round(x * 127))))]
+
+    def _ticks_to(self, t: float, goal: int) -> list:
+        out = []
+        while goal != self.position:  # an encoder sends at most 63 ticks per message
+            ticks = max(-63, min(63, goal - self.position))
+            self.position += ticks
+            out.append((t, mido.Message("control_change", channel=self.channel,
+                                        control=self.c.number,
+                                        value=encode_relative(self.c.encoding, ticks))))
+        return out
+
+
+def _mover(mapping: Mapping, target: str) -> _Mover:
     for c in mapping.controls:
-        if c.target == target and c.type == "cc" and c.mode == "absolute" and c.lsb is None:
-            return c
-    raise MappingError(f"{mapping.path}: the demo needs an absolute 7-bit CC for {target}")
+        if c.target == target and c.mode in ("absolute", "relative"):
+            return _Mover(c)
+    raise MappingError(f"{mapping.path}: the demo needs a fader, knob or encoder for {target}")
 
 
 def _press(c: Control, t: float, release_after: float = 0.1):
@@ -42,25 +90,14 @@ def _press(c: Control, t: float, release_after: float = 0.1):
                                              value=0))]
 
 
-def _cc_value(c: Control, value: float) -> int:
-    """The 7-bit CC value that puts a linear absolute control at ``value`` (target units)."""
-    lo, hi = c.range
-    x = (value - lo) / (hi - lo)
-    if c.invert:
-        x = 1.0 - x
-    return max(0, min(127, int(round(x * 127))))
-
-
 def demo_events(mapping: Mapping, seconds: float = 20.0) -> list[tuple[float, mido.Message]]:
     """The demo's ``[(time_seconds, message)]`` for ``mapping``."""
-    alpha = _absolute_cc(mapping, "alpha")
-    intensity = _absolute_cc(mapping, "intensity")
+    alpha = _mover(mapping, "alpha")
+    intensity = _mover(mapping, "intensity")
     events: list[tuple[float, mido.Message]] = []
 
-    def cc(c: Control, t: float, value: float):
-        ch = 0 if c.channel is None else c.channel
-        events.append((t, mido.Message("control_change", channel=ch, control=c.number,
-                                       value=_cc_value(c, value))))
+    def cc(mover: _Mover, t: float, value: float):
+        events.extend(mover.to(t, value))
 
     for c in mapping.controls:  # direct term picks, if the mapping has them
         if c.mode == "button" and c.term in ("warm", "bright"):

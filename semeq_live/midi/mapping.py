@@ -264,8 +264,7 @@ _MODES_FOR_KIND = {
 }
 
 
-def _control(path: Path, node: Located, key: str, default_channel, known_terms,
-             terms: tuple[str, ...] | None) -> Control:
+def _control(path: Path, node: Located, key: str, default_channel, known_terms) -> Control:
     all_keys = COMMON_KEYS + tuple(k for keys in MODE_KEYS.values() for k in keys)
     r = _Reader(path, node, key, tuple(dict.fromkeys(all_keys)))
     target_name = r.choice("target", tuple(TARGETS), required=True)
@@ -284,7 +283,8 @@ def _control(path: Path, node: Located, key: str, default_channel, known_terms,
     allowed = set(COMMON_KEYS) | set(MODE_KEYS[mode])
     for name in r.items:
         if name not in allowed:
-            raise r.error(name, f"not used by a {mode} control")
+            article = "an" if mode[0] in "aeiou" else "a"
+            raise r.error(name, f"not used by {article} {mode} control")
 
     fields: dict = {"name": r.string("name", default=target_name), "target": target_name,
                     "type": mtype, "mode": mode, "line": node.line,
@@ -462,7 +462,7 @@ def load_mapping(path, known_terms=None) -> Mapping:
     controls, keys = [], []
     for i, item in enumerate(controls_node.value):
         key = f"controls[{i}]"
-        controls.append(_control(path, item, key, default_channel, known, terms))
+        controls.append(_control(path, item, key, default_channel, known))
         keys.append(key)
     _check_clashes(path, controls, keys)
     return Mapping(

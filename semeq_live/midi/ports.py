@@ -7,7 +7,11 @@ threads of several ports), or queued for the control thread when no callback is 
 
 A poll thread re-lists the ports every ``poll_interval`` seconds: a port that disappeared is
 closed and logged, a matching port that (re)appeared is opened and logged. Nothing raises into
-the show when a cable is pulled.
+the show when a cable is pulled. (A controller unplugged and replugged within one poll interval
+keeps the same name under JACK and can go unnoticed: keep the interval around a second.)
+
+Port patterns are case-insensitive substrings; an empty pattern ``""`` matches every port and
+an empty list matches none.
 """
 
 from __future__ import annotations
