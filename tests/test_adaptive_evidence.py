@@ -10,7 +10,6 @@ references as in test_analysis_evidence.py.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from semeq_live.analysis import ReferenceSpectrum
 from semeq_live.analysis.bands import BandAnalyzer

@@ -247,8 +247,9 @@ class Analyzer:
                 max(1, int(round((float(seconds) * self.sample_rate - self.nfft) / self.hop)) + 1)
             n = min(n, self._filled)
             if n < self.min_segments:
-                raise ReferenceCaptureError("not enough audio analysed yet to learn a reference (play at "
-                                            f"least {(self.nfft + self.min_segments * self.hop) / self.sample_rate:.1f} s)")
+                need_s = (self.nfft + self.min_segments * self.hop) / self.sample_rate
+                raise ReferenceCaptureError("not enough audio analysed yet to learn a reference "
+                                            f"(play at least {need_s:.1f} s)")
             if not self.bands.valid.all():
                 raise ReferenceCaptureError(f"cannot learn a full reference at {self.sample_rate:.0f} Hz: "
                                             "the top bands lie above Nyquist")

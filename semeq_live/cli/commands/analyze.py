@@ -30,7 +30,6 @@ def add_arguments(p) -> None:
 
 def analyze_file(path, model, reference=None, window_s: float = 2.0, block: int = 1024):
     """Run the analyzer over a file. Returns ``(info, per_second, overall, analyzer)``."""
-    import numpy as np
     import soundfile as sf
 
     from ...analysis import Analyzer
