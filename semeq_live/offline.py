@@ -22,6 +22,8 @@ DEFAULT_BLOCK = 512
 def open_input(path):
     import soundfile as sf
 
+    if not Path(path).is_file():
+        raise CLIError(f"{path}: no such file")
     try:
         return sf.SoundFile(str(path))
     except FileNotFoundError:
@@ -113,3 +115,87 @@ def _is_tty() -> bool:
     import sys
 
     return sys.stderr.isatty()
+
+
+class _NoMetrics:
+    """Offline there is no audio callback to time: published targets are simply not recorded."""
+
+    def target_published(self, *args) -> None:
+        pass
+
+
+class SemanticSession:
+    """The live control path, driven block by block from a file instead of a sound card.
+
+    Same pieces as the live app (``ControlState`` -> mapping/controller -> control loop ->
+    ``SemanticEngine`` -> ``EQProcessor``, plus the input ``Analyzer``), but deterministic: MIDI
+    messages are applied before the block they fall in, and the analyzer is updated every
+    ``analysis_interval_s`` of *audio* time, so a render is the same on every machine.
+    """
+
+    def __init__(self, sample_rate: int, channels: int, state, model=None, mapping=None,
+                 performance=None, scenes=None, block_size: int = DEFAULT_BLOCK,
+                 smoothing_ms: float = 20.0, ceiling_db: float = -1.0,
+                 analysis_interval_s: float = 0.1, reference=None):
+        from .analysis import Analyzer
+        from .audio.live_control import LiveControl
+        from .control.engine import SemanticEngine
+        from .dsp import EQProcessor
+        from .model import load_model
+
+        self.model = model if model is not None else load_model()
+        self.sample_rate = int(sample_rate)
+        self.block_size = int(block_size)
+        self.state = state
+        self.processor = EQProcessor(sample_rate, channels, smoothing_ms=smoothing_ms,
+                                     ceiling_db=ceiling_db)
+        self.analyzer = Analyzer(sample_rate, channels, self.model)
+        if reference is not None:
+            self.analyzer.load_reference(reference)
+        self.engine = SemanticEngine(self.model, sample_rate)
+        self.controller = None
+        if mapping is not None:
+            from .midi import MidiController
+
+            self.controller = MidiController(mapping, state, self.model.terms, scenes=scenes)
+        self.scheduler = None
+        if performance is not None:
+            from .midi import BlockScheduler
+
+            self.scheduler = BlockScheduler(performance, self.sample_rate, self.block_size)
+        self.control = LiveControl(state, self.engine, self.processor, _NoMetrics(),
+                                   terms=self.model.terms, controller=self.controller,
+                                   scenes=scenes, analyzer=self.analyzer)
+        self._analysis_every = max(1, int(round(analysis_interval_s * sample_rate)))
+        self._next_analysis = self._analysis_every
+        self.timeline: list[dict] = []  # one entry per state change: for reports and tests
+        self.control.on_event = self._record
+        self.control.publish(0.0, source="start")
+        self.messages = 0
+
+    def _record(self, kind, fields) -> None:
+        if kind == "state":
+            self.timeline.append({"frame": self._frame, **{k: v for k, v in fields.items()
+                                                           if k not in ("seq", "t_arrival")}})
+
+    _frame = 0
+
+    def process(self, block: np.ndarray, start_frame: int) -> np.ndarray:
+        from .audio.live_control import ControlEvent
+
+        self._frame = start_frame
+        if self.scheduler is not None:
+            for msg in self.scheduler.due(start_frame // self.block_size):
+                self.messages += 1
+                self.control._handle(ControlEvent("midi", msg, "performance", start_frame / self.sample_rate))
+        self.analyzer.push(block)
+        end = start_frame + len(block)
+        if end >= self._next_analysis:
+            self._next_analysis = (end // self._analysis_every + 1) * self._analysis_every
+            estimate = self.analyzer.update()
+            self.control._handle(ControlEvent("estimate", estimate, None, end / self.sample_rate))
+        return self.processor.process(block)
+
+    @property
+    def settings(self):
+        return self.control.settings

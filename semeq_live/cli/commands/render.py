@@ -7,17 +7,35 @@ from pathlib import Path
 NAME = "render"
 ORDER = 10
 HELP = "render a sound file through the EQ (manual parameters, terms, or a MIDI performance)"
-DESCRIPTION = """Render IN to OUT through the same engine the live path uses.
+DESCRIPTION = """Render IN to OUT through the same engine and control path the live app uses.
 
-Manual mode: --params FILE (YAML or JSON with the 13 SAFE parameters by name).
-Semantic mode: --term-a WORD [--term-b WORD --alpha A] [--intensity K] [--no-autogain].
-Performance mode: --mapping FILE --midi PERFORMANCE.mid plays the MIDI file through the mapping."""
+  manual:       --params FILE   (YAML/JSON with the 13 SAFE parameters by name)
+  semantic:     --term-a WORD [--term-b WORD --alpha A] [--intensity K] [--no-autogain]
+  performance:  --mapping FILE --midi PERFORMANCE.mid   (the file's MIDI played through the mapping)
+
+Semantic and performance modes listen to the input (adaptive intensity, auto-gain) exactly as live."""
 
 
 def add_arguments(p):
     p.add_argument("input", metavar="IN", help="input sound file (WAV, FLAC, OGG, AIFF)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output sound file")
-    p.add_argument("--params", metavar="FILE", help="YAML/JSON file with the 13 named EQ parameters")
+    p.add_argument("--params", metavar="FILE", help="manual mode: YAML/JSON with the 13 named EQ parameters")
+    p.add_argument("--model", metavar="FILE", help="model .npz (default: the bundled model)")
+    p.add_argument("--term-a", metavar="WORD", help="target term (e.g. warm)")
+    p.add_argument("--term-b", metavar="WORD", help="second term to morph towards")
+    p.add_argument("--alpha", type=float, default=None, help="morph position 0..1 between A and B")
+    p.add_argument("--intensity", type=float, default=None,
+                   help="adaptive intensity k: 0 flat, 1 all the way to the target, up to 1.5")
+    p.add_argument("--traverse-x", type=float, default=None, help="latent traverse, -1..1")
+    p.add_argument("--traverse-y", type=float, default=None, help="latent traverse, -1..1")
+    p.add_argument("--static", action="store_true",
+                   help="do not adapt to the input: apply the target EQ scaled by the intensity")
+    p.add_argument("--no-autogain", action="store_true", help="switch loudness compensation off")
+    p.add_argument("--gain-db", type=float, default=None, help="master output gain in dB")
+    p.add_argument("--mapping", metavar="FILE", help="MIDI mapping (file or shipped name) for --midi")
+    p.add_argument("--midi", metavar="FILE", help="MIDI file performance played through --mapping")
+    p.add_argument("--scenes", metavar="FILE", help="scene file for scene recall/store in --midi")
+    p.add_argument("--reference", metavar="FILE", help="reference spectrum file (from 'learn reference')")
     p.add_argument("--block-size", type=int, default=512, help="processing block size (default 512)")
     p.add_argument("--smoothing-ms", type=float, default=20.0, help="parameter smoothing (default 20 ms)")
     p.add_argument("--ceiling-db", type=float, default=-1.0, help="safety limiter ceiling in dBFS (default -1)")
@@ -25,8 +43,8 @@ def add_arguments(p):
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def load_params_file(path) -> "object":
-    """Read a manual-mode parameter file; errors name the file (and key)."""
+def load_params_file(path):
+    """Read a manual-mode parameter file; errors name the file (and line or key)."""
     import yaml
 
     from ...errors import CLIError
@@ -53,6 +71,60 @@ def load_params_file(path) -> "object":
         raise CLIError(f"{path}: {exc}") from None
 
 
+def _check_term(model, term, option):
+    from ...errors import CLIError
+
+    if term is not None and term not in model.terms:
+        near = model.nearest_terms(term)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise CLIError(f"{option} {term!r} is not a term of the model{hint} "
+                       f"(all terms: semeq-live terms)")
+
+
+def _semantic_session(args, sr, ch):
+    from ...control.state import ControlState
+    from ...errors import CLIError
+    from ...model import load_model
+    from ...offline import SemanticSession
+
+    model = load_model(args.model)
+    _check_term(model, args.term_a, "--term-a")
+    _check_term(model, args.term_b, "--term-b")
+    defaults = ControlState()  # warm -> bright, when the model knows those words
+    term_a = args.term_a or (defaults.term_a if defaults.term_a in model.terms else model.terms[0])
+    term_b = args.term_b or (args.term_a if args.term_a else
+                             defaults.term_b if defaults.term_b in model.terms else model.terms[-1])
+    state = ControlState(term_a=term_a, term_b=term_b)
+    changes = {"alpha": args.alpha, "intensity": args.intensity, "traverse_x": args.traverse_x,
+               "traverse_y": args.traverse_y, "output_gain_db": args.gain_db}
+    for key, value in changes.items():
+        if value is not None:
+            if value != value:
+                raise CLIError(f"--{key.replace('_', '-')} must be a number")
+            state.update(**{key: value})
+    if args.term_b is None and args.alpha is None:
+        state.update(alpha=0.0)
+    state.update(autogain=not args.no_autogain, adaptive=not args.static)
+    mapping = performance = scenes = None
+    if args.midi:
+        from ...midi import SceneBank, load_mapping, load_performance
+        from ...midi.mapping import default_mapping_path, resolve_mapping_path
+
+        mapping_path = resolve_mapping_path(args.mapping) if args.mapping else default_mapping_path()
+        mapping = load_mapping(mapping_path, known_terms=model.terms)
+        try:
+            performance = load_performance(args.midi)
+        except OSError as exc:
+            raise CLIError(f"{args.midi}: cannot read the MIDI file ({exc})") from None
+        if args.scenes:
+            scenes = SceneBank(args.scenes, known_terms=model.terms)
+    elif args.mapping:
+        raise CLIError("--mapping needs --midi PERFORMANCE.mid (live control is 'semeq-live run')")
+    return SemanticSession(sr, ch, state, model=model, mapping=mapping, performance=performance,
+                           scenes=scenes, block_size=args.block_size, smoothing_ms=args.smoothing_ms,
+                           ceiling_db=args.ceiling_db, reference=args.reference)
+
+
 def run(args) -> int:
     import json
 
@@ -62,24 +134,45 @@ def run(args) -> int:
 
     if args.block_size < 1 or args.block_size > 65536:
         raise CLIError("--block-size must be between 1 and 65536")
-    if args.params is None:
-        raise CLIError("say what to apply: --params FILE (manual mode)")
-    params = load_params_file(args.params)
+    semantic = any(v is not None for v in (args.term_a, args.term_b, args.midi, args.mapping))
+    if args.params and semantic:
+        raise CLIError("--params (manual mode) cannot be combined with terms or a MIDI performance")
+    if not args.params and not semantic:
+        raise CLIError("say what to apply: --params FILE, --term-a WORD, or --mapping FILE --midi FILE")
+    params = load_params_file(args.params) if args.params else None
     with open_input(args.input) as f:
         sr, ch = f.samplerate, f.channels
-    proc = EQProcessor(sr, ch, smoothing_ms=args.smoothing_ms, ceiling_db=args.ceiling_db)
-    proc.set_params(params)
 
-    def process(block, start):
-        return proc.process(block)
+    if params is not None:
+        proc = EQProcessor(sr, ch, smoothing_ms=args.smoothing_ms, ceiling_db=args.ceiling_db)
+        proc.set_params(params)
+        process = lambda block, start: proc.process(block)  # noqa: E731
+        session = None
+    else:
+        session = _semantic_session(args, sr, ch)
+        proc = session.processor
+        process = session.process
 
     report = render_file(args.input, args.output, process, block_size=args.block_size,
                          progress=not args.quiet)
-    report["mode"] = "manual"
     report["limited_samples"] = proc.limited_samples
-    if args.json:
-        print(json.dumps(report, indent=2))
+    if session is None:
+        report["mode"] = "manual"
     else:
+        s = session.settings
+        report["mode"] = "performance" if args.midi else "semantic"
+        report["final_state"] = session.state.to_dict()
+        report["final_eq"] = s.to_dict() if s is not None else None
+        report["midi_messages"] = session.messages
+        report["state_changes"] = len(session.timeline)
+    if args.json:
+        print(json.dumps(report, indent=2, default=float))
+    else:
+        extra = ""
+        if session is not None:
+            st = session.state
+            extra = (f" ({report['mode']}: {st.term_a} -> {st.term_b} alpha {st.alpha:.2f}, "
+                     f"intensity {st.intensity:.2f}, EQ mode: {session.settings.mode})")
         print(f"wrote {report['output']}: {report['seconds']:.2f} s, {report['sample_rate']} Hz, "
-              f"{report['channels']} ch, {report['subtype']} (manual parameters)")
+              f"{report['channels']} ch, {report['subtype']}{extra}")
     return 0
