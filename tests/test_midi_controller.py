@@ -294,3 +294,14 @@ def test_mapping_terms_override_model_terms(tmp_path):
     assert state.term_a == "bright"
     ctl_no_terms = MidiController(load_mapping(path.with_name("m.yaml")), ControlState(), [])
     assert ctl_no_terms.terms == ["bright", "warm"]
+
+
+def test_last_control_names_what_was_touched(rig):
+    ctl, _state = rig
+    assert ctl.last_control is None
+    ctl.handle(cc(99, 1))
+    assert ctl.last_control is None
+    ctl.handle(cc(1, 5))
+    assert ctl.last_control.name == "morph" and ctl.last_control.describe() == "CC 1 ch 1"
+    assert [c.name for c in ctl.controls_for(cc(7, 1))] == ["gain 14"]
+    assert [c.name for c in ctl.controls_for(cc(39, 1))] == ["gain 14"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mido
 
@@ -97,6 +97,7 @@ class MidiController:
         self.scenes = scenes
         self.stats: Counter = Counter()
         self._forget = False
+        self.last_control: Control | None = None  # the control the newest message hit (for the UI)
         self._bindings: dict[tuple, list[_Binding]] = {}
         self._runtimes: list[tuple[Control, _Runtime]] = []
         for c in mapping.controls:
@@ -138,6 +139,7 @@ class MidiController:
         if not bindings:
             self.stats["unmapped"] += 1
             return []
+        self.last_control = bindings[0].control
         actions: list[Action] = []
         for b in bindings:
             try:

@@ -94,6 +94,9 @@ def guess_relative_encoding(values: list[int]) -> str | None:
     return None
 
 
+SKIP = ("(keyboard)", None, 0.0)  # put this in the message source to skip the current step
+
+
 class MappingLearner:
     def __init__(self, steps=DEFAULT_STEPS, settle: float = 0.4, max_capture: float = 4.0):
         self.steps = tuple(steps)
@@ -134,6 +137,8 @@ class MappingLearner:
             if item is None:
                 continue
             _port, msg, _t = item
+            if msg is None:  # SKIP sentinel (the user pressed Enter)
+                return None
             ident = _identity(msg)
             if ident is None:
                 continue
@@ -172,6 +177,9 @@ class MappingLearner:
             if item is None:
                 continue
             msg = item[1]
+            if msg is None:  # a skip typed while capturing belongs to the next step
+                self._pending.append(item)
+                return group
             other = _identity(msg)
             if other == ident or (lsb_ident is not None and other == lsb_ident):
                 group.append(msg)

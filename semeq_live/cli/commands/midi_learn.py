@@ -20,10 +20,12 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    import sys
+    import threading
     from pathlib import Path
 
     from ...errors import CLIError
-    from ...midi.learn import DEFAULT_STEPS, MappingLearner, write_learned_mapping
+    from ...midi.learn import DEFAULT_STEPS, SKIP, MappingLearner, write_learned_mapping
     from ...midi.ports import MidiInput, device_name
 
     out = Path(args.output)
@@ -32,8 +34,16 @@ def run(args) -> int:
     midi = MidiInput(args.midi_port or [""], api=args.midi_api)
     try:
         print(f"listening on: {', '.join(midi.connected) or '(nothing yet)'}", flush=True)
+        interactive = sys.stdin is not None and sys.stdin.isatty()
+        if interactive:  # Enter skips a function: the line becomes a SKIP in the message queue
+            def read_keys():
+                for _line in sys.stdin:
+                    midi.queue.put(SKIP)
+
+            threading.Thread(target=read_keys, name="semeq-learn-keys", daemon=True).start()
         print(f"{len(DEFAULT_STEPS)} functions; for each, move or press ONE control. "
-              f"Wait {args.timeout:g} s to skip one, Ctrl-C to abort.", flush=True)
+              + ("Enter skips one, " if interactive else "")
+              + f"{args.timeout:g} s without a move skips it too; Ctrl-C aborts.", flush=True)
         learner = MappingLearner(settle=args.settle)
 
         def prompt(i, step):
