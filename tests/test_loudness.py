@@ -100,3 +100,19 @@ def test_autogain_limits_and_bad_spectra():
     ag.observe(np.full(28, np.nan), 0.1)
     ag.observe(np.zeros(28), 0.1)
     np.testing.assert_array_equal(ag.shape, before)
+
+
+def test_compiled_power_gain_matches_the_reference_design():
+    from semeq_live.analysis.eq_power import AppliedPowerGain
+    from semeq_live.dsp.design import log_frequency_grid, response_db
+
+    rng = np.random.default_rng(3)
+    for fs in (44100.0, 48000.0, 96000.0):
+        grid = log_frequency_grid(200, 20.0, 0.49 * fs)
+        gain = AppliedPowerGain(grid, fs)
+        for _ in range(20):
+            fwd = FLAT_PARAMS + rng.uniform(-1, 1, 13) * [12, 50, 12, 300, 0.5, 12, 500, 0.5, 12, 2000, 0.5, 12, 4000]
+            inv = FLAT_PARAMS + rng.uniform(-1, 1, 13) * [12, 50, 12, 300, 0.5, 12, 500, 0.5, 12, 2000, 0.5, 12, 4000]
+            expected = response_db(fwd, grid, fs) - response_db(inv, grid, fs)
+            np.testing.assert_allclose(10 * np.log10(gain(fwd, inv)), expected, atol=1e-9)
+            np.testing.assert_allclose(10 * np.log10(gain(fwd)), response_db(fwd, grid, fs), atol=1e-9)

@@ -28,6 +28,7 @@ import numpy as np
 from ..dsp.design import response_db
 from ..params import ANALYSIS_FREQS
 from .bands import band_edges
+from .eq_power import AppliedPowerGain
 
 # BS.1770 K-weighting as analog prototypes (the form used by libebur128), exact at 48 kHz and
 # consistent at other rates: a +4 dB high shelf (head effects) and a 38 Hz high-pass (RLB).
@@ -81,6 +82,7 @@ class LoudnessPredictor:
         self._k_power = self._k_power.reshape(self.grid.shape)
         self._k_band = self._k_power.mean(axis=1)
         self._flat_grid = self.grid.ravel()
+        self._power_gain = AppliedPowerGain(self._flat_grid, self.sample_rate)
 
     def applied_db(self, forward, inverse=None) -> np.ndarray:
         """Applied EQ (forward minus the undone inverse) in dB on the sub-band grid."""
@@ -94,7 +96,7 @@ class LoudnessPredictor:
     def change_db(self, forward, inverse, band_power) -> float:
         """K-weighted loudness change (dB) of the applied EQ on linear band powers."""
         p = np.where(self.valid, np.asarray(band_power, dtype=np.float64), 0.0) * self._width
-        gain = 10.0 ** (self.applied_db(forward, inverse) / 10.0)
+        gain = self._power_gain(forward, inverse).reshape(self.grid.shape)
         before = float(np.dot(p, self._k_band))
         if not before > 0.0:
             return 0.0

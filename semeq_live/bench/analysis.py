@@ -10,8 +10,11 @@ audio latent, i.e. the engine decodes every time: the worst case). Timed separat
 - baseline ``fft_2s``: one numpy FFT of the whole 2 s stereo window, the naive way to get a long
   term spectrum at every update.
 
-Samples of all parts are interleaved in rounds so machine noise hits them alike. ``load_pct``
-is the share of one core used per second of audio (push per block + 10 x (update + engine)).
+All parts are interleaved update by update, so machine noise hits them alike. The load is
+reported two ways: ``cpu_load_pct_of_one_core`` from the thread's CPU time (what the work really
+costs a core: time spent descheduled on a busy machine does not count), and
+``wall_load_pct_of_one_core`` from wall-clock medians (push per block + 10 x (update + engine)),
+which a shared machine inflates.
 """
 
 from __future__ import annotations
@@ -62,24 +65,32 @@ def run(quick: bool = False) -> dict:
     push_t, copy_t, update_t, engine_t, fft_t = [], [], [], [], []
     confident = 0
     clock = time.perf_counter
+    cpu = time.thread_time
+    cpu_ours = 0.0
     n_updates = int(seconds * UPDATES_PER_S)
     for u in range(n_updates):
         chunk = x[u * per_update:(u + 1) * per_update]
         for i in range(0, per_update, BLOCK):
             blk = chunk[i:i + BLOCK]
+            c0 = cpu()
             t0 = clock()
             analyzer.push(blk)
             push_t.append(clock() - t0)
+            cpu_ours += cpu() - c0
             t0 = clock()
             copy_dst[:len(blk)] = blk
             copy_t.append(clock() - t0)
+        c0 = cpu()
         t0 = clock()
         est = analyzer.update()
         update_t.append(clock() - t0)
+        cpu_ours += cpu() - c0
         state.update(alpha=0.5 + 0.5 * np.sin(u / 7.0))
+        c0 = cpu()
         t0 = clock()
         engine.compute(state, est)
         engine_t.append(clock() - t0)
+        cpu_ours += cpu() - c0
         t0 = clock()
         np.fft.rfft(window, axis=0)
         fft_t.append(clock() - t0)
@@ -90,7 +101,8 @@ def run(quick: bool = False) -> dict:
     upd_p50 = float(np.median(update_t[warm]))
     eng_p50 = float(np.median(engine_t[warm]))
     fft_p50 = float(np.median(fft_t))
-    load = (push_p50 * FS / BLOCK + UPDATES_PER_S * (upd_p50 + eng_p50)) * 100.0
+    wall_load = (push_p50 * FS / BLOCK + UPDATES_PER_S * (upd_p50 + eng_p50)) * 100.0
+    cpu_load = cpu_ours / seconds * 100.0
     return {
         "sample_rate": FS, "channels": CHANNELS, "block": BLOCK, "updates_per_s": UPDATES_PER_S,
         "audio_s": seconds, "confident_updates": confident, "updates": n_updates,
@@ -103,7 +115,8 @@ def run(quick: bool = False) -> dict:
         "engine_decode_calls": engine.decode_calls,
         "baseline_fft_2s": summary_us(np.array(fft_t)),
         "update_plus_engine_vs_fft_2s_ratio": (upd_p50 + eng_p50) / fft_p50,
-        "load_pct_of_one_core": load,
+        "cpu_load_pct_of_one_core": cpu_load,
+        "wall_load_pct_of_one_core": wall_load,
         "goal_load_pct": 1.0,
-        "meets_goal": load < 1.0,
+        "meets_goal": cpu_load < 1.0,
     }

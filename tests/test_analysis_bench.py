@@ -1,0 +1,13 @@
+"""The ``analysis`` bench section runs end to end and reports its figures next to baselines."""
+
+from semeq_live.bench import run_section, sections
+
+
+def test_analysis_bench_section_quick():
+    assert "analysis" in sections()
+    r = run_section("analysis", quick=True)
+    assert r["updates"] == 60 and r["confident_updates"] >= 50
+    for key in ("push", "baseline_block_copy", "update", "engine", "baseline_fft_2s"):
+        assert r[key]["p50_us"] > 0
+    assert r["cpu_load_pct_of_one_core"] > 0 and r["wall_load_pct_of_one_core"] > 0
+    assert r["engine_decode_calls"] <= r["updates"]
