@@ -27,6 +27,15 @@ class InputEstimate:
     spectrum_db: np.ndarray | None = None  # [28] band levels in dBFS
     deviation_db: np.ndarray | None = None  # [28] spectrum minus reference, level removed
 
+    def __post_init__(self):
+        # Estimates cross threads: make their arrays read-only so no reader can alter another's view.
+        for name in ("z_a", "band_power", "spectrum_db", "deviation_db"):
+            value = getattr(self, name)
+            if value is not None:
+                value = np.array(value, dtype=np.float64)
+                value.setflags(write=False)
+                object.__setattr__(self, name, value)
+
     @property
     def top_terms(self) -> list[str]:
         return [t for t, _ in self.profile] if self.profile else []
