@@ -10,10 +10,11 @@ def test_check_mapping_reports_every_file(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\ncontrols:\n  - {target: alpha, type: cc, number: 1}\n"
                    "  - {target: term_a, type: note, number: 2, term: brigth}\n")
-    rc = main(["check-mapping", "--terms", "warm,bright", "generic", str(bad), "beatstep"])
+    rc = main(["check-mapping", "--terms", "warm,bright,clear,full", "generic", str(bad),
+               "beatstep"])
     out, err = capsys.readouterr()
     assert rc == 2
-    assert out.count("ok: ") == 2 and "terms checked against --terms (2)" in out
+    assert out.count("ok: ") == 2 and "terms checked against --terms (4)" in out
     assert f"{bad}:4: controls[1].term: unknown term 'brigth' (did you mean 'bright'?)" in err
 
 

@@ -152,13 +152,23 @@ def test_every_shipped_mapping_validates():
     names = {p.stem for p in paths}
     assert {"generic", "nanokontrol2", "midimix", "launchcontrol_xl", "beatstep"} <= names
     for path in paths:
-        m = load_mapping(path, known_terms=["warm", "bright"])
+        m = load_mapping(path, known_terms=TERMS)
         assert m.controls, path
         targets = {c.target for c in m.controls}
         # every shipped layout drives the essentials of a performance
         assert {"term_a", "term_b", "alpha", "intensity", "bypass", "panic"} <= targets, path
         # and says where its CC numbers come from
         assert "source" in path.read_text().lower(), path
+
+
+def test_shipped_mappings_match_the_bundled_model():
+    """The term lists of the shipped mappings must exist in the model they ship with."""
+    from semeq_live.model import load_model
+
+    terms = load_model().terms
+    for path in shipped_mappings():
+        m = load_mapping(path, known_terms=terms)
+        assert m.terms is None or {"warm", "bright"} <= set(m.terms), path
 
 
 def test_beatstep_uses_relative_encoders():

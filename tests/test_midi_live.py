@@ -16,7 +16,7 @@ from semeq_live.midi.mapping import resolve_mapping_path
 
 pytestmark = pytest.mark.jack
 
-TERMS = ["warm", "bright", "clear"]
+TERMS = ["warm", "bright", "clear", "full"]
 
 
 def _rtmidi():

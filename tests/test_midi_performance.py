@@ -13,7 +13,7 @@ from semeq_live.midi import (BlockScheduler, MidiController, block_of, default_m
 from semeq_live.midi.demo import demo_events, write_demo_performance
 from semeq_live.params import FLAT_PARAMS
 
-TERMS = ["warm", "bright", "clear"]
+TERMS = ["warm", "bright", "clear", "full"]
 
 
 def cc(number, value, channel=0):

@@ -12,7 +12,7 @@ from semeq_live.errors import MappingError, SemeqError
 from semeq_live.midi import MidiController, SceneBank, load_mapping
 from semeq_live.midi.yamlfile import LocatedError
 
-TERMS = ["warm", "bright", "clear"]
+TERMS = ["warm", "bright", "clear", "full"]
 
 
 def cc(number, value):
