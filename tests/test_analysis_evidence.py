@@ -134,3 +134,18 @@ def test_silence_and_a_lone_tone_give_no_estimate(bundled_model):
     an = analyzer_for(bundled_model, PINK_FS, 2)
     quiet = live_estimates(an, make_pink(3.0, rms=10 ** (-75 / 20)))
     assert not any(e.confident for e in quiet) and "too quiet" in quiet[-1].reason
+
+
+def test_level_gate_has_hysteresis_so_a_fade_does_not_flicker(bundled_model):
+    ref = ReferenceSpectrum.builtin("pink")
+    an = analyzer_for(bundled_model, PINK_FS, 2, reference=ref)  # gate at -60 dBFS, 6 dB hysteresis
+
+    def settle(level_db):
+        return live_estimates(an, make_pink(2.5, rms=10 ** (level_db / 20), seed=int(-level_db)))[-1]
+
+    assert not settle(-63.0).confident  # below the gate from the start
+    assert settle(-57.0).confident
+    assert settle(-63.0).confident  # within the hysteresis once confident
+    e = settle(-68.0)
+    assert not e.confident and "too quiet" in e.reason
+    assert not settle(-63.0).confident  # and must climb back above -60 again
