@@ -133,3 +133,10 @@ def test_late_update_after_a_long_gap_still_sees_the_newest_audio():
     span = an.nfft + (an.n_segments - 1) * an.hop  # what the window covers
     assert e.level_db == pytest.approx(10 * np.log10(np.mean(x[-span:, 0] ** 2)), abs=0.3)
     assert e.time_s == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize("fs", [22050, 32000, 44100, 48000, 88200, 96000])
+def test_new_spectra_at_least_ten_times_a_second_at_any_rate(fs):
+    an = Analyzer(fs, 1)
+    assert an.hop / fs <= 0.1
+    assert an.nfft / fs >= 0.3  # long enough for the 31.5 Hz band

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import SemeqError
 from ..params import ANALYSIS_FREQS
-from .bands import BandAnalyzer, segment_length
+from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
 from .reference import ReferenceSpectrum, learned_reference
 from .ring import AudioRing
@@ -70,7 +70,7 @@ class Analyzer:
         self.max_deviation_rms_db = float(max_deviation_rms_db)
 
         self.nfft = segment_length(self.sample_rate)
-        self.hop = self.nfft // 4
+        self.hop = hop_length(self.sample_rate, self.nfft)
         self.bands = BandAnalyzer(self.sample_rate, self.nfft)
         # Segments whose union spans window_s seconds.
         self.n_segments = max(1, int(round((self.window_s * self.sample_rate - self.nfft) / self.hop)) + 1)

@@ -30,6 +30,12 @@ def segment_length(sample_rate: float) -> int:
     return int(2 ** np.ceil(np.log2(0.3 * sample_rate)))
 
 
+def hop_length(sample_rate: float, nfft: int) -> int:
+    """Hop between segments: a power of two of at most 0.1 s (a new spectrum at least 10 times a
+    second) and at most a quarter segment (Hann windows overlapping 75 % weigh every sample alike)."""
+    return int(min(nfft // 4, 2 ** np.floor(np.log2(0.1 * sample_rate))))
+
+
 class BandAnalyzer:
     """Band powers ``[n_bands]`` of ``[nfft, channels]`` segments, averaged over channels.
 
