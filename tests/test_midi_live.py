@@ -228,11 +228,11 @@ def test_midi_monitor_and_learn_commands(jack_server, tmp_path, capsys):
     stop = threading.Event()
     learning = threading.Event()
 
-    def keep_sending():  # a performer moving one fader (for 0.5 s once learning starts) and pads
+    def keep_sending():  # a performer moving one fader (for 1.5 s once learning starts) and pads
         i, fader_left, was_learning = 0, 0, False
         while not stop.is_set():
             if learning.is_set() and not was_learning:
-                was_learning, fader_left = True, 25
+                was_learning, fader_left = True, 75  # covers a slow start-up under load
             if not was_learning or fader_left > 0:
                 fake.send(cc(5, i % 128))
                 fader_left -= 1
@@ -244,6 +244,8 @@ def test_midi_monitor_and_learn_commands(jack_server, tmp_path, capsys):
     sender = threading.Thread(target=keep_sending, daemon=True)
     sender.start()
     try:
+        assert main(["midi-monitor", "--list", "--midi-api", "jack"]) == 0
+        assert f"{fake.client}:CLI Ctl" in capsys.readouterr().out.splitlines()
         rc = main(["midi-monitor", "--midi-api", "jack", "--midi-port", "cli ctl",
                    "--seconds", "0.6", "--mapping", "generic"])
         out = capsys.readouterr().out
