@@ -1,0 +1,591 @@
+#!/usr/bin/env python3
+"""Soak test: the live app under load and abuse on a real (dummy-driver) JACK server.
+
+What runs, each in its own process, on one private JACK server:
+
+- the app: ``semeq-live run --headless`` playing a prepared input file and recording its output;
+- a MIDI flood through a real JACK virtual port (``--rate`` messages/s): mapped CCs with fader
+  throws, term jumps, scene stores and recalls, program changes, toggles, and malformed bytes
+  (stray data bytes, truncated messages, sysex garbage, running status, undefined status bytes);
+- a trivial pass-through client (sounddevice duplex stream, in -> out): the xrun baseline of this
+  machine in the same run, since a shared machine makes even a do-nothing client miss deadlines.
+
+The input file loops music (../shared/audio when present, else a synthetic mix), silence, DC,
+full-scale square waves and bursts of NaN/inf. It is a 32-bit float WAV at the server's rate: float
+WAV keeps non-finite samples, and no resampling in the app means the NaNs reach the kernel as
+written (checked when the file is made).
+
+Report (JSON on stdout, optionally ``--json-out``): exceptions (tracebacks, error events, callback
+errors, exit status), xruns of the app and of the pass-through, resident memory growth after
+warm-up, and the recording: readable, finite, never above the limiter ceiling, as long as the run.
+The exit status is 1 if any criterion fails, 2 if the soak could not be set up.
+
+    python scripts/soak.py --minutes 10 --json-out soak.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_AUDIO = REPO.parent / "shared" / "audio"
+SR, BLOCK, CHANNELS = 48000, 128, 2
+PORT_NAME = "semeq-soak-ctl"
+
+# Pass criteria (the issue's acceptance list).
+MAX_RSS_GROWTH_MB = 5.0
+WARMUP_FRACTION, WARMUP_MAX_S = 1 / 3, 60.0   # memory is judged after this much of the run
+RECORD_DURATION_TOLERANCE = 0.002              # recording vs. the audio the app processed
+# ... and vs. the wall clock: the dummy driver skips the cycles it loses to xruns (counted apart),
+# so on a loaded machine the audio timeline runs a little short of the wall clock.
+MIN_AUDIO_FRACTION = 0.8
+PCM24_LSB = 2.0 ** -23                         # the recorder writes 24-bit PCM
+# The app may miss more deadlines than a do-nothing client (it has real work to do), but on the same
+# machine in the same run it must stay in the same league: at most this many times the baseline
+# plus a small allowance per minute for scheduling noise on a loaded, shared machine.
+XRUN_FACTOR, XRUN_ALLOWANCE_PER_MIN = 3.0, 6.0
+
+sys.path.insert(0, str(REPO))
+
+
+# ---------------------------------------------------------------------------------------- input
+def _music(seconds: float) -> tuple[np.ndarray, str]:
+    """``seconds`` of each shared music excerpt at the server rate, else a synthetic mix."""
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    parts = []
+    for path in sorted(SHARED_AUDIO.glob("*.flac")) if SHARED_AUDIO.is_dir() else []:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True,
+                             frames=int(seconds * 44100 * 2))
+        if rate != SR:
+            g = np.gcd(SR, rate)
+            data = resample_poly(data, SR // g, rate // g, axis=0).astype(np.float32)
+        parts.append(np.repeat(data[:, :1], CHANNELS, 1) if data.shape[1] < CHANNELS
+                     else data[:, :CHANNELS])
+    if parts:
+        return np.concatenate([p[:int(seconds * SR)] for p in parts]), "shared music"
+    from semeq_live.audio.sources import pink_noise, tone_mix
+
+    n = int(seconds * SR)
+    tones = np.tile(tone_mix(SR, CHANNELS), (int(seconds) + 1, 1))[:n]
+    pink = pink_noise(SR, CHANNELS, seconds)[:n]
+    env = (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * np.arange(n) / SR))[:, None]  # phrasing
+    return (env * (pink + tones)).astype(np.float32), "synthetic (pink noise + tones)"
+
+
+def abuse_signal(music_s: float = 6.0) -> tuple[np.ndarray, list[dict], str]:
+    """The looped input: music, silence, DC, full-scale squares, NaN/inf bursts, music again.
+
+    The abuse comes early in the loop so a short (CI) soak goes through all of it."""
+    music, music_kind = _music(music_s)
+    half = music.shape[0] // 3
+    sec = lambda s: int(s * SR)  # noqa: E731
+    t = np.arange(sec(3)) / SR
+    square = lambda f: np.repeat(np.sign(np.sin(2 * np.pi * f * t + 1e-3))[:, None], CHANNELS, 1)  # noqa: E731
+    nan_part = music[:sec(3)].copy()
+    rng = np.random.default_rng(7)
+    nan_part[rng.integers(0, len(nan_part), 40)] = np.nan           # single NaN samples
+    for start in rng.integers(0, len(nan_part) - BLOCK * 4, 6):       # NaN runs of one..four blocks
+        nan_part[start:start + BLOCK * rng.integers(1, 5)] = np.nan
+    nan_part[sec(1.0):sec(1.5)] = np.nan                             # half a second of NaN
+    nan_part[sec(2.0), 0], nan_part[sec(2.2), 1] = np.inf, -np.inf
+    segments = [
+        ("music", music[:half]),
+        ("silence", np.zeros((sec(3), CHANNELS))),
+        ("dc +1.0", np.ones((sec(2), CHANNELS))),
+        ("dc -0.5", np.full((sec(1), CHANNELS), -0.5)),
+        ("square 50 Hz full scale", square(50.0)),
+        ("square 1 kHz full scale", square(1000.0)),
+        ("nan/inf bursts over music", nan_part),
+        ("music", music[half:]),
+    ]
+    out, layout, pos = [], [], 0
+    for name, data in segments:
+        layout.append({"segment": name, "start_s": round(pos / SR, 3), "seconds": round(len(data) / SR, 3)})
+        out.append(np.asarray(data, dtype=np.float32))
+        pos += len(data)
+    return np.concatenate(out), layout, music_kind
+
+
+def write_input(path: Path) -> dict:
+    import soundfile as sf
+
+    data, layout, kind = abuse_signal()
+    sf.write(str(path), data, SR, subtype="FLOAT")
+    back, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    nonfinite = int((~np.isfinite(data)).sum())
+    if rate != SR or int((~np.isfinite(back)).sum()) != nonfinite or nonfinite == 0:
+        raise RuntimeError("the float WAV did not keep the NaN/inf samples: the soak input is invalid")
+    return {"file": str(path), "loop_s": round(len(data) / SR, 2), "music": kind,
+            "nonfinite_samples_per_loop": nonfinite, "segments": layout}
+
+
+# ---------------------------------------------------------------------------------------- MIDI
+# mappings/generic.yaml: the controls the flood aims at.
+FADER_CCS = (1, 7, 11, 16, 17, 20, 21)       # morph, output gain, intensity, traverse x/y, term A/B
+TOGGLE_CCS = (80, 83)                        # bypass, adaptive (toggled on press)
+RARE_CCS = (81, 82)                          # learn reference, panic
+TERM_NOTES = (36, 37, 38, 39, 40, 41, 46, 47)  # term steps and jumps, morph to A / B
+RECALL_NOTES, STORE_NOTES = (42, 43), (44, 45)
+
+
+def _malformed(rng: random.Random) -> tuple[str, list[list[int]]]:
+    """Broken traffic as it arrives from real gear, cut into the packets a JACK port carries
+    (rtmidi only refuses packets over 3 bytes that are not sysex, so everything here is sent)."""
+    kind = rng.choice(("stray data", "truncated", "sysex garbage", "running status",
+                       "undefined status", "realtime inside"))
+    if kind == "stray data":
+        return kind, [[rng.randrange(128) for _ in range(rng.randint(1, 3))]]
+    if kind == "truncated":
+        status = rng.choice((0x80, 0x90, 0xB0, 0xE0)) | rng.randrange(16)
+        return kind, [[status] if rng.random() < 0.5 else [status, rng.choice(FADER_CCS)]]
+    if kind == "sysex garbage":
+        body = [rng.randrange(256) for _ in range(rng.randint(0, 24))]
+        return kind, [[0xF0, *body] + ([0xF7] if rng.random() < 0.5 else [])]
+    if kind == "running status":  # a CC, then more CCs as bare data pairs without their status
+        return kind, [[0xB0, 1, rng.randrange(128)], [11, rng.randrange(128)], [7, rng.randrange(128)]]
+    if kind == "undefined status":
+        return kind, [[rng.choice((0xF4, 0xF5, 0xF9, 0xFD, 0xFF)), rng.randrange(128)]]
+    return kind, [[0xB0, 0xF8, rng.choice(FADER_CCS)], [rng.randrange(128)]]  # clock inside a CC
+
+
+MALFORMED_KINDS = ("stray data", "truncated", "sysex garbage", "running status", "undefined status",
+                   "realtime inside")
+
+
+class Flood:
+    """Composes the message stream: mostly valid controller traffic, ~15 % malformed."""
+
+    def __init__(self, seed: int = 1):
+        self.rng = random.Random(seed)
+        self.throw_up = True
+        self.last_store = 0.0
+        self.counts: dict[str, int] = {}
+
+    def next(self, now: float) -> tuple[str, list[list[int]]]:
+        """The kind and the packets of the next message (several packets for some malformed ones)."""
+        kind, msg = self._next(now)
+        return (kind, msg) if kind in MALFORMED_KINDS else (kind, [msg])
+
+    def _next(self, now: float):
+        r, rng = self.rng.random(), self.rng
+        ch = rng.randrange(16)
+        if r < 0.15:
+            return _malformed(rng)
+        if r < 0.55:
+            return "cc", [0xB0 | ch, rng.choice(FADER_CCS), rng.randrange(128)]
+        if r < 0.70:  # fader throw: a whole end-to-end move in one message
+            self.throw_up = not self.throw_up
+            return "fader throw", [0xB0 | ch, rng.choice(FADER_CCS), 127 if self.throw_up else 0]
+        if r < 0.82:
+            note = rng.choice(TERM_NOTES)
+            return "term jump", [0x90 | ch, note, 100] if rng.random() < 0.5 else [0x80 | ch, note, 0]
+        if r < 0.88:
+            return "scene recall", [0x90 | ch, rng.choice(RECALL_NOTES), 100]
+        if r < 0.94:
+            return "program change", [0xC0 | ch, rng.randrange(12)]  # 0-7 scenes, 8+ unmapped
+        if r < 0.97:
+            return "toggle", [0xB0 | ch, rng.choice(TOGGLE_CCS), rng.choice((0, 127))]
+        if now - self.last_store > 2.0:  # a performer stores scenes now and then, not 30 times a second
+            self.last_store = now
+            return "scene store", [0x90 | ch, rng.choice(STORE_NOTES), 100]
+        if r < 0.99:
+            return "pitch bend", [0xE0 | ch, rng.randrange(128), rng.randrange(128)]
+        return "learn/panic", [0xB0 | ch, rng.choice(RARE_CCS), 127]
+
+
+def run_flood(rate: float, stats_path: Path) -> int:
+    import rtmidi
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="semeq-soak-flood")
+    out.open_virtual_port(PORT_NAME)
+    flood, sent, refused = Flood(), {}, {}
+    tick = 0.005  # send in small batches: 5 ms is 200 batches per second
+    t0 = next_t = time.monotonic()
+    total = 0
+    try:
+        while not stop.is_set():
+            now = time.monotonic()
+            due = int((now - t0) * rate) - total
+            for _ in range(max(due, 0)):
+                kind, packets = flood.next(now)
+                try:
+                    for packet in packets:
+                        out.send_message(packet)
+                    sent[kind] = sent.get(kind, 0) + 1
+                except (ValueError, TypeError, rtmidi.RtMidiError):  # rtmidi refuses some shapes
+                    refused[kind] = refused.get(kind, 0) + 1
+                total += 1
+            next_t += tick
+            stop.wait(max(0.0, next_t - time.monotonic()))
+    finally:
+        elapsed = time.monotonic() - t0
+        stats_path.write_text(json.dumps({"seconds": elapsed, "attempted": total,
+                                          "sent": sum(sent.values()), "rate_per_s": total / elapsed,
+                                          "by_kind": sent, "refused_by_rtmidi": refused}))
+        out.close_port()
+        out.delete()
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- pass-through
+def run_passthrough(stats_path: Path) -> int:
+    import sounddevice as sd
+
+    from semeq_live.audio.devices import find_device
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    counts = np.zeros(3, dtype=np.int64)  # callbacks, callbacks with an xrun flag, frames
+
+    def callback(indata, outdata, frames, time_info, status):
+        counts[0] += 1
+        counts[2] += frames
+        if status.input_overflow or status.input_underflow or status.output_underflow \
+                or status.output_overflow:
+            counts[1] += 1
+        outdata[:] = indata
+
+    dev_in, dev_out = find_device(None, "input", CHANNELS), find_device(None, "output", CHANNELS)
+    with sd.Stream(device=(dev_in.index, dev_out.index), samplerate=SR, blocksize=BLOCK,
+                   channels=CHANNELS, dtype="float32", latency="low", callback=callback):
+        t0 = time.monotonic()
+        while not stop.wait(1.0):
+            stats_path.write_text(json.dumps({"seconds": time.monotonic() - t0, "callbacks": int(counts[0]),
+                                              "xruns": int(counts[1]), "frames": int(counts[2])}))
+    stats_path.write_text(json.dumps({"seconds": time.monotonic() - t0, "callbacks": int(counts[0]),
+                                      "xruns": int(counts[1]), "frames": int(counts[2])}))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- the app
+class AppRun:
+    """The app as a child process; its JSON log is parsed (and kept) as it arrives."""
+
+    def __init__(self, argv: list[str], env: dict, work: Path):
+        from semeq_live.ui.headless import parse_line
+
+        self._parse = parse_line
+        self.log_path, self.err_path = work / "app-log.jsonl", work / "app-stderr.txt"
+        self._log, self._err = open(self.log_path, "w"), open(self.err_path, "w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "semeq_live", "run", "--headless", *argv],
+                                     stdout=subprocess.PIPE, stderr=self._err, text=True, env=env,
+                                     cwd=str(work))
+        self.events: list[dict] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self._log.write(line)
+            rec = self._parse(line)
+            if rec is not None:
+                self.events.append(rec)
+        self._log.flush()
+
+    def first(self, event: str, **match) -> dict | None:
+        for rec in list(self.events):
+            if rec["event"] == event and all(rec.get(k) == v for k, v in match.items()):
+                return rec
+        return None
+
+    def wait_for(self, event: str, timeout: float, **match) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rec = self.first(event, **match)
+            if rec is not None:
+                return rec
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"the app did not log '{event}' {match or ''} within {timeout:.0f} s "
+                           f"(exit status {self.proc.poll()}); stderr: {self.stderr()[-2000:]}")
+
+    def stderr(self) -> str:
+        if not self._err.closed:
+            self._err.flush()
+        return self.err_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGUSR1)  # stacks into the stderr file, for the report
+            time.sleep(1.0)
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        self._reader.join(10)
+        self._log.close()
+        self._err.close()
+        return rc
+
+
+def _helper(role: str, stats: Path, env: dict, work: Path, *extra: str) -> subprocess.Popen:
+    err = open(work / f"{role}-stderr.txt", "w")
+    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--role", role,
+                             "--stats", str(stats), *extra], env=env, stderr=err, cwd=str(work))
+
+
+def _stop_helper(proc: subprocess.Popen, timeout: float = 10.0) -> int | None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
+
+
+# ---------------------------------------------------------------------------------------- checks
+def check_recording(path: Path, ceiling: float) -> dict:
+    """Read the whole recording in one-second chunks: readable, finite, under the ceiling."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+        frames, peak, nonfinite, over, loud_s = 0, 0.0, 0, 0, 0
+        with sf.SoundFile(str(path)) as f:
+            for chunk in f.blocks(blocksize=f.samplerate, dtype="float32", always_2d=True):
+                frames += len(chunk)
+                finite = np.isfinite(chunk)
+                nonfinite += int((~finite).sum())
+                a = np.abs(np.where(finite, chunk, 0.0))
+                peak = max(peak, float(a.max(initial=0.0)))
+                over += int((a > ceiling + PCM24_LSB).sum())
+                loud_s += int(np.sqrt(np.mean(chunk[finite] ** 2)) > 1e-3) if finite.any() else 0
+    except (RuntimeError, OSError) as exc:
+        return {"readable": False, "error": str(exc)}
+    return {"readable": True, "path": str(path), "subtype": info.subtype, "seconds": frames / info.samplerate,
+            "header_frames": info.frames, "frames_read": frames, "nonfinite_samples": nonfinite,
+            "peak": peak, "peak_dbfs": 20 * np.log10(peak) if peak > 0 else None,
+            "samples_over_ceiling": over, "seconds_with_signal": loud_s}
+
+
+def output_per_segment(path: Path, segments: list[dict]) -> list[dict]:
+    """Output level during each input segment of the first loop. The source advances one block per
+    callback and the recorder keeps every block, so recording frame i plays input frame i."""
+    import soundfile as sf
+
+    out = []
+    with sf.SoundFile(str(path)) as f:
+        for seg in segments:
+            f.seek(min(int(seg["start_s"] * SR), f.frames))
+            x = f.read(int(seg["seconds"] * SR), dtype="float32", always_2d=True)
+            if len(x) < int(seg["seconds"] * SR):
+                break
+            x = x[len(x) // 4:]  # the settled part: smoothing and limiter release take a moment
+            rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
+            out.append({"segment": seg["segment"], "out_rms_dbfs": round(20 * np.log10(max(rms, 1e-10)), 1),
+                        "out_peak_dbfs": round(20 * np.log10(max(float(np.abs(x).max()), 1e-10)), 2)})
+    return out
+
+
+def rss_growth(samples: list[tuple[float, float]], run_s: float) -> dict:
+    """RSS after warm-up: growth from the end of warm-up to the highest later sample."""
+    warm = min(WARMUP_MAX_S, WARMUP_FRACTION * run_s)
+    after = [(t, mb) for t, mb in samples if t >= warm]
+    if len(after) < 2:
+        return {"warmup_s": warm, "samples": len(samples), "growth_mb": None}
+    base = float(np.median([mb for t, mb in after if t < warm + 5.0] or [after[0][1]]))
+    ts, mbs = np.array([t for t, _ in after]), np.array([mb for _, mb in after])
+    slope = float(np.polyfit(ts, mbs, 1)[0] * 60.0) if len(after) > 2 else 0.0
+    return {"warmup_s": round(warm, 1), "samples": len(samples), "start_mb": round(samples[0][1], 1),
+            "after_warmup_mb": round(base, 2), "max_mb": round(float(mbs.max()), 2),
+            "end_mb": round(float(mbs[-1]), 2), "growth_mb": round(float(mbs.max()) - base, 2),
+            "slope_mb_per_min": round(slope, 3)}
+
+
+def count_problems(app: AppRun, stderr: str) -> dict:
+    error_events = [r for r in app.events if r["event"] == "error"
+                    or str(r.get("level", "")).lower() in ("error", "critical")]
+    healths = [r for r in app.events if r["event"] == "health"]
+    return {
+        "tracebacks": stderr.count("Traceback (most recent call last)"),
+        "stderr_error_lines": sum(1 for line in stderr.splitlines()
+                                  if "Error" in line or "Exception" in line),
+        "error_events": len(error_events),
+        "callback_errors": max((r.get("callback_errors") or 0 for r in healths), default=0),
+        "first_errors": [r for r in error_events[:3]],
+    }
+
+
+# ---------------------------------------------------------------------------------------- main
+def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: float) -> dict:
+    from tests.jack_server import JackServer
+
+    input_info = write_input(work / "abuse-input.wav")
+    server = JackServer(name=f"semeq-soak-{os.getpid()}", rate=SR, period=BLOCK).start()
+    env = server.env()
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    procs: dict[str, subprocess.Popen] = {}
+    app = None
+    try:
+        procs["passthrough"] = _helper("passthrough", work / "passthrough.json", env, work)
+        procs["flood"] = _helper("flood", work / "flood.json", env, work, "--rate", str(rate))
+        model = os.environ.get("SEMEQ_TEST_MODEL")
+        app = AppRun(["--midi-api", "jack", "--midi-port", PORT_NAME, "--input-file", input_info["file"],
+                      "--record", str(work / "soak-output.wav"), "--scenes", str(work / "scenes.yaml"),
+                      "--health-interval", str(health_s), "--ceiling-db", str(ceiling_db),
+                      *(["--model", model] if model else [])], env, work)
+        import psutil
+
+        ps = psutil.Process(app.proc.pid)
+        start = app.wait_for("start", timeout=120)
+        app.wait_for("audio", timeout=30)
+        t0 = time.monotonic()
+        rss: list[tuple[float, float]] = []
+        while (elapsed := time.monotonic() - t0) < seconds:
+            if app.proc.poll() is not None or any(p.poll() is not None for p in procs.values()):
+                break
+            rss.append((elapsed, ps.memory_info().rss / 1e6))
+            time.sleep(1.0)
+        run_s = time.monotonic() - t0
+        app_alive = app.proc.poll() is None
+        flood_rc = _stop_helper(procs.pop("flood"))
+        rc = app.stop()
+        pass_rc = _stop_helper(procs.pop("passthrough"))
+    finally:
+        for p in procs.values():
+            _stop_helper(p)
+        if app is not None and app.proc.poll() is None:
+            app.stop()
+        server_xruns = server.xruns_in_log()
+        server.stop()
+
+    stderr = app.stderr()
+    stop = app.first("stop") or {}
+    healths = [r for r in app.events if r["event"] == "health"]
+    last = healths[-1] if healths else {}
+    flood = json.loads((work / "flood.json").read_text()) if (work / "flood.json").exists() else {}
+    passthrough = (json.loads((work / "passthrough.json").read_text())
+                   if (work / "passthrough.json").exists() else {})
+    ceiling = 10 ** (ceiling_db / 20)
+    rec = check_recording(work / "soak-output.wav", ceiling)
+    per_segment = output_per_segment(work / "soak-output.wav", input_info["segments"]) \
+        if rec.get("readable") else []
+    audio_s = (stop.get("callbacks") or 0) * BLOCK / SR
+    problems = count_problems(app, stderr)
+    mem = rss_growth(rss, run_s)
+    app_xruns = stop.get("xruns", last.get("xruns"))
+    base_xruns = passthrough.get("xruns")
+    minutes = run_s / 60.0
+    xrun_limit = (None if base_xruns is None
+                  else XRUN_FACTOR * base_xruns + XRUN_ALLOWANCE_PER_MIN * max(minutes, 1.0))
+    midi_connected = any(r["event"] == "device" and "connected" in str(r.get("message", ""))
+                         for r in app.events)
+    state_lines = sum(1 for r in app.events if r["event"] == "state")
+
+    criteria = {
+        "app ran the whole time and exited 0": app_alive and rc == 0,
+        "no exceptions": problems["tracebacks"] == 0 and problems["error_events"] == 0
+        and problems["callback_errors"] == 0,
+        "MIDI flood reached the app": midi_connected and state_lines > 0
+        and flood.get("rate_per_s", 0) >= 0.95 * rate,
+        "xruns within the pass-through baseline": (app_xruns is not None and xrun_limit is not None
+                                                   and app_xruns <= xrun_limit),
+        f"memory growth after warm-up < {MAX_RSS_GROWTH_MB:g} MB": (mem["growth_mb"] is not None
+                                                                    and mem["growth_mb"] < MAX_RSS_GROWTH_MB),
+        "recording readable and complete": rec.get("readable", False)
+        and rec["frames_read"] == rec["header_frames"] and (stop.get("recorded_s") or 0) > 0
+        and abs(rec["seconds"] - audio_s) <= RECORD_DURATION_TOLERANCE * max(audio_s, 1.0)
+        and (last.get("record_dropped") or 0) == 0 and rec["seconds"] >= MIN_AUDIO_FRACTION * run_s,
+        "output finite and never above the ceiling": rec.get("readable", False)
+        and rec["nonfinite_samples"] == 0 and rec["samples_over_ceiling"] == 0,
+        "output carries the music": rec.get("readable", False) and rec["seconds_with_signal"] > 0.3 * rec["seconds"],
+        "music comes back after the NaN bursts": bool(per_segment) and per_segment[-1]["segment"] == "music"
+        and per_segment[-1]["out_rms_dbfs"] > -50.0,
+    }
+    return {
+        "passed": all(criteria.values()),
+        "criteria": criteria,
+        "run_s": round(run_s, 1),
+        "settings": {"rate_per_s": rate, "sample_rate": SR, "block": BLOCK, "channels": CHANNELS,
+                     "ceiling_db": ceiling_db, "health_interval_s": health_s, "work_dir": str(work)},
+        "input": input_info,
+        "app": {"exit_status": rc, "pid": start.get("pid"), "setup_s": start.get("setup_s"),
+                "callbacks": stop.get("callbacks"), "audio_s": round(audio_s, 2),
+                "audio_vs_wall": round(audio_s / run_s, 4) if run_s else None,
+                "state_lines": state_lines, "midi_connected": midi_connected,
+                "health_lines": len(healths), "cb_p99_us": last.get("cb_p99_us"),
+                "cb_max_us": last.get("cb_max_us"), "load_p99_pct": last.get("load_p99_pct"),
+                "cpu_pct_last": last.get("cpu_pct"), "stderr_tail": stderr[-1500:] if stderr.strip() else "",
+                **problems},
+        "xruns": {"app": app_xruns, "passthrough": base_xruns, "limit": xrun_limit,
+                  "passthrough_callbacks": passthrough.get("callbacks"),
+                  "jackd_log_xruns": server_xruns, "app_per_min": None if app_xruns is None else round(app_xruns / minutes, 2),
+                  "passthrough_per_min": None if base_xruns is None else round(base_xruns / minutes, 2)},
+        "memory": mem,
+        "midi": {**flood, "flood_exit_status": flood_rc},
+        "passthrough_exit_status": pass_rc,
+        "recording": rec,
+        "output_per_input_segment": per_segment,
+    }
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--minutes", type=float, help="run time in minutes (default 10)")
+    length.add_argument("--seconds", type=float, help="run time in seconds")
+    p.add_argument("--rate", type=float, default=1000.0, help="MIDI messages per second (default 1000)")
+    p.add_argument("--json-out", metavar="FILE", help="also write the report here")
+    p.add_argument("--work-dir", metavar="DIR", help="keep input, logs and recording here (default: a "
+                   "temporary directory, removed after a passing run)")
+    p.add_argument("--ceiling-db", type=float, default=-1.0, help="the app's limiter ceiling (default -1)")
+    p.add_argument("--health-interval", type=float, default=5.0, help="seconds between health lines")
+    p.add_argument("--role", choices=("flood", "passthrough"), help=argparse.SUPPRESS)
+    p.add_argument("--stats", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.role == "flood":
+        return run_flood(args.rate, Path(args.stats))
+    if args.role == "passthrough":
+        return run_passthrough(Path(args.stats))
+
+    seconds = args.seconds if args.seconds is not None else 60.0 * (args.minutes or 10.0)
+    if seconds < 20 or args.rate <= 0:
+        p.error("the soak needs at least 20 s (warm-up is part of it) and a positive --rate")
+    keep = args.work_dir is not None
+    work = Path(args.work_dir) if keep else Path(tempfile.mkdtemp(prefix="semeq-soak-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        report = soak(seconds, args.rate, work, args.ceiling_db, args.health_interval)
+    except Exception as exc:  # noqa: BLE001 - set-up failure: say what, keep the files
+        print(json.dumps({"passed": False, "setup_error": f"{type(exc).__name__}: {exc}",
+                          "work_dir": str(work)}, indent=2))
+        return 2
+    text = json.dumps(report, indent=2, default=str)
+    print(text)
+    if args.json_out:
+        Path(args.json_out).write_text(text + "\n")
+    if report["passed"] and not keep:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"soak files kept in {work}", file=sys.stderr)
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
