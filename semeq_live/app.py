@@ -32,7 +32,7 @@ from .errors import CLIError, DeviceError, SemeqError
 RESUME_ENV = "SEMEQ_LIVE_RESUME"  # path of the saved state when the process image was replaced
 DEVICE_RETRY_S = 1.0
 XRUN_CHECK_S = 0.25
-STATUS_FLUSH_S = 0.05
+STATUS_FLUSH_S = 0.1
 
 
 @dataclass
@@ -151,6 +151,8 @@ class LiveApp:
         self.stop_reason = ""
         self.device_status = "starting"
         self.midi_input = None
+        self.control = None
+        self.analyzer_thread = None
         self.panel = None
         self.keyboard = None
         self.log = None
@@ -159,15 +161,17 @@ class LiveApp:
         self._resumed = os.environ.pop(RESUME_ENV, None)
 
     # ------------------------------------------------------------------ building
-    def build(self) -> None:
-        from .analysis import Analyzer, AnalyzerThread
+    def build_audio(self) -> None:
+        """Everything the stream needs, plus the fast checks of the user's files (fail early).
+
+        The processor starts flat, so audio can pass while the analysis and the semantic engine
+        (the slow imports) are still loading: a restarted app gets the stage its sound back first.
+        """
         from .audio import meter
         from .audio.engine import AudioEngine
-        from .audio.live_control import LiveControl
         from .audio.metrics import ProcessMetrics
         from .audio.recorder import Recorder
         from .audio.sources import file_source, signal_source
-        from .control.engine import SemanticEngine
         from .dsp.processor import EQProcessor, warmup
         from .midi import MidiController, SceneBank, default_mapping_path, load_mapping
         from .model import load_model
@@ -188,10 +192,6 @@ class LiveApp:
         meter.warmup()
         sr, ch = cfg.sample_rate, cfg.channels
         self.processor = EQProcessor(sr, ch, smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db)
-        self.analyzer = Analyzer(sr, ch, self.model)
-        if cfg.reference:
-            self.analyzer.load_reference(cfg.reference)
-        self.engine = SemanticEngine(self.model, sr)
         if cfg.input_file:
             self.source = file_source(cfg.input_file, sr, ch)
         elif cfg.test_signal:
@@ -206,13 +206,26 @@ class LiveApp:
                                  sample_rate=sr, block_size=cfg.block_size,
                                  channels=ch, input_device=cfg.input_device,
                                  output_device=cfg.output_device, source=self.source,
-                                 on_input=self.analyzer.push, recorder=self.recorder)
+                                 recorder=self.recorder)
+        self.process_metrics = ProcessMetrics()
+
+    def build_control(self) -> None:
+        """The analyzer, the semantic engine and the control thread (while audio already runs)."""
+        from .analysis import Analyzer, AnalyzerThread
+        from .audio.live_control import LiveControl
+        from .control.engine import SemanticEngine
+
+        sr, ch = self.cfg.sample_rate, self.cfg.channels
+        self.analyzer = Analyzer(sr, ch, self.model)
+        if self.cfg.reference:
+            self.analyzer.load_reference(self.cfg.reference)
+        self.engine = SemanticEngine(self.model, sr)
         self.control = LiveControl(self.state, self.engine, self.processor, self.audio.metrics,
                                    terms=self.terms, controller=self.controller, scenes=self.scenes,
                                    analyzer=self.analyzer, on_event=self._on_control_event,
                                    on_quit=lambda: self.request_stop("quit key"))
         self.analyzer_thread = AnalyzerThread(self.analyzer, 0.1, on_estimate=self.control.new_estimate)
-        self.process_metrics = ProcessMetrics()
+        self.audio.set_input_tap(self.analyzer.push)
 
     def _initial_state(self) -> ControlState:
         cfg = self.cfg
@@ -409,13 +422,14 @@ class LiveApp:
         t_start = time.monotonic()
         self._install_signals()
         sys.setswitchinterval(0.0005)  # the audio thread must get the GIL back within a block
-        self.build()
+        self.build_audio()
+        if not self._open_audio(wait=self.cfg.wait_for_device or bool(self._resumed)):
+            return self._shutdown(0)
+        self.build_control()
         logging.getLogger("semeq_live.midi").addHandler(_MidiLogBridge(self._on_control_event))
         logging.getLogger("semeq_live.midi").setLevel(logging.INFO)
         self.control.start()
         self._open_midi()
-        if not self._open_audio(wait=self.cfg.wait_for_device or bool(self._resumed)):
-            return self._shutdown(0)
         self.analyzer_thread.start()
         self.emit("start", {"resumed": bool(self._resumed), "pid": os.getpid(),
                             "output": self.audio.output.name,
@@ -493,7 +507,8 @@ class LiveApp:
             self.panel = None
         if self.analyzer_thread is not None:
             self.analyzer_thread.stop()
-        self.control.stop()
+        if self.control is not None:
+            self.control.stop()
 
     def _shutdown(self, code: int) -> int:
         self._stop_threads()

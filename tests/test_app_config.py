@@ -119,8 +119,10 @@ def test_midi_message_changes_state_and_publishes_new_filters(live_parts):
     seq0 = parts["processor"].publish_seq
     ctl, events = run_control(
         parts, lambda c: c.midi("nano:1", mido.Message("control_change", control=1, value=127), 12.5),
-        lambda ev: any(k == "state" for k, _ in ev))
-    kind, fields = next(e for e in events if e[0] == "state")
+        lambda ev: any(k == "state" and f["source"] == "midi" for k, f in ev))
+    start = next(f for k, f in events if k == "state")
+    assert start["source"] == "start" and start["seq"] == 1 and start["alpha"] == 0.0
+    kind, fields = next(e for e in events if e[0] == "state" and e[1]["source"] == "midi")
     assert fields["alpha"] == 1.0 and fields["source"] == "midi" and fields["port"] == "nano:1"
     assert fields["t_arrival"] == 12.5 and fields["seq"] == ctl.seq
     assert parts["processor"].publish_seq > seq0
@@ -169,5 +171,5 @@ def test_estimates_move_the_eq_without_state_lines(live_parts):
 
     ctl, events = run_control(parts, feed, lambda ev: ctl_seq(parts) > seqs["start"])
     assert ctl.seq == seqs["start"] + 1
-    assert not [e for e in events if e[0] == "state"]
+    assert [f["source"] for k, f in events if k == "state"] == ["start"]
     assert ctl.settings.mode.startswith("static fallback")

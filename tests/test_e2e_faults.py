@@ -42,7 +42,7 @@ def test_audio_server_restart_keeps_app_running_and_state(own_jack_server, tmp_p
         first = app.wait_for(lambda r: r["event"] == "start", timeout=30)
         app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", ""))
         send_cc(midi, MORPH_CC, 127)
-        app.wait_for(lambda r: r["event"] == "state" and r.get("alpha") == 1.0)
+        app.wait_for(lambda r: r["event"] == "state" and r["source"] == "midi" and r["alpha"] == 1.0)
         app.wait_for(lambda r: r["event"] == "health" and (r.get("recorded_s") or 0) > 1.0)
         midi.close_port()
         midi.delete()
@@ -85,7 +85,7 @@ def test_midi_port_vanishes_and_returns(jack_server, tmp_path):
         app.wait_for(lambda r: r["event"] == "start", timeout=30)
         app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", ""))
         send_cc(port, MORPH_CC, 64)
-        app.wait_for(lambda r: r["event"] == "state" and "alpha" in r)
+        app.wait_for(lambda r: r["event"] == "state" and r["source"] == "midi")
 
         port.close_port()  # cable pulled
         port.delete()
@@ -101,7 +101,8 @@ def test_midi_port_vanishes_and_returns(jack_server, tmp_path):
         app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", "")
                      and "disconnected" not in r.get("message", ""), after=n)
         send_cc(port, MORPH_CC, 127)
-        change = app.wait_for(lambda r: r["event"] == "state" and r.get("alpha") == 1.0, after=n)
+        change = app.wait_for(lambda r: r["event"] == "state" and r["source"] == "midi"
+                              and r.get("alpha") == 1.0, after=n)
         assert change["source"] == "midi"
         assert app.terminate() == 0, app.stderr()[-3000:]
     finally:

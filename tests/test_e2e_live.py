@@ -118,20 +118,20 @@ def tone_levels_db(x: np.ndarray) -> np.ndarray:
     return 20 * np.log10(spec[[100, 1000, 10000]])
 
 
-def offline_render(settings_before, settings_after, change_frame: int, frames: int) -> np.ndarray:
-    """The test tones through EQProcessor, as the app's callback runs them, target change included."""
+def offline_render(changes: dict, frames: int) -> np.ndarray:
+    """The test tones through EQProcessor as the app's callback runs them: the processor starts
+    flat (audio flows while the app loads) and gets each ``changes[frame]`` settings at that frame."""
     from semeq_live.audio.sources import tone_mix
     from semeq_live.dsp import EQProcessor
 
     proc = EQProcessor(SR, 2)
-    settings_before.apply_to(proc)
     tones = tone_mix(SR, 2)
     reps = -(-frames // tones.shape[0])
     src = np.tile(tones, (reps, 1))[:frames]
     out = np.empty_like(src)
     for start in range(0, frames, BLOCK):
-        if start == change_frame:
-            settings_after.apply_to(proc)
+        if start in changes:
+            changes[start].apply_to(proc)
         proc.process_into(src[start:start + BLOCK], out[start:start + BLOCK])
     return out
 
@@ -161,12 +161,15 @@ def test_cc_changes_state_eq_and_recorded_sound(jack_server, midi_sender, tmp_pa
     try:
         start = app.wait_for(lambda r: r["event"] == "start", timeout=30)
         assert start["output"] == "system" and start["block_size"] == BLOCK
+        initial = app.wait_for(lambda r: r["event"] == "state" and r["source"] == "start")
+        assert initial["alpha"] == 0.0 and initial["term_a"] == "warm"
+        first_frame = initial["audio_frame"]
         app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", "")
                      and "semeq-e2e-ctl" in r.get("message", ""), timeout=10)
         app.wait_for(lambda r: r["event"] == "health" and (r.get("recorded_s") or 0) > 1.5)
 
         t_send = send_cc(midi_sender, MORPH_CC, 127)
-        change = app.wait_for(lambda r: r["event"] == "state" and "alpha" in r, timeout=10)
+        change = app.wait_for(lambda r: r["event"] == "state" and r["source"] == "midi", timeout=10)
         assert change["alpha"] == pytest.approx(1.0)
         assert change["source"] == "midi" and "semeq-e2e-ctl" in change["port"]
         # The MIDI transport (JACK delivers the event in its next cycle) plus the control thread.
@@ -196,14 +199,15 @@ def test_cc_changes_state_eq_and_recorded_sound(jack_server, midi_sender, tmp_pa
     assert np.max(np.abs(expected)) > 1.0, "warm and bright should differ audibly"
     np.testing.assert_allclose(measured, expected, atol=0.3)
 
-    # Block-exact: the recording equals an offline render with the change at the logged frame
+    # Block-exact: the recording equals an offline render with the changes at the logged frames
     # (or one block earlier, if the kernel picked up the new filters before the last of the
     # control thread's updates for that target was published).
     n = frame + SR // 2
     errors = {}
-    for change_at in (frame, frame - BLOCK):
-        ref = offline_render(before, after, change_at, n)
-        errors[change_at] = float(np.max(np.abs(ref - rec[:n])))
+    for f0 in (first_frame, first_frame - BLOCK):
+        for f1 in (frame, frame - BLOCK):
+            ref = offline_render({f0: before, f1: after}, n)
+            errors[(f0, f1)] = float(np.max(np.abs(ref - rec[:n])))
     assert min(errors.values()) < 1e-4, errors  # PCM_24 file: ~1e-7 quantisation
-    early = offline_render(before, after, frame + BLOCK, n)
-    assert np.max(np.abs(early - rec[:n])) > 1e-3  # a block late would be audible in the data
+    late = offline_render({first_frame: before, frame + BLOCK: after}, n)
+    assert np.max(np.abs(late - rec[:n])) > 1e-3  # a block late would be audible in the data

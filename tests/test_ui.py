@@ -98,7 +98,8 @@ def test_panel_shows_everything_a_performer_needs():
                    "space bypass"):
         assert needle in text, needle
     assert "BYPASS" in render_text(status(bypass=True))
-    assert "no estimate: too quiet" in render_text(status(confident=False))
+    text = render_text(status(confident=False))
+    assert "no estimate:" in text and "too quiet (-75 dBFS)" in text
 
 
 def test_panel_render_is_cheap():
@@ -109,8 +110,8 @@ def test_panel_render_is_cheap():
         t0 = time.perf_counter()
         render_text(st)
         times.append(time.perf_counter() - t0)
-    # At 10 redraws/s this is a few % of one core, on another thread than the audio callback.
-    assert np.median(times) < 0.05
+    # At the default 5 redraws/s this is a few % of one core, on another thread than the audio.
+    assert np.median(times) < 0.02
 
 
 def test_panel_thread_never_exceeds_ten_redraws_per_second():

@@ -63,12 +63,14 @@ class AudioEngine:
         self.output: AudioDevice | None = None
         self._started_at = 0.0
         self._last_seen = (0, 0.0)  # (callbacks, time) for the watchdog
-        self.first_audio_at: float | None = None
+        self._first_block_t = np.zeros(1)  # monotonic start time of the first callback (0: none yet)
 
     # ------------------------------------------------------------------ audio thread
     def _run_block(self, indata, outdata, frames, status_bits):
         t0 = time.monotonic()
         m = self.metrics
+        if self._first_block_t[0] == 0.0:
+            self._first_block_t[0] = t0
         m.block_started(status_bits)
         try:
             if self._source is not None:
@@ -124,6 +126,19 @@ class AudioEngine:
         self._last_seen = (0, self._started_at)
 
     @property
+    def first_audio_at(self) -> float | None:
+        """Monotonic time the first callback ran, or None before that."""
+        t = float(self._first_block_t[0])
+        return t if t > 0.0 else None
+
+    def set_input_tap(self, on_input) -> None:
+        """Start (or stop, with None) handing each input block to ``on_input`` (e.g. the analyzer).
+
+        One attribute store: the callback sees either the old or the new tap, never half of one.
+        """
+        self._on_input = on_input
+
+    @property
     def is_open(self) -> bool:
         return self._stream is not None
 
@@ -147,8 +162,6 @@ class AudioEngine:
         n = self.metrics.callbacks
         if n != self._last_seen[0]:
             self._last_seen = (n, now)
-            if self.first_audio_at is None:
-                self.first_audio_at = now
             return bool(s.active)
         limit = WATCHDOG_S if n else STARTUP_GRACE_S
         return bool(s.active) and now - self._last_seen[1] < limit

@@ -66,7 +66,10 @@ class LiveControl:
         self._queue.put(ControlEvent("estimate", estimate))
 
     def start(self) -> "LiveControl":
-        self.publish(time.monotonic(), source="start")  # the processor starts on the right EQ
+        """Publish the EQ for the initial state (reported as a state change from "start"), then run."""
+        t = time.monotonic()
+        seq = self.publish(t, source="start")
+        self.on_event("state", {"seq": seq, "source": "start", "t_arrival": t, **self.state.to_dict()})
         self._thread = threading.Thread(target=self._run, name="semeq-control", daemon=True)
         self._thread.start()
         return self

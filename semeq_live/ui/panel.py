@@ -10,10 +10,9 @@ from __future__ import annotations
 import threading
 import time
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from ..params import BAND_INDEX, BAND_NAMES
@@ -22,8 +21,8 @@ from .curve import curve_lines
 MAX_REDRAWS_PER_S = 10.0
 BAR_WIDTH = 12
 CURVE_WIDTH = 52
-KEY_HELP = ("keys: a/A b/B terms  ,/. morph  -/= intensity  h/l j/k traverse  9/0 gain  "
-            "space bypass  g auto-gain  d adaptive  r learn ref  ! panic  q quit")
+KEY_HELP = ("keys: a/A b/B terms  ,/. morph  -/= intensity  h/l j/k traverse  9/0 gain",
+            "      space bypass  g auto-gain  d adaptive  r learn ref  ! panic  q quit")
 
 
 def bar(value: float, lo: float, hi: float, width: int = BAR_WIDTH) -> str:
@@ -50,111 +49,128 @@ def traverse_box(x: float, y: float, w: int = 11, h: int = 5) -> list[str]:
     return rows
 
 
-def _controls(status: dict) -> Table:
-    st = status["state"]
-    t = Table.grid(padding=(0, 1))
-    t.add_column(style="bold")
-    t.add_column()
-    t.add_row("Term A", Text(st["term_a"], style="cyan bold"))
-    t.add_row("Term B", Text(st["term_b"], style="magenta bold"))
-    t.add_row("α", f"{bar(st['alpha'], 0, 1)} {st['alpha']:.2f}")
-    t.add_row("Intensity", f"{bar(st['intensity'], 0, 1.5)} {st['intensity']:.2f}")
-    box = traverse_box(st["traverse_x"], st["traverse_y"])
-    t.add_row("Traverse", f"{box[0]}  x {st['traverse_x']:+.2f}")
-    for i, row in enumerate(box[1:]):
-        t.add_row("", row + (f"  y {st['traverse_y']:+.2f}" if i == 0 else ""))
-    flags = []
-    flags.append(Text(" BYPASS ", style="black on yellow") if st["bypass"] else Text(" EQ ON ", style="black on green"))
-    flags.append(Text(f" auto-gain {'on' if st['autogain'] else 'off'} "))
-    flags.append(Text(f" adaptive {'on' if st['adaptive'] else 'off'} "))
-    for flag in flags:
-        t.add_row("", flag)
-    t.add_row("Scene", st.get("scene") or "—")
-    t.add_row("Out gain", f"{st['output_gain_db']:+.1f} dB")
+# Sections are built as lists of single-line ``Text`` objects laid side by side by ``_hjoin``:
+# one flat Text per redraw costs a few ms, where nested rich tables cost tens of ms.
+Lines = list
+
+
+def _row(label: str, value, label_width: int = 10) -> Text:
+    t = Text(f"{label:<{label_width}}", style="bold")
+    t.append_text(value if isinstance(value, Text) else Text(str(value)))
     return t
 
 
-def _profile(status: dict) -> Table:
+def _controls(status: dict) -> Lines:
+    st = status["state"]
+    box = traverse_box(st["traverse_x"], st["traverse_y"])
+    lines = [
+        _row("Term A", Text(st["term_a"], style="cyan bold")),
+        _row("Term B", Text(st["term_b"], style="magenta bold")),
+        _row("α", f"{bar(st['alpha'], 0, 1)} {st['alpha']:.2f}"),
+        _row("Intensity", f"{bar(st['intensity'], 0, 1.5)} {st['intensity']:.2f}"),
+        _row("Traverse", f"{box[0]}  x {st['traverse_x']:+.2f}"),
+    ]
+    lines.append(_row("", f"{box[1]}  y {st['traverse_y']:+.2f}"))
+    lines.extend(_row("", row) for row in box[2:])
+    lines.append(_row("", Text(" BYPASS ", style="black on yellow") if st["bypass"]
+                      else Text(" EQ ON ", style="black on green")))
+    lines.append(_row("", f"auto-gain {'on' if st['autogain'] else 'off'}"))
+    lines.append(_row("", f"adaptive {'on' if st['adaptive'] else 'off'}"))
+    lines.append(_row("Scene", st.get("scene") or "—"))
+    lines.append(_row("Out gain", f"{st['output_gain_db']:+.1f} dB"))
+    return lines
+
+
+def _profile(status: dict) -> Lines:
     est = status.get("estimate") or {}
-    t = Table.grid(padding=(0, 1))
-    t.add_column(style="bold")
-    t.add_column()
-    t.add_row(Text("Input profile", style="bold underline"), "")
+    lines = [Text("Input profile", style="bold underline")]
     prof = est.get("profile") or []
     if not est.get("confident") or not prof:
-        t.add_row("", Text(f"no estimate: {est.get('reason', 'waiting for input')}", style="dim"))
+        lines.append(Text("no estimate:", style="dim"))
+        lines.append(Text(str(est.get("reason", "waiting for input")), style="dim"))
     else:
         for term, sim in prof[:6]:
-            t.add_row(term, f"{bar(max(sim, 0.0), 0, 1)} {sim:+.2f}")
-    return t
+            lines.append(_row(term[:13], f"{bar(max(sim, 0.0), 0, 1)} {sim:+.2f}", 14))
+    return lines
 
 
-def _eq(status: dict, width: int) -> Group:
+def _eq(status: dict) -> Lines:
     s = status.get("settings") or {}
-    lines = curve_lines(status["curve_db"], height=7) if status.get("curve_db") is not None else []
-    bands = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
-    for col in ("band", "freq", "gain", "Q"):
-        bands.add_column(col, justify="right")
+    head = Text.assemble(("EQ ", "bold"), (s.get("mode", ""), "dim"),
+                         f"   auto-gain {s.get('autogain_db', 0.0):+.1f} dB")
+    lines = [head]
+    if status.get("curve_db") is not None:
+        lines.extend(Text(line, style="green") for line in curve_lines(status["curve_db"], height=7))
     fwd = s.get("forward")
     if fwd is not None:
+        lines.append(Text(f"{'band':>10} {'freq':>6} {'gain':>5} {'Q':>5}", style="bold"))
         for name, (gi, fi, qi) in zip(BAND_NAMES, BAND_INDEX):
             f = fwd[fi]
-            bands.add_row(name, f"{f / 1000:.2f}k" if f >= 1000 else f"{f:.0f}",
-                          f"{fwd[gi]:+.1f}", "—" if qi < 0 else f"{fwd[qi]:.2f}")
-    mode = s.get("mode", "")
-    head = Text.assemble(("EQ ", "bold"), (mode, "dim"),
-                         (f"   auto-gain {s.get('autogain_db', 0.0):+.1f} dB", ""))
-    return Group(head, Text("\n".join(lines)), bands)
+            freq = f"{f / 1000:.2f}k" if f >= 1000 else f"{f:.0f}"
+            lines.append(Text(f"{name:>10} {freq:>6} {fwd[gi]:+5.1f} "
+                              f"{'—' if qi < 0 else format(fwd[qi], '.2f'):>5}"))
+    return lines
 
 
-def _health(status: dict) -> Table:
+def _health(status: dict) -> Lines:
     tm = status.get("timing") or {}
     pr = status.get("process") or {}
     lv = status.get("levels") or {}
-    t = Table.grid(padding=(0, 1))
-    t.add_column(style="bold")
-    t.add_column()
-    t.add_row("In", Text.assemble(level_bar(lv.get("in_peak_dbfs", -120)),
-                                  f" {lv.get('in_peak_dbfs', -120):6.1f} dBFS"))
-    t.add_row("Out", Text.assemble(level_bar(lv.get("out_peak_dbfs", -120)),
-                                   f" {lv.get('out_peak_dbfs', -120):6.1f} dBFS"))
+    lines = []
+    for label, key in (("In", "in_peak_dbfs"), ("Out", "out_peak_dbfs")):
+        db = lv.get(key, -120.0)
+        lines.append(_row(label, Text.assemble(level_bar(db), f" {db:6.1f} dBFS"), 11))
     if tm.get("p50_us") is not None:
-        t.add_row("Callback", f"p50 {tm['p50_us']:.0f} µs  p99 {tm['p99_us']:.0f} µs  "
-                              f"load {tm['load_pct']:.1f}% (p99 {tm['load_p99_pct']:.1f}%)")
-    t.add_row("Xruns", Text(str(tm.get("xruns", 0)), style="red bold" if tm.get("xruns") else "green"))
+        lines.append(_row("Callback", f"p50 {tm['p50_us']:.0f} µs  p99 {tm['p99_us']:.0f} µs", 11))
+        lines.append(_row("Load", f"{tm['load_pct']:.1f}%  (p99 {tm['load_p99_pct']:.1f}%)", 11))
+    lines.append(_row("Xruns", Text(str(tm.get("xruns", 0)),
+                                    style="red bold" if tm.get("xruns") else "green"), 11))
     if status.get("latency_ms") is not None:
-        t.add_row("MIDI→audio", f"{status['latency_ms']:.1f} ms")
-    t.add_row("CPU / RSS", f"{pr.get('cpu_pct', 0):.0f}%  {pr.get('rss_mb', 0):.0f} MB")
-    return t
+        lines.append(_row("MIDI→audio", f"{status['latency_ms']:.1f} ms", 11))
+    lines.append(_row("CPU / RSS", f"{pr.get('cpu_pct', 0):.0f}%  {pr.get('rss_mb', 0):.0f} MB", 11))
+    return lines
+
+
+def _hjoin(columns: list[Lines], widths: list[int], gap: int = 2) -> Lines:
+    rows = max(len(c) for c in columns)
+    out = []
+    for i in range(rows):
+        line = Text()
+        for col, width in zip(columns, widths):
+            cell = col[i].copy() if i < len(col) else Text()
+            cell.truncate(width, pad=True)
+            line.append_text(cell)
+            line.append(" " * gap)
+        line.rstrip()
+        out.append(line)
+    return out
 
 
 def render_status(status: dict, width: int = 100) -> Panel:
     dev = status.get("device") or {}
     midi = status.get("midi") or {}
-    header = Text.assemble(
+    lines = [Text.assemble(
         ("semeq-live  ", "bold"),
         (f"{dev.get('status', '')}  ", "green" if dev.get("status") == "running" else "red bold"),
         f"{dev.get('output', '?')} · {dev.get('input', '?')} · {dev.get('sample_rate', '?')} Hz · "
-        f"{dev.get('block_size', '?')} frames")
-    midi_line = Text.assemble(("MIDI ", "bold"), ", ".join(midi.get("ports") or []) or "none (keyboard)",
-                              "   last: ", midi.get("last") or "—")
-    top = Table.grid(expand=True, padding=(0, 2))
-    top.add_column(no_wrap=True)
-    top.add_column(min_width=CURVE_WIDTH + 6, no_wrap=True)
-    top.add_row(_controls(status), _eq(status, width))
-    bottom = Table.grid(expand=True, padding=(0, 2))
-    bottom.add_column(ratio=1)
-    bottom.add_column(ratio=1)
-    bottom.add_row(_profile(status), _health(status))
-    parts = [header, midi_line, top, bottom]
+        f"{dev.get('block_size', '?')} frames")]
+    lines.append(Text.assemble(("MIDI ", "bold"), ", ".join(midi.get("ports") or []) or "none (keyboard)",
+                               "   last: ", midi.get("last") or "—"))
+    lines.append(Text())
+    left = 34
+    lines += _hjoin([_controls(status), _eq(status)], [left, CURVE_WIDTH + 6])
+    lines.append(Text())
+    lines += _hjoin([_profile(status), _health(status)], [left, max(width - left - 8, 30)])
     if status.get("record"):
         rec = status["record"]
-        parts.append(Text(f"● REC {rec['path']}  {rec['seconds']:.0f} s"
+        lines.append(Text(f"● REC {rec['path']}  {rec['seconds']:.0f} s"
                           + (f"  dropped {rec['dropped']} frames" if rec.get("dropped") else ""),
                           style="red"))
     if status.get("keyboard"):
-        parts.append(Text(KEY_HELP, style="dim"))
-    return Panel(Group(*parts), title="semantic EQ", border_style="blue")
+        lines.extend(Text(h, style="dim") for h in KEY_HELP)
+    body = Text("\n").join(lines)
+    body.no_wrap, body.overflow = True, "crop"  # cropping a flat text is cheap; wrapping is not
+    return Panel(body, title="semantic EQ", border_style="blue")
 
 
 class PanelThread:
