@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import mido
@@ -83,7 +82,7 @@ def live_parts():
     from semeq_live.midi import MidiController, default_mapping_path, load_mapping
     from semeq_live.model import load_model
 
-    model = load_model(os.environ.get("SEMEQ_TEST_MODEL"))
+    model = load_model()
 
     def make():
         state = ControlState(term_a="warm", term_b="bright", alpha=0.0)

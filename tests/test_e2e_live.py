@@ -9,7 +9,6 @@ that checks the state change, the sound change and the block-exact latency at on
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -29,11 +28,6 @@ SR, BLOCK = 48000, 128
 MORPH_CC, GAIN_CC = 1, 7  # generic.yaml: mod wheel = morph alpha, CC 7 = output gain
 
 
-def model_args() -> list[str]:
-    path = os.environ.get("SEMEQ_TEST_MODEL")  # a quick-trained model while the default is absent
-    return ["--model", path] if path else []
-
-
 class AppProcess:
     """``semeq-live run --headless`` as a child process, with its log parsed as it arrives."""
 
@@ -41,7 +35,7 @@ class AppProcess:
         self.stderr_path = tmp_path / "app-stderr.txt"
         self._stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "semeq_live", "run", "--headless", *model_args(), *args],
+            [sys.executable, "-m", "semeq_live", "run", "--headless", *args],
             stdout=subprocess.PIPE, stderr=self._stderr, text=True, env=env, cwd=str(REPO))
         self.events: list[dict] = []
         self._cond = threading.Condition()
@@ -141,7 +135,7 @@ def settings_for(alpha: float):
     from semeq_live.control.state import ControlState
     from semeq_live.model import load_model
 
-    model = load_model(os.environ.get("SEMEQ_TEST_MODEL"))
+    model = load_model()
     state = ControlState(term_a="warm", term_b="bright", alpha=alpha, intensity=1.0,
                          autogain=False, adaptive=False)
     return SemanticEngine(model, SR).compute(state, None)
