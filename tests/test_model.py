@@ -1,0 +1,144 @@
+"""The numpy runtime of the bundled default model: API, bounds, torch agreement, speed, goals."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from semeq_live.errors import ModelError
+from semeq_live.model import DEFAULT_MODEL_PATH, UnknownTermError, load_model
+from semeq_live.model.store import read_model
+from semeq_live.params import ANALYSIS_FREQS, FREQ_INDEX, FREQ_RANGES_HZ, GAIN_INDEX, Q_INDEX
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def test_default_model_has_the_documented_api(model):
+    assert model.path == DEFAULT_MODEL_PATH
+    assert {"warm", "bright"} <= set(model.terms)
+    assert model.terms[:2] in (["warm", "bright"], ["bright", "warm"])  # most examples first
+    assert all(model.counts[t] >= model.training["min_count"] for t in model.terms)
+    assert model.latent_dim == model.centroid("warm").shape[0] == 32
+    np.testing.assert_allclose(np.linalg.norm(model.axes, axis=1), 1.0, atol=1e-9)
+    assert abs(model.axes[0] @ model.axes[1]) < 1e-9
+    assert np.all(model.axis_scale > 0)
+    np.testing.assert_array_equal(model.analysis_freqs, ANALYSIS_FREQS)
+    assert len(model.data_sha256) == 64
+    assert {"reconstruction", "fidelity", "separation", "smoothness", "goals"} <= set(model.metrics)
+
+
+def test_decode_stays_in_the_safe_ranges_and_shapes(model):
+    rng = np.random.default_rng(0)
+    z = np.vstack([rng.normal(0, 3, (200, model.latent_dim)), np.full(model.latent_dim, 1e6),
+                   np.full(model.latent_dim, -1e6)])
+    p = model.decode(z)
+    assert p.shape == (202, 13) and np.all(np.isfinite(p))
+    assert np.all(np.abs(p[:, GAIN_INDEX]) <= 12.0)
+    assert np.all((p[:, Q_INDEX] >= 0.1 - 1e-9) & (p[:, Q_INDEX] <= 10.0 + 1e-9))
+    for band, (lo, hi) in enumerate(FREQ_RANGES_HZ):
+        f = p[:, FREQ_INDEX[band]]
+        assert np.all((f >= lo * (1 - 1e-9)) & (f <= hi * (1 + 1e-9)))
+    one = model.decode(z[0])
+    assert one.shape == (13,)
+    np.testing.assert_allclose(one, p[0], rtol=1e-12)
+    assert model.encode(p[:3]).shape == (3, model.latent_dim)
+    assert model.encode(p[0]).shape == (model.latent_dim,)
+    with pytest.raises(ValueError, match="13"):
+        model.encode(np.zeros(12))
+
+
+def test_numpy_matches_torch(model):
+    torch = pytest.importorskip("torch")
+    from training.curves import prepare_curve
+    from training.nets import Decoder, ResidualMLP
+
+    arrays = read_model(DEFAULT_MODEL_PATH)
+    rng = np.random.default_rng(1)
+    z = np.tanh(rng.normal(0, 1, (64, model.latent_dim)))
+    with torch.no_grad():
+        dec32 = Decoder.from_arrays(arrays).float()
+        p32 = dec32(torch.tensor(z, dtype=torch.float32)).double().numpy()
+        p64 = Decoder.from_arrays(arrays)(torch.tensor(z)).numpy()
+        params = model.decode(z)
+        enc = ResidualMLP.from_arrays(arrays, "encoder")
+        coded = 2.0 * ((np.where(arrays["coding.is_log"], np.log(np.abs(params)), params)
+                        - arrays["coding.lo"]) / (arrays["coding.hi"] - arrays["coding.lo"])) - 1.0
+        z_enc = torch.tanh(enc(torch.tensor(coded))).numpy()
+        cenc = ResidualMLP.from_arrays(arrays, "curve_encoder")
+        dev = rng.normal(0, 3, (16, ANALYSIS_FREQS.size))
+        z_curve = torch.tanh(cenc(torch.tensor(prepare_curve(dev, float(arrays["curve_scale"]))))).numpy()
+    scale = np.maximum(np.abs(p64), 1.0)  # dB absolute, Hz and Q relative
+    assert np.max(np.abs(params - p64) / scale) < 1e-10
+    assert np.max(np.abs(params - p32) / scale) < 1e-5
+    assert np.max(np.abs(model.encode(params) - z_enc)) < 1e-10
+    assert np.max(np.abs(model.encode_curve(dev) - z_curve)) < 1e-10
+
+
+def test_morph_and_traverse(model):
+    np.testing.assert_allclose(model.morph("warm", "bright", 0.0), model.decode(model.centroid("warm")))
+    np.testing.assert_allclose(model.morph("warm", "bright", 1.0), model.decode(model.centroid("bright")))
+    np.testing.assert_allclose(model.morph("warm"), model.decode(model.centroid("warm")))
+    mid = model.morph_latent("warm", "bright", 0.25)
+    np.testing.assert_allclose(mid, 0.75 * model.centroid("warm") + 0.25 * model.centroid("bright"))
+    moved = model.traverse(mid, 1.0, -0.5)
+    np.testing.assert_allclose((moved - mid) @ model.axes.T, [model.axis_scale[0], -0.5 * model.axis_scale[1]],
+                               atol=1e-12)
+    assert model.morph("WARM ", "Bright", 0.5).shape == (13,)  # user spelling is normalised
+
+
+def test_unknown_terms_suggest_nearest_names(model):
+    assert model.nearest_terms("wram")[0] == "warm"
+    assert "bright" in model.nearest_terms("brite")
+    with pytest.raises(UnknownTermError) as info:
+        model.centroid("wram")
+    assert isinstance(info.value, ModelError)
+    assert "did you mean warm" in str(info.value) and "known terms" in str(info.value)
+    assert model.nearest_terms("zzzzqqq") == []
+
+
+def test_term_profile_ranks_by_distance(model):
+    prof = model.term_profile(model.centroid("bright"))
+    assert prof[0][0] == "bright" and prof[0][1] == pytest.approx(1.0)
+    sims = [s for _, s in prof]
+    assert sims == sorted(sims, reverse=True) and all(0.0 <= s <= 1.0 for s in sims)
+    assert {t for t, _ in prof} == set(model.terms)
+    far = model.term_profile(model.centroid("warm") + 50.0)
+    assert max(s for _, s in far) < 1e-6
+
+
+def test_term_curves_and_curve_encoder(model):
+    warm = model.term_curve("warm")
+    assert warm.shape == ANALYSIS_FREQS.shape
+    # The dense-grid interpolation agrees with the exact analysis-band curve.
+    np.testing.assert_allclose(model.term_curve("warm", ANALYSIS_FREQS), warm, atol=0.05)
+    assert model.term_curve("bright", [1000.0, 10000.0]).shape == (2,)
+    # Warm has more low end relative to highs than bright: the curves say so.
+    low, high = ANALYSIS_FREQS < 200, ANALYSIS_FREQS > 5000
+    bright = model.term_curve("bright")
+    assert (warm[low].mean() - warm[high].mean()) > (bright[low].mean() - bright[high].mean()) + 3
+    # Level-invariant, batch = singles, and the mean term curves read as their own term.
+    z = model.encode_curve(np.stack([warm, bright]))
+    np.testing.assert_allclose(model.encode_curve(warm + 17.0), z[0], atol=1e-12)
+    np.testing.assert_allclose(model.encode_curve(bright), z[1], atol=1e-12)
+    assert model.term_profile(z[0])[0][0] == "warm"
+    assert model.term_profile(z[1])[0][0] == "bright"
+    with pytest.raises(ValueError, match="28"):
+        model.encode_curve(np.zeros(10))
+
+
+def test_single_vector_decode_is_well_under_a_millisecond(model):
+    z = model.morph_latent("warm", "bright", 0.3)
+    for _ in range(100):
+        model.decode(z)
+    times = []
+    for _ in range(500):
+        t0 = time.perf_counter()
+        model.decode(z)
+        times.append(time.perf_counter() - t0)
+    # Typically ~10 us; the bound leaves room for a busy shared machine.
+    assert np.median(times) < 200e-6

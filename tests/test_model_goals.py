@@ -1,0 +1,100 @@
+"""The committed default model against the issue's goals, recomputed on the real data.
+
+Recomputed here with the numpy runtime and ``response_db`` only (independently of
+``training.evaluate``), then compared with the metrics stored in the model file.
+
+Two goals of the issue are below what this data allows under a split by user, and are checked
+against the baselines instead (see MODEL_CARD.md): the decoded warm/bright centroids match the
+validation mean curves as well as per-term curve averaging does, and nearest-centroid accuracy is at
+least that of the SAFE plugin's parameter averaging.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from semeq_live.dsp import log_frequency_grid, response_db
+from semeq_live.model import load_model
+from training import data as D
+
+GRID = log_frequency_grid(96)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+@pytest.fixture(scope="module")
+def split(model, safe_csv):
+    raw = D.load_safe_csv(safe_csv)
+    assert raw.sha256 == model.data_sha256, (
+        "../shared/data/safe_eq.csv is not the file the bundled model was trained on: retrain it "
+        "(see semeq_live/model/data/MODEL_CARD.md)")
+    rows = D.clean(raw)
+    t = model.training
+    train_idx, val_idx = D.split_by_user(rows, t["val_fraction"], t["seed"], t["min_count"])
+    return rows.subset(train_idx), rows.subset(val_idx)
+
+
+def _rms(a, b):
+    return np.sqrt(np.mean((a - b) ** 2, axis=-1))
+
+
+def test_stored_goals(model):
+    goals = model.metrics["goals"]
+    assert goals["reconstruction_median_le_1db"] and goals["alpha_step_le_0.5db"]
+    assert model.metrics["reconstruction"]["model"]["median_db"] <= 1.0
+    for check in model.metrics["export_check"].values():
+        assert check < 1e-9  # numpy runtime == torch (float64) on the validation settings
+
+
+def test_terms_and_counts_follow_the_training_split(model, split):
+    train, val = split
+    assert model.terms == D.vocabulary(train.terms, model.training["min_count"])
+    for t in model.terms:
+        assert model.counts[t] == train.terms.count(t)
+        assert model.val_counts[t] == val.terms.count(t)
+
+
+def test_reconstruction_recomputed(model, split):
+    _, val = split
+    err = _rms(response_db(model.decode(model.encode(val.params)), GRID), response_db(val.params, GRID))
+    assert np.median(err) <= 1.0
+    assert np.median(err) == pytest.approx(model.metrics["reconstruction"]["model"]["median_db"], abs=1e-9)
+
+
+def test_alpha_morph_is_smooth(model):
+    alphas = np.linspace(0, 1, 101)
+    curves = response_db(np.stack([model.morph("warm", "bright", a) for a in alphas]), GRID)
+    step = np.max(np.abs(np.diff(curves, axis=0)))
+    assert step <= 0.5
+    assert step == pytest.approx(model.metrics["smoothness"]["model_max_step_db"], abs=1e-9)
+
+
+def test_warm_bright_fidelity_as_good_as_curve_averaging(model, split):
+    train, val = split
+    train_terms, val_terms = np.array(train.terms), np.array(val.terms)
+    for term in ("warm", "bright"):
+        target = response_db(val.params[val_terms == term], GRID).mean(0)
+        decoded = _rms(response_db(model.morph(term), GRID), target)
+        curve_average = _rms(response_db(train.params[train_terms == term], GRID).mean(0), target)
+        stored = model.metrics["fidelity"][term]
+        assert decoded == pytest.approx(stored["model"], abs=1e-9)
+        assert curve_average == pytest.approx(stored["curve_average"], abs=1e-9)
+        assert decoded <= curve_average + 0.05
+        assert decoded <= 1.6  # the between-user floor here is 1.15 (warm) / 1.45 dB (bright)
+
+
+def test_warm_bright_separation_at_least_parameter_averaging(model, split):
+    _, val = split
+    terms = np.array(val.terms)
+    rows = np.isin(terms, ["warm", "bright"])
+    z = model.encode(val.params[rows])
+    c = np.stack([model.centroid("warm"), model.centroid("bright")])
+    pred = np.where(np.argmin(((z[:, None] - c[None]) ** 2).sum(-1), axis=1) == 0, "warm", "bright")
+    acc = float(np.mean(pred == terms[rows]))
+    sep = model.metrics["separation"]["warm_bright"]
+    assert acc == pytest.approx(sep["model_accuracy"], abs=1e-12)
+    assert acc >= sep["param_average_accuracy"] and acc >= 0.8

@@ -1,0 +1,80 @@
+"""End to end on a small budget: train -> evaluate -> export -> load with numpy, deterministic.
+
+This checks the pipeline (CI retrains), not the committed default model (see test_model_goals.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs torch (pip install torch==2.13.0)")
+
+from semeq_live.model import load_model  # noqa: E402
+from semeq_live.model.store import read_model  # noqa: E402
+from training import train as T  # noqa: E402
+from training.nets import Decoder, ResidualMLP  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def quick_models(safe_csv, tmp_path_factory):
+    out = tmp_path_factory.mktemp("quick")
+    paths = [out / "a.npz", out / "b.npz"]
+    for p in paths:
+        assert T.main(["--data", str(safe_csv), "--out", str(p), "--quick", "--no-progress"]) == 0
+    return paths
+
+
+def test_quick_training_exports_a_loadable_model(quick_models):
+    model = load_model(quick_models[0])
+    assert {"warm", "bright"} <= set(model.terms)
+    m = model.metrics
+    for key in ("reconstruction", "fidelity", "separation", "smoothness", "goals", "curve_encoder",
+                "export_check"):
+        assert key in m, key
+    for side in ("model", "param_average", "curve_average"):
+        assert m["reconstruction"][side]["median_db"] > 0
+        assert set(m["fidelity"]["warm"]) >= {"model", "param_average", "curve_average", "n_val"}
+    assert {"warm", "bright"} <= set(m["fidelity"])
+    assert model.training["quick"] is True and model.training["steps"] == T.QUICK_STEPS
+    assert model.training["command"].startswith("python -m training.train")
+
+
+def test_numpy_runtime_matches_torch_to_1e5(quick_models):
+    arrays = read_model(quick_models[0])
+    model = load_model(quick_models[0])
+    rng = np.random.default_rng(3)
+    z = np.tanh(rng.normal(0, 1, (32, model.latent_dim)))
+    with torch.no_grad():
+        ref32 = Decoder.from_arrays(arrays).float()(torch.tensor(z, dtype=torch.float32)).double().numpy()
+        enc = ResidualMLP.from_arrays(arrays, "encoder").float()
+        params = model.decode(z)
+        t = np.where(arrays["coding.is_log"], np.log(np.abs(params)), params)
+        coded = 2 * (t - arrays["coding.lo"]) / (arrays["coding.hi"] - arrays["coding.lo"]) - 1
+        z32 = torch.tanh(enc(torch.tensor(coded, dtype=torch.float32))).double().numpy()
+    assert np.max(np.abs(model.decode(z) - ref32) / np.maximum(np.abs(ref32), 1.0)) < 1e-5
+    assert np.max(np.abs(model.encode(params) - z32)) < 1e-5
+    assert max(model.metrics["export_check"].values()) < 1e-9
+
+
+def test_training_is_deterministic(quick_models):
+    a, b = (read_model(p) for p in quick_models)
+    assert set(a) == set(b)
+    for k in a:
+        if k == "training":  # holds the wall time and the command (another --out)
+            ta, tb = json.loads(str(a[k])), json.loads(str(b[k]))
+            for volatile in ("seconds", "command"):
+                ta.pop(volatile), tb.pop(volatile)
+            assert ta == tb
+        else:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_bad_data_is_a_clear_error(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n")
+    assert T.main(["--data", str(bad), "--out", str(tmp_path / "m.npz"), "--quick"]) == 2
+    assert "not a SAFE-DB file" in capsys.readouterr().err
+    assert not (tmp_path / "m.npz").exists()
