@@ -173,7 +173,8 @@ class LiveApp:
         from .audio.recorder import Recorder
         from .audio.sources import file_source, signal_source
         from .dsp.processor import EQProcessor, warmup
-        from .midi import MidiController, SceneBank, default_mapping_path, load_mapping
+        from .midi import (MidiController, SceneBank, default_mapping_path, load_mapping,
+                           resolve_mapping_path)
         from .model import load_model
         from .ui.headless import HeadlessLog
 
@@ -181,7 +182,7 @@ class LiveApp:
         self.log = HeadlessLog(self.out) if cfg.headless else None
         self.model = load_model(cfg.model)
         self.state = self._initial_state()
-        mapping_path = cfg.mapping or default_mapping_path()
+        mapping_path = resolve_mapping_path(cfg.mapping) if cfg.mapping else default_mapping_path()
         self.mapping = load_mapping(mapping_path, known_terms=self.model.terms)
         self.mapping_path = str(mapping_path)
         self.terms = list(getattr(self.mapping, "terms", None) or self.model.terms)
@@ -217,12 +218,13 @@ class LiveApp:
 
         sr, ch = self.cfg.sample_rate, self.cfg.channels
         self.analyzer = Analyzer(sr, ch, self.model)
-        if self.cfg.reference:
-            self.analyzer.load_reference(self.cfg.reference)
+        if self.cfg.reference and Path(self.cfg.reference).exists():
+            self.analyzer.load_reference(self.cfg.reference)  # else: created by "learn reference"
         self.engine = SemanticEngine(self.model, sr)
         self.control = LiveControl(self.state, self.engine, self.processor, self.audio.metrics,
                                    terms=self.terms, controller=self.controller, scenes=self.scenes,
-                                   analyzer=self.analyzer, on_event=self._on_control_event,
+                                   analyzer=self.analyzer, reference_path=self.cfg.reference,
+                                   on_event=self._on_control_event,
                                    on_quit=lambda: self.request_stop("quit key"))
         self.analyzer_thread = AnalyzerThread(self.analyzer, 0.1, on_estimate=self.control.new_estimate)
         self.audio.set_input_tap(self.analyzer.push)

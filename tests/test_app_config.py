@@ -172,3 +172,21 @@ def test_estimates_move_the_eq_without_state_lines(live_parts):
     assert ctl.seq == seqs["start"] + 1
     assert [f["source"] for k, f in events if k == "state"] == ["start"]
     assert ctl.settings.mode.startswith("static fallback")
+
+
+def test_shipped_stage_example_and_systemd_unit_are_valid():
+    import configparser
+    import shlex
+    from pathlib import Path
+
+    from semeq_live.cli import build_parser
+
+    deploy = Path(__file__).resolve().parents[1] / "deploy"
+    StageConfig(**load_stage_config(deploy / "stage.yaml")).validate()
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(deploy / "semeq-live.service")
+    argv = shlex.split(unit["Service"]["ExecStart"])
+    assert argv[0].endswith("semeq-live") and argv[1] == "run"
+    args = build_parser().parse_args(argv[1:])  # every option in the unit exists
+    assert args.headless and args.wait_for_device and args.config == "/etc/semeq-live/stage.yaml"
+    assert unit["Service"]["KillSignal"] == "SIGTERM"

@@ -35,7 +35,8 @@ class ControlEvent:
 
 class LiveControl:
     def __init__(self, state: ControlState, engine, processor, metrics, *, terms=(),
-                 controller=None, scenes=None, analyzer=None, on_event=None, on_quit=None):
+                 controller=None, scenes=None, analyzer=None, reference_path=None, on_event=None,
+                 on_quit=None):
         self.state = state
         self.engine = engine
         self.processor = processor
@@ -44,6 +45,7 @@ class LiveControl:
         self.controller = controller
         self.scenes = scenes
         self.analyzer = analyzer
+        self.reference_path = reference_path  # where a learned reference is kept across restarts
         self.on_event = on_event or (lambda kind, fields: None)
         self.on_quit = on_quit
         self.estimate = None
@@ -141,6 +143,8 @@ class LiveControl:
                 if self.analyzer is None:
                     raise SemeqError("no analyzer running: nothing to learn a reference from")
                 self.analyzer.learn_reference()
+                if self.reference_path:
+                    self.analyzer.save_reference(self.reference_path)
             elif kind in ("scene_recall", "scene_store") and not done:
                 if self.scenes is None:
                     raise SemeqError(f"{kind.replace('_', ' ')} '{arg}': no scene file (use --scenes)")
