@@ -182,3 +182,15 @@ def test_default_and_short_names_resolve():
     assert resolve_mapping_path("nanokontrol2").name == "nanokontrol2.yaml"
     with pytest.raises(MappingError, match="did you mean 'nanokontrol2'"):
         resolve_mapping_path("nanokontrol")
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    import time
+
+    lines = ["version: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    path = write(tmp_path, "\n".join(lines) + "\ncontrols: []\n")
+    t0 = time.perf_counter()
+    err = error_of(path)
+    assert "too large" in err.message and time.perf_counter() - t0 < 5.0

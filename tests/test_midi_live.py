@@ -348,3 +348,33 @@ def test_random_bytes_through_a_real_port_never_break_input(jack_server):
     finally:
         midi.close()
         fake.unplug()
+
+
+def test_led_output_reconnects_after_replug(jack_server):
+    rtmidi = _rtmidi()
+
+    def plug_leds(store):
+        port = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, f"fake-leds2-{os.getpid()}")
+        port.open_virtual_port("Replug LEDs")
+        port.set_callback(lambda event, data: store.append(event[0]))
+        return port
+
+    first, second = [], []
+    leds = plug_leds(first)
+    out = FeedbackOutput("replug leds", api="jack", retry_interval=0.05)
+    probes = iter(range(10_000))
+    try:
+        assert wait_for(lambda: out.send([cc(1, next(probes) % 128)]) >= 0 and bool(first))
+        leds.close_port()
+        leds.delete()
+        leds = None
+        assert wait_for(lambda: out.send([cc(1, next(probes) % 128)]) == 0
+                        and out.port_name is None)
+        leds = plug_leds(second)
+        assert wait_for(lambda: out.send([cc(1, next(probes) % 128)]) >= 0 and bool(second))
+        assert out.port_name and "Replug LEDs" in out.port_name
+    finally:
+        out.close()
+        if leds is not None:
+            leds.close_port()
+            leds.delete()

@@ -279,6 +279,7 @@ class FeedbackOutput:
         self._port_name: str | None = None
         self._last: dict[tuple, int] = {}
         self._next_try = 0.0
+        self._next_check = 0.0
         self._connect()
 
     @property
@@ -315,9 +316,12 @@ class FeedbackOutput:
 
     def send(self, messages) -> int:
         """Send what changed; returns how many messages went out."""
-        if self._client is not None and not self._still_there():
-            log.warning("MIDI LED output disconnected: %s", self._port_name)
-            self.close()
+        now = time.monotonic()
+        if self._client is not None and now >= self._next_check:
+            self._next_check = now + self.retry_interval  # listing ports is not free: ~1/s
+            if not self._still_there():
+                log.warning("MIDI LED output disconnected: %s", self._port_name)
+                self.close()
         if self._client is None:
             if time.monotonic() < self._next_try:
                 return 0

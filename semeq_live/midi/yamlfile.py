@@ -43,8 +43,15 @@ def did_you_mean(word: str, choices, n: int = 3) -> str:
     return " (did you mean " + ", ".join(repr(c) for c in close) + "?)"
 
 
-def _construct(node, path, key: str, ctor) -> Located:
+MAX_NODES = 50_000  # aliases can expand exponentially ("billion laughs"): cap the walk
+
+
+def _construct(node, path, key: str, ctor, budget: list) -> Located:
     line = node.start_mark.line + 1
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise LocatedError(path, line, key or "(document)",
+                           f"document too large (more than {MAX_NODES} values after aliases)")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Located] = {}
         for knode, vnode in node.value:
@@ -58,11 +65,12 @@ def _construct(node, path, key: str, ctor) -> Located:
             if name in out:
                 raise LocatedError(path, kline, child_key,
                                    f"duplicate key (first given on line {out[name].line})")
-            out[name] = _construct(vnode, path, child_key, ctor)
+            out[name] = _construct(vnode, path, child_key, ctor, budget)
         return Located(out, line)
     if isinstance(node, yaml.SequenceNode):
-        return Located([_construct(item, path, f"{key}[{i}]", ctor) for i, item in enumerate(node.value)],
-                       line)
+        items = [_construct(item, path, f"{key}[{i}]", ctor, budget)
+                 for i, item in enumerate(node.value)]
+        return Located(items, line)
     try:
         value = ctor.construct_object(node, deep=True)
     except Exception as exc:  # e.g. a malformed !!timestamp or !!binary scalar
@@ -112,6 +120,6 @@ def load_located(path, text: str | None = None) -> Located:
     if node is None:
         return Located(None, 1)
     try:
-        return _construct(node, path, "", yaml.constructor.SafeConstructor())
+        return _construct(node, path, "", yaml.constructor.SafeConstructor(), [MAX_NODES])
     except RecursionError:
         raise LocatedError(path, 1, "(syntax)", "YAML nested too deeply") from None
