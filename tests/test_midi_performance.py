@@ -197,3 +197,39 @@ def test_written_performance_round_trips(tmp_path):
     back = load_performance(path)
     assert [round(t, 3) for t, _ in back] == [0.0, 0.25, 1.75]
     assert [m.bytes() for _, m in back] == [m.bytes() for _, m in events]
+
+
+def test_render_command_follows_the_demo_performance(tmp_path):
+    """End to end: `semeq-live render --mapping generic --midi demo.mid` on noise. The spectral
+    tilt of the output (gain above 4 kHz minus gain below 300 Hz) follows the performance: warm,
+    sweep to bright and back, flat at the bottom of the intensity dip, dry in bypass."""
+    import soundfile as sf
+
+    from semeq_live.cli import main
+
+    sr, seconds = 48000, 6.0
+    dry = np.random.default_rng(0).standard_normal((int(seconds * sr), 2)).astype(np.float32) * 0.05
+    src, out = tmp_path / "noise.wav", tmp_path / "out.wav"
+    sf.write(src, dry, sr, subtype="FLOAT")
+    demo = write_demo_performance(tmp_path / "demo.mid", "generic", seconds=seconds)
+    assert main(["render", str(src), "-o", str(out), "--mapping", "generic", "--midi", str(demo),
+                 "--quiet"]) == 0
+    wet, sr_out = sf.read(out)
+    assert sr_out == sr and wet.shape == dry.shape
+
+    def tilt_db(t):
+        a, n = int(t * sr), int(0.2 * sr)
+        freqs = np.fft.rfftfreq(n, 1 / sr)
+        hi, lo = (freqs > 4000) & (freqs < 12000), (freqs > 60) & (freqs < 300)
+        ys = np.abs(np.fft.rfft(wet[a:a + n, 0] * np.hanning(n))) ** 2
+        xs = np.abs(np.fft.rfft(dry[a:a + n, 0] * np.hanning(n))) ** 2
+        return 10 * np.log10(ys[hi].sum() / xs[hi].sum()) - 10 * np.log10(ys[lo].sum() / xs[lo].sum())
+
+    # demo timeline for 6 s: sweep A->B->A over 0-3 s, B held, intensity 1->0->1 over 3.1-4.9 s,
+    # bypass on 5.1-5.7 s
+    assert tilt_db(0.1) < -2.0           # warm
+    assert tilt_db(1.4) > 2.0            # bright at the top of the sweep
+    assert tilt_db(2.8) < -2.0           # warm again
+    assert abs(tilt_db(3.9)) < 1.5       # intensity near 0: (almost) flat
+    assert abs(tilt_db(5.3)) < 0.5       # bypass: dry
+    assert tilt_db(5.8) > 2.0            # bright again after bypass

@@ -20,7 +20,7 @@ from pathlib import Path
 import mido
 
 from ..errors import MappingError
-from .mapping import Control, Mapping, default_mapping_path, load_mapping
+from .mapping import Control, Mapping, default_mapping_path, load_mapping, resolve_mapping_path
 from .performance import write_performance
 from .values import encode_relative, invert_curve
 
@@ -127,7 +127,9 @@ def demo_events(mapping: Mapping, seconds: float = 20.0) -> list[tuple[float, mi
 
 def write_demo_performance(path, mapping_path=None, seconds: float = 20.0,
                            known_terms=None) -> Path:
-    mapping = load_mapping(mapping_path or default_mapping_path(), known_terms=known_terms)
+    """Write the demo for a mapping file or shipped mapping name (default: generic.yaml)."""
+    source = resolve_mapping_path(mapping_path) if mapping_path else default_mapping_path()
+    mapping = load_mapping(source, known_terms=known_terms)
     return write_performance(path, demo_events(mapping, seconds))
 
 
