@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,7 @@ def jack_server():
 
     if not JackServer.available():
         pytest.skip("jackd not installed (apt-get install -y jackd2 libportaudio2)")
-    server = JackServer(name="semeq-pytest").start()
+    # A name of our own, so concurrent test sessions never share (and kill) one server.
+    server = JackServer(name=f"semeq-pytest-{os.getpid()}").start()
     yield server
     server.stop()

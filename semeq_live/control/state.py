@@ -60,17 +60,22 @@ class ControlState:
 
     def update(self, **changes) -> bool:
         """Set fields (clamped). Returns True when anything actually changed."""
-        names = {f.name for f in fields(self)}
-        before = asdict(self)
+        before = self._values()
         for key, value in changes.items():
-            if key not in names:
+            if key not in _FIELD_NAMES:
                 raise KeyError(f"unknown control field {key!r}")
             setattr(self, key, value)
         self.clamp()
-        return asdict(self) != before
+        return self._values() != before
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in _FIELD_NAMES)
 
     def scene_values(self) -> dict:
         return {k: getattr(self, k) for k in SCENE_FIELDS}
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(ControlState))
