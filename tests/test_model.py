@@ -45,7 +45,7 @@ def test_decode_stays_in_the_safe_ranges_and_shapes(model):
         assert np.all((f >= lo * (1 - 1e-9)) & (f <= hi * (1 + 1e-9)))
     one = model.decode(z[0])
     assert one.shape == (13,)
-    np.testing.assert_allclose(one, p[0], rtol=1e-12)
+    np.testing.assert_allclose(one, p[0], rtol=1e-5)  # float32: gemv vs gemm rounding
     assert model.encode(p[:3]).shape == (3, model.latent_dim)
     assert model.encode(p[0]).shape == (model.latent_dim,)
     with pytest.raises(ValueError, match="13"):
@@ -73,7 +73,8 @@ def test_numpy_matches_torch(model):
         dev = rng.normal(0, 3, (16, ANALYSIS_FREQS.size))
         z_curve = torch.tanh(cenc(torch.tensor(prepare_curve(dev, float(arrays["curve_scale"]))))).numpy()
     scale = np.maximum(np.abs(p64), 1.0)  # dB absolute, Hz and Q relative
-    assert np.max(np.abs(params - p64) / scale) < 1e-10
+    # The decoder runs in float32 (its trained precision): 1e-5 against torch either way.
+    assert np.max(np.abs(params - p64) / scale) < 1e-5
     assert np.max(np.abs(params - p32) / scale) < 1e-5
     assert np.max(np.abs(model.encode(params) - z_enc)) < 1e-10
     assert np.max(np.abs(model.encode_curve(dev) - z_curve)) < 1e-10

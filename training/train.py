@@ -68,6 +68,8 @@ def parse_args(argv=None):
     p.add_argument("--val-fraction", type=float, default=0.2)
     p.add_argument("--quick", action="store_true",
                    help=f"small budget ({QUICK_STEPS} steps each): checks the pipeline, not quality")
+    p.add_argument("--card", type=Path, metavar="MODEL_CARD.md",
+                   help="also write the model card (Markdown) for the exported model")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
@@ -287,7 +289,8 @@ def export_check(model, enc, dec, cenc, params: np.ndarray) -> dict:
         zc_t = c64(x).numpy()
     return {
         "encode_max_abs": float(np.max(np.abs(model.encode(params) - z_t))),
-        "decode_max_rel": float(np.max(np.abs(model.decode(z_t) - p_t) / np.abs(p_t).clip(1e-3))),
+        # dB absolute, Hz and Q relative; the runtime decoder computes in float32 (as trained)
+        "decode_max_rel": float(np.max(np.abs(model.decode(z_t) - p_t) / np.maximum(np.abs(p_t), 1))),
         "encode_curve_max_abs": float(np.max(np.abs(model.encode_curve(dev) - zc_t))),
     }
 
@@ -348,7 +351,11 @@ def main(argv=None) -> int:
         "seconds": round(seconds, 1), "torch": torch.__version__,
     }))
     write_model(args.out, arrays)
-    load_model(args.out)  # what was written loads and validates
+    exported = load_model(args.out)  # what was written loads and validates
+    if args.card:
+        from .card import render
+
+        args.card.write_text(render(exported))
     print(json.dumps(metrics, indent=1))
     print(f"wrote {args.out} in {seconds:.0f} s")
     return 0

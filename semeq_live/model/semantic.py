@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import ModelError
 from ..params import ANALYSIS_FREQS, N_PARAMS
 from .curves import LEVEL_BAND_RANGE_HZ, remove_level
-from .forward import ResidualMLP, sigmoid
+from .forward import ResidualMLP
 
 
 class UnknownTermError(ModelError, KeyError):
@@ -63,11 +63,20 @@ class SemanticModel:
         is_log = np.asarray(arrays["coding.is_log"], dtype=bool)
         lo = np.asarray(arrays["coding.lo"], dtype=np.float64)
         hi = np.asarray(arrays["coding.hi"], dtype=np.float64)
-        self._is_log, self._log_idx = is_log, np.flatnonzero(is_log)
+        self._is_log = is_log
         self._lo, self._span = lo, hi - lo
         self._encoder = ResidualMLP(arrays, "encoder")
-        self._decoder = ResidualMLP(arrays, "decoder")
         self._curve_encoder = ResidualMLP(arrays, "curve_encoder")
+        # Decoder head: u = sigmoid(r) = 0.5 + 0.5 tanh(r / 2) and value = lo + span * u, i.e.
+        # mid + half * tanh(r / 2) (the /2 is folded into the output layer), then exp() for the
+        # log-coded parameters. Outputs are ordered linear-first so exp() runs on one slice.
+        order = np.concatenate([np.flatnonzero(~is_log), np.flatnonzero(is_log)])
+        self._n_linear = int(np.sum(~is_log))
+        self._unorder = np.argsort(order)
+        self._mid = (lo + 0.5 * self._span)[order]
+        self._half = (0.5 * self._span)[order]
+        self._decoder = ResidualMLP(arrays, "decoder", dtype=np.float32, out_scale=0.5,
+                                    out_order=order)
 
     # -- terms -------------------------------------------------------------------------------
 
@@ -111,11 +120,17 @@ class SemanticModel:
     # -- latent <-> settings ----------------------------------------------------------------
 
     def decode(self, z) -> np.ndarray:
-        """Latent(s) ``[latent]`` or ``[n, latent]`` -> SAFE settings ``[13]`` or ``[n, 13]``."""
-        u = sigmoid(self._decoder(z))
-        t = self._lo + self._span * u
-        t[..., self._log_idx] = np.exp(t[..., self._log_idx])
-        return t
+        """Latent(s) ``[latent]`` or ``[n, latent]`` -> SAFE settings ``[13]`` or ``[n, 13]``.
+
+        The hot path of the live tool: float32 arithmetic (the trained precision), no checks.
+        """
+        t = self._decoder(z).astype(np.float64)
+        np.tanh(t, out=t)
+        t *= self._half
+        t += self._mid
+        log_part = t[..., self._n_linear:]
+        np.exp(log_part, out=log_part)
+        return t[..., self._unorder]
 
     def encode(self, params) -> np.ndarray:
         """SAFE settings ``[13]`` or ``[n, 13]`` -> latent(s)."""

@@ -25,6 +25,7 @@ Layout (``FORMAT_VERSION`` 1); ``T`` terms, ``L`` latent size, ``G`` dense curve
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +46,23 @@ _ARRAYS = ("coding.is_log", "coding.lo", "coding.hi", "terms", "term_counts", "t
 
 
 def write_model(path, arrays: dict) -> None:
-    """Write ``arrays`` (all plain numpy arrays) as an uncompressed ``.npz`` (CRC-checked)."""
+    """Write ``arrays`` (all plain numpy arrays) as an uncompressed ``.npz`` (CRC-checked).
+
+    Uncompressed: float weights barely compress, and loading stays a plain read.
+    """
     for k, v in arrays.items():
         if np.asarray(v).dtype == object:
             raise TypeError(f"{k}: object arrays cannot be stored without pickle")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
+    # Write beside the target and rename: a reader never sees a half-written model.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_model(path) -> dict:
