@@ -313,8 +313,15 @@ class LiveApp:
             devices.rescan()
 
     def _open_midi(self) -> None:
-        from .midi import MidiInput
+        from .midi import FeedbackOutput, MidiInput
 
+        led_port = getattr(self.mapping, "led_port", None)
+        if led_port and self.control.feedback is None:
+            try:  # reconnects by itself when the controller is replugged
+                self.control.feedback = FeedbackOutput(led_port, api=self.cfg.midi_api)
+                self.control.feedback.send(self.controller.feedback_messages())
+            except SemeqError as exc:
+                self.emit("device", {"kind": "midi", "status": "no LED feedback", "error": str(exc)})
         if not self.cfg.midi_port or self.midi_input is not None:
             return
         try:
@@ -517,6 +524,9 @@ class LiveApp:
         if self.midi_input is not None:
             self.midi_input.close()
             self.midi_input = None
+        if self.control is not None and self.control.feedback is not None:
+            self.control.feedback.close()
+            self.control.feedback = None
         closed = self.audio.close(timeout=2.0)
         if closed:
             from .audio import devices

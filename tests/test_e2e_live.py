@@ -217,3 +217,40 @@ def test_cc_changes_state_eq_and_recorded_sound(jack_server, midi_sender, tmp_pa
     assert min(errors.values()) < 1e-4, errors  # PCM_24 file: ~1e-7 quantisation
     late = offline_render({first_frame: before, frame + BLOCK: after}, n)
     assert np.max(np.abs(late - rec[:n])) > 1e-3  # a block late would be audible in the data
+
+
+def test_led_feedback_follows_the_state(jack_server, tmp_path):
+    """nanoKONTROL2 layout: S1 (CC 32) toggles bypass and its LED (on the controller's input
+    port) must light; the app finds both ports by the mapping's port name."""
+    import rtmidi
+
+    knobs = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="fake-nano")
+    knobs.open_virtual_port("nanoKONTROL2 fake ctl")
+    leds = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="fake-nano-leds")
+    leds.open_virtual_port("nanoKONTROL2 fake leds")
+    received = []
+    leds.set_callback(lambda event, data: received.append(event[0]))
+    app = AppProcess(["--mapping", "nanokontrol2", "--midi-api", "jack", "--midi-port",
+                      "nanoKONTROL2 fake ctl", "--test-signal", "pink", "--health-interval", "0.5"],
+                     jack_server.env(), tmp_path)
+    try:
+        app.wait_for(lambda r: r["event"] == "start", timeout=30)
+        app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", ""))
+        deadline = time.monotonic() + 5
+        while not any(m[:2] == [0xB0, 32] for m in received) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the LEDs get the whole state once at start
+        assert [0xB0, 32, 0] in received  # S1 dark: not bypassed
+        received.clear()
+        knobs.send_message([0xB0, 32, 127])  # press S1
+        knobs.send_message([0xB0, 32, 0])  # release (momentary button, toggle target)
+        app.wait_for(lambda r: r["event"] == "state" and r.get("bypass") is True)
+        deadline = time.monotonic() + 5
+        while [0xB0, 32, 127] not in received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [0xB0, 32, 127] in received, received
+        assert app.terminate() == 0, app.stderr()[-3000:]
+    finally:
+        app.terminate()
+        for port in (knobs, leds):
+            port.close_port()
+            port.delete()

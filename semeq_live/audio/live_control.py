@@ -48,6 +48,7 @@ class LiveControl:
         self.reference_path = reference_path  # where a learned reference is kept across restarts
         self.on_event = on_event or (lambda kind, fields: None)
         self.on_quit = on_quit
+        self.feedback = None  # optional LED feedback port (``midi.FeedbackOutput``), set by the app
         self.estimate = None
         self.settings = None  # the newest EQSettings handed to the processor
         self.seq = 0
@@ -109,6 +110,8 @@ class LiveControl:
             estimate_changed = self.state.adaptive and self.state.intensity > 0
         after = self.state.to_dict()
         changes = {k: v for k, v in after.items() if before[k] != v}
+        if changes and self.feedback is not None and self.controller is not None:
+            self.feedback.send(self.controller.feedback_messages())  # LEDs follow the state
         if changes or estimate_changed:
             source = ev.kind if changes else "analyzer"
             seq = self.publish(ev.t, source=source)
