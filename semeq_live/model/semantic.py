@@ -130,7 +130,7 @@ class SemanticModel:
         t += self._mid
         log_part = t[..., self._n_linear:]
         np.exp(log_part, out=log_part)
-        return t[..., self._unorder]
+        return t.take(self._unorder, axis=-1)  # (4x cheaper than t[..., order] for one vector)
 
     def encode(self, params) -> np.ndarray:
         """SAFE settings ``[13]`` or ``[n, 13]`` -> latent(s)."""
