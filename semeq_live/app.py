@@ -424,7 +424,21 @@ class LiveApp:
             "recorded_s": (self.recorder.frames_written / self.cfg.sample_rate
                            if self.recorder else None),
             "record_dropped": self.recorder.dropped_frames if self.recorder else None,
+            "cpu_threads": self.process_metrics.thread_cpu(self._thread_names()),
         }
+
+    def _thread_names(self) -> dict[int, str]:
+        """OS thread id -> role, for the per-thread CPU split in health lines."""
+        names = {}
+        for t in threading.enumerate():
+            if t.native_id is None:
+                continue
+            role = {"MainThread": "main", "semeq-analyzer": "analyzer", "semeq-control": "control",
+                    "semeq-panel": "panel", "semeq-recorder": "recorder"}.get(t.name)
+            names[t.native_id] = role or ("midi" if "midi" in t.name else "other")
+        if self.audio.audio_thread_id:
+            names[self.audio.audio_thread_id] = "audio"
+        return names
 
     # ------------------------------------------------------------------ running
     def run(self) -> int:

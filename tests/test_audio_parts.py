@@ -231,3 +231,32 @@ def test_find_device_errors_say_what_exists_and_what_to_do():
         find_device("scarlett", "input", 4, DEVICES)
     with pytest.raises(DeviceError, match="no audio input device on this machine.*jackd"):
         find_device(None, "input", 2, [])
+
+
+def test_thread_cpu_split_names_the_busy_thread():
+    import os
+    import time
+
+    from semeq_live.audio.metrics import ProcessMetrics
+
+    if not os.path.exists(f"/proc/{os.getpid()}/task"):
+        pytest.skip("per-thread CPU counters are Linux-only")
+    pm = ProcessMetrics()
+    stop = threading.Event()
+
+    def burn():
+        while not stop.is_set():
+            sum(range(1000))
+
+    t = threading.Thread(target=burn, name="burner")
+    t.start()
+    try:
+        names = {t.native_id: "burner", threading.main_thread().native_id: "main"}
+        pm.thread_cpu(names)
+        time.sleep(0.5)
+        split = pm.thread_cpu(names)
+    finally:
+        stop.set()
+        t.join()
+    assert split["burner"] > 30.0  # it had the GIL most of that half second
+    assert split["burner"] > split.get("main", 0.0)

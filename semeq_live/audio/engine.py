@@ -64,13 +64,15 @@ class AudioEngine:
         self._started_at = 0.0
         self._last_seen = (0, 0.0)  # (callbacks, time) for the watchdog
         self._first_block_t = np.zeros(1)  # monotonic start time of the first callback (0: none yet)
+        self._audio_tid = np.zeros(1, dtype=np.int64)  # OS thread id of the callback (for CPU split)
 
     # ------------------------------------------------------------------ audio thread
     def _run_block(self, indata, outdata, frames, status_bits):
         t0 = time.monotonic()
         m = self.metrics
-        if self._first_block_t[0] == 0.0:
+        if self._first_block_t[0] == 0.0:  # once per stream, not per block
             self._first_block_t[0] = t0
+            self._audio_tid[0] = threading.get_native_id()
         m.block_started(status_bits)
         try:
             if self._source is not None:
@@ -130,6 +132,11 @@ class AudioEngine:
         """Monotonic time the first callback ran, or None before that."""
         t = float(self._first_block_t[0])
         return t if t > 0.0 else None
+
+    @property
+    def audio_thread_id(self) -> int | None:
+        tid = int(self._audio_tid[0])
+        return tid or None
 
     def set_input_tap(self, on_input) -> None:
         """Start (or stop, with None) handing each input block to ``on_input`` (e.g. the analyzer).

@@ -163,3 +163,31 @@ class ProcessMetrics:
         dt = now - t0
         return {"cpu_pct": 100.0 * (cpu - c0) / dt if dt > 0 else 0.0,
                 "rss_mb": self._proc.memory_info().rss / 1e6}
+
+    def thread_cpu(self, names: dict[int, str]) -> dict[str, float]:
+        """CPU % of one core per named thread (OS thread id -> name) since the previous call; all
+        other threads are summed as "other". Reads the kernel's nanosecond per-thread counters
+        (Linux); empty where they do not exist."""
+        task_dir = f"/proc/{self._proc.pid}/task"
+        now = time.monotonic()
+        snap = {}
+        try:
+            for tid in os.listdir(task_dir):
+                try:
+                    with open(f"{task_dir}/{tid}/schedstat") as f:
+                        snap[int(tid)] = int(f.read().split()[0])
+                except (OSError, ValueError, IndexError):
+                    continue  # a thread that just ended
+        except OSError:
+            return {}
+        with self._lock:
+            prev = getattr(self, "_thread_last", None)
+            self._thread_last = (now, snap)
+        if prev is None or now <= prev[0]:
+            return {}
+        dt_ns = (now - prev[0]) * 1e9
+        out: dict[str, float] = {}
+        for tid, ns in snap.items():
+            name = names.get(tid, "other")
+            out[name] = out.get(name, 0.0) + 100.0 * (ns - prev[1].get(tid, 0)) / dt_ns
+        return {k: round(v, 2) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
