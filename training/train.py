@@ -61,6 +61,9 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--latent", type=int, default=32)
+    p.add_argument("--decoder-width", type=int, default=128,
+                   help="decoder residual width (it runs live: cost ~ width x hidden)")
+    p.add_argument("--decoder-hidden", type=int, default=256, help="decoder block hidden size")
     p.add_argument("--contrastive-weight", type=float, default=0.1)
     p.add_argument("--tau", type=float, default=0.1, help="contrastive temperature")
     p.add_argument("--min-count", type=int, default=4,
@@ -96,7 +99,8 @@ def balanced_weights(labels: np.ndarray) -> np.ndarray:
 
 
 def train_autoencoder(args, train: D.EQRows, labels, rng, progress):
-    enc, dec = Encoder(args.latent), Decoder(args.latent)
+    enc = Encoder(args.latent)
+    dec = Decoder(args.latent, args.decoder_width, args.decoder_hidden)
     head = ProjectionHead(args.latent)
     params = torch.tensor(train.params, dtype=torch.float32)
     target_curves = torch.tensor(response_db(train.params, LOSS_GRID, SAMPLE_RATE))
@@ -346,7 +350,8 @@ def main(argv=None) -> int:
         "train_rows": len(train), "val_rows": len(val), "train_users": len(set(train.users)),
         "val_users": len(set(val.users)), "cleaning": rows.notes, "seed": args.seed,
         "steps": args.steps, "curve_steps": args.curve_steps, "batch": args.batch, "lr": args.lr,
-        "latent": args.latent, "contrastive_weight": args.contrastive_weight, "tau": args.tau,
+        "latent": args.latent, "decoder_width": args.decoder_width,
+        "decoder_hidden": args.decoder_hidden, "contrastive_weight": args.contrastive_weight, "tau": args.tau,
         "min_count": args.min_count, "val_fraction": args.val_fraction, "quick": args.quick,
         "seconds": round(seconds, 1), "torch": torch.__version__,
     }))
