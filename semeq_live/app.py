@@ -162,17 +162,16 @@ class LiveApp:
 
     # ------------------------------------------------------------------ building
     def build_audio(self) -> None:
-        """Everything the stream needs, plus the fast checks of the user's files (fail early).
+        """The stream, plus the fast checks of the user's files (so bad input fails early).
 
-        The processor starts flat, so audio can pass while the analysis and the semantic engine
-        (the slow imports) are still loading: a restarted app gets the stage its sound back first.
+        Nothing here loads numba: the stream opens with a dry pass-through, the EQ kernel takes
+        over once compiled/loaded (``build_dsp``), the semantic engine after that
+        (``build_control``). A restarted app gives the stage its sound back first.
         """
-        from .audio import meter
         from .audio.engine import AudioEngine
         from .audio.metrics import ProcessMetrics
         from .audio.recorder import Recorder
         from .audio.sources import file_source, signal_source
-        from .dsp.processor import EQProcessor, warmup
         from .midi import (MidiController, SceneBank, default_mapping_path, load_mapping,
                            resolve_mapping_path)
         from .model import load_model
@@ -189,10 +188,7 @@ class LiveApp:
         self.scenes = SceneBank(cfg.scenes, known_terms=self.model.terms) if cfg.scenes else None
         self.controller = MidiController(self.mapping, self.state, self.terms, scenes=self.scenes)
 
-        warmup()  # numba: compile or load from cache before the stream exists
-        meter.warmup()
         sr, ch = cfg.sample_rate, cfg.channels
-        self.processor = EQProcessor(sr, ch, smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db)
         if cfg.input_file:
             self.source = file_source(cfg.input_file, sr, ch)
         elif cfg.test_signal:
@@ -202,13 +198,22 @@ class LiveApp:
         self.recorder = None
         if cfg.record:
             self.recorder = Recorder(cfg.record, sr, ch, append=bool(self._resumed))
-        proc = self.processor
-        self.audio = AudioEngine(proc.process_into, applied_seq=lambda: proc.applied_seq,
-                                 sample_rate=sr, block_size=cfg.block_size,
-                                 channels=ch, input_device=cfg.input_device,
+        self.audio = AudioEngine(None, sample_rate=sr, block_size=cfg.block_size, channels=ch,
+                                 ceiling_db=cfg.ceiling_db, input_device=cfg.input_device,
                                  output_device=cfg.output_device, source=self.source,
                                  recorder=self.recorder)
         self.process_metrics = ProcessMetrics()
+
+    def build_dsp(self) -> None:
+        """Load the numba kernels (from cache when warm) and put the EQ in the signal path."""
+        from .dsp.processor import EQProcessor, warmup
+
+        warmup()  # compile or load from numba's cache here, never in the callback
+        self.audio.meter.accelerate()
+        cfg = self.cfg
+        self.processor = proc = EQProcessor(cfg.sample_rate, cfg.channels,
+                                            smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db)
+        self.audio.set_processing(proc.process_into, lambda: proc.applied_seq)
 
     def build_control(self) -> None:
         """The analyzer, the semantic engine and the control thread (while audio already runs)."""
@@ -448,6 +453,7 @@ class LiveApp:
         self.build_audio()
         if not self._open_audio(wait=self.cfg.wait_for_device or bool(self._resumed)):
             return self._shutdown(0)
+        self.build_dsp()
         self.build_control()
         logging.getLogger("semeq_live.midi").addHandler(_MidiLogBridge(self._on_control_event))
         logging.getLogger("semeq_live.midi").setLevel(logging.INFO)
@@ -461,7 +467,8 @@ class LiveApp:
                             "channels": self.cfg.channels, "mapping": self.mapping_path,
                             "midi_ports": self.midi_input.connected if self.midi_input else [],
                             "record": self.cfg.record, "state": self.state.to_dict(),
-                            "setup_s": time.monotonic() - t_start})
+                            "setup_s": time.monotonic() - t_start,
+                            "ready_s": self._since_process_start(time.monotonic())})
         self._start_ui()
         self._supervise()
         return self._shutdown(0)
@@ -512,14 +519,31 @@ class LiveApp:
                 self.emit("health", self._health())
 
     def _startup_s(self) -> float | None:
-        """Process start to the first audio callback (wall clock; includes imports and warm-up)."""
-        try:
-            import psutil
+        """Process start to the first audio callback (includes interpreter start and imports)."""
+        return self._since_process_start(self.audio.first_audio_at)
 
-            created = psutil.Process().create_time()
-        except Exception:  # noqa: BLE001
+    @staticmethod
+    def _since_process_start(t_monotonic: float | None) -> float | None:
+        """Seconds from this process's start to ``t_monotonic``.
+
+        Linux: the start time in /proc (clock ticks since boot) against CLOCK_BOOTTIME, good to
+        10 ms; psutil's create_time is based on a whole-second boot time and can be 1 s off.
+        """
+        if t_monotonic is None:
             return None
-        return self.audio.first_audio_at - time.monotonic() + time.time() - created
+        ago = time.monotonic() - t_monotonic
+        try:
+            with open("/proc/self/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+            return time.clock_gettime(time.CLOCK_BOOTTIME) - started - ago
+        except (OSError, ValueError, IndexError, AttributeError):
+            try:
+                import psutil
+
+                return time.time() - psutil.Process().create_time() - ago
+            except Exception:  # noqa: BLE001
+                return None
 
     def _stop_threads(self) -> None:
         if self.keyboard is not None:

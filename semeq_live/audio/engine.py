@@ -31,14 +31,16 @@ STARTUP_GRACE_S = 5.0  # a loaded machine may take a while to schedule a new cli
 class AudioEngine:
     """Owns one duplex (or output-only) stream feeding ``process_into(inp, out)``.
 
+    ``process_into`` may be None: the stream then passes audio through dry (clipped at the
+    ceiling) until ``set_processing`` hands it the EQ, so sound flows while numba loads.
     ``applied_seq``: returns the processor's counter of picked-up targets (for latency).
     ``source``: a ``LoopSource`` that replaces the capture input (test signal or file); with a
     source the stream is output-only, so no capture device is needed. ``on_input``: called with
     each input block (the analyzer's cheap ``push``). ``recorder``: receives each output block.
     """
 
-    def __init__(self, process_into, *, sample_rate: int, block_size: int, channels: int,
-                 applied_seq=None,
+    def __init__(self, process_into=None, *, sample_rate: int, block_size: int, channels: int,
+                 applied_seq=None, ceiling_db: float = -1.0,
                  input_device: str | None = None, output_device: str | None = None,
                  source=None, on_input=None, recorder=None, latency="low"):
         if not 16 <= block_size <= MAX_BLOCK:
@@ -49,7 +51,8 @@ class AudioEngine:
         self.input_pattern = input_device
         self.output_pattern = output_device
         self.latency = latency
-        self._process_into = process_into
+        self._ceiling = 10.0 ** (ceiling_db / 20.0)
+        self._process_into = process_into or self._dry
         self._applied_seq = applied_seq or (lambda: 0)  # the processor's "picked up" counter
         self._source = source
         self._on_input = on_input
@@ -67,6 +70,9 @@ class AudioEngine:
         self._audio_tid = np.zeros(1, dtype=np.int64)  # OS thread id of the callback (for CPU split)
 
     # ------------------------------------------------------------------ audio thread
+    def _dry(self, inp, out):
+        np.clip(inp, -self._ceiling, self._ceiling, out=out)
+
     def _run_block(self, indata, outdata, frames, status_bits):
         t0 = time.monotonic()
         m = self.metrics
@@ -137,6 +143,11 @@ class AudioEngine:
     def audio_thread_id(self) -> int | None:
         tid = int(self._audio_tid[0])
         return tid or None
+
+    def set_processing(self, process_into, applied_seq=None) -> None:
+        """Replace the dry pass-through by the EQ (between two blocks: one attribute store each)."""
+        self._applied_seq = applied_seq or (lambda: 0)
+        self._process_into = process_into
 
     def set_input_tap(self, on_input) -> None:
         """Start (or stop, with None) handing each input block to ``on_input`` (e.g. the analyzer).

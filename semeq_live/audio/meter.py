@@ -1,9 +1,10 @@
-"""Input/output level meters updated from the audio callback by a tiny nogil numba function.
+"""Input/output level meters updated from the audio callback, allocation-free.
 
-The callback calls ``update_levels(block, levels, index, decay)``; it writes peak (with a falling
-hold) and a smoothed mean square into a preallocated array, so metering costs one pass over the
-block and no Python objects. It keeps the GIL: a microsecond of work gains nothing from releasing
-it, and every release is a point where the audio thread may have to wait to get it back. ``LevelMeter.read()`` turns them into dBFS for the panel and the log.
+``LevelMeter.update(block, row)`` keeps a peak hold (falling at ``peak_fall_db_per_s``) and a
+smoothed mean square (``rms_time_s``) per row. It starts in plain numpy (ufuncs into preallocated
+scratch space, about 4 µs per block) so metering works from the very first callback, before numba
+has loaded (see ``AudioEngine``); ``accelerate()`` then switches to the numba version in
+``meter_kernel`` (under 1 µs). ``read()`` gives dBFS for the panel and the log.
 """
 
 from __future__ import annotations
@@ -11,30 +12,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 PEAK, MEAN_SQUARE = 0, 1
 FLOOR_DBFS = -120.0
-
-
-@njit(cache=True)  # deliberately not nogil, see the module docstring
-def update_levels(block, levels, row, peak_decay, ms_coef):
-    frames, channels = block.shape
-    peak = 0.0
-    acc = 0.0
-    for i in range(frames):
-        for c in range(channels):
-            v = block[i, c]
-            if v != v:  # NaN: metering must not be poisoned by bad input either
-                continue
-            a = abs(v)
-            if a > peak:
-                peak = a
-            acc += v * v
-    held = levels[row, 0] * peak_decay
-    levels[row, 0] = peak if peak > held else held
-    ms = acc / max(frames * channels, 1)
-    levels[row, 1] += ms_coef * (ms - levels[row, 1])
+MAX_FRAMES = 8192
 
 
 class LevelMeter:
@@ -43,14 +24,40 @@ class LevelMeter:
     INPUT, OUTPUT = 0, 1
 
     def __init__(self, sample_rate: float, block_size: int, peak_fall_db_per_s: float = 20.0,
-                 rms_time_s: float = 0.3):
+                 rms_time_s: float = 0.3, channels: int = 2):
         self.levels = np.zeros((2, 2))
         block_s = block_size / float(sample_rate)
         self.peak_decay = 10.0 ** (-peak_fall_db_per_s * block_s / 20.0)
         self.ms_coef = 1.0 - math.exp(-block_s / rms_time_s)
+        self._scratch = np.zeros(MAX_FRAMES * max(int(channels), 1), dtype=np.float32)
+        self._kernel = None
+
+    def accelerate(self) -> None:
+        """Switch to the numba kernel (compiled or loaded from cache here, not in the callback)."""
+        from .meter_kernel import update_levels
+
+        update_levels(np.zeros((16, 1), dtype=np.float32), np.zeros((2, 2)), 0, 1.0, 0.0)
+        update_levels(np.zeros((16, 2), dtype=np.float32), np.zeros((2, 2)), 0, 1.0, 0.0)
+        self._kernel = update_levels  # one attribute store: the callback sees old or new
 
     def update(self, block: np.ndarray, row: int) -> None:
-        update_levels(block, self.levels, row, self.peak_decay, self.ms_coef)
+        kernel = self._kernel
+        if kernel is not None:
+            kernel(block, self.levels, row, self.peak_decay, self.ms_coef)
+            return
+        n = block.size
+        if n == 0 or n > self._scratch.size:
+            return
+        flat = block.reshape(-1)  # a view: blocks from PortAudio and the sources are contiguous
+        work = self._scratch[:n]
+        np.abs(flat, out=work)
+        peak = float(work.max())
+        ms = float(np.vdot(flat, flat)) / n
+        lv = self.levels
+        if ms == ms:  # a NaN block must not poison the meter (the kernel resets on NaN too)
+            lv[row, MEAN_SQUARE] += self.ms_coef * (ms - lv[row, MEAN_SQUARE])
+            held = lv[row, PEAK] * self.peak_decay
+            lv[row, PEAK] = peak if peak > held else held
 
     def read(self) -> dict:
         lv = self.levels.copy()
@@ -60,8 +67,3 @@ class LevelMeter:
 
         return {"in_peak_dbfs": db(lv[0, 0]), "in_rms_dbfs": db(math.sqrt(max(lv[0, 1], 0.0))),
                 "out_peak_dbfs": db(lv[1, 0]), "out_rms_dbfs": db(math.sqrt(max(lv[1, 1], 0.0)))}
-
-
-def warmup() -> None:
-    LevelMeter(48000, 64).update(np.zeros((64, 2), dtype=np.float32), 0)
-    LevelMeter(48000, 64).update(np.zeros((64, 1), dtype=np.float32), 0)
