@@ -22,14 +22,15 @@ def reading_notes(model) -> str:
     fid, sep = m["fidelity"], m["separation"].get("warm_bright", {})
     parts = []
     if {"warm", "bright"} <= set(fid):
+        w, b = fid["warm"], fid["bright"]
         parts.append(
-            "The fidelity goal (1 dB) sits below how much people disagree: averaging the training "
-            "users' curves -- the best any per-term average can do -- lands "
-            f"{_f(fid['warm']['curve_average'])} dB (warm) and {_f(fid['bright']['curve_average'])} "
-            "dB (bright) from the validation users' mean curves. The decoded centroids are as close "
-            f"as that ({_f(fid['warm']['model'])} / {_f(fid['bright']['model'])} dB): they are fitted "
-            "to the training users' mean curve, so they sound like curve averaging, in one 5-band "
-            "setting.")
+            "The fidelity goal (1 dB) sits below how much people disagree: the training users' "
+            f"mean curves are {_f(w['curve_average'])} dB (warm) and {_f(b['curve_average'])} dB "
+            "(bright) away from the validation users' mean curves. The decoded centroids are fitted "
+            "to the training users' mean curve, so they land as close as curve averaging does "
+            f"({_f(w['model'])} / {_f(b['model'])} dB), in one 5-band setting. The plugin-style "
+            f"parameter average is {_f(w['param_average'])} / {_f(b['param_average'])} dB: for "
+            "this validation set it happens to land nearer on one term and further on the other.")
     if sep:
         parts.append(
             f"Likewise warm/bright accuracy: even 5 nearest neighbours on the full curves reach only "
@@ -142,7 +143,7 @@ def main(argv=None) -> int:
     if len(argv) != 1:
         print("usage: python -m training.card MODEL.npz", file=sys.stderr)
         return 2
-    print(render(load_model(argv[0])))
+    sys.stdout.write(render(load_model(argv[0])))
     return 0
 
 
