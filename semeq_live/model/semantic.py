@@ -102,7 +102,11 @@ class SemanticModel:
         return close
 
     def centroid(self, term: str) -> np.ndarray:
-        """The term's latent centroid (mean latent of its training settings), a copy."""
+        """The term's latent centroid (a copy).
+
+        The mean latent of the term's training settings, nudged so that it decodes to the term's
+        mean training curve (``training.train.term_centroids``).
+        """
         return self._centroids[self._term_index(term)].copy()
 
     def term_curve(self, term: str, freqs=None) -> np.ndarray:

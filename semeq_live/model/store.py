@@ -10,7 +10,7 @@ Layout (``FORMAT_VERSION`` 1); ``T`` terms, ``L`` latent size, ``G`` dense curve
 ``curve_encoder.*``
 ``terms``, ``term_counts``        ``[T]`` unicode, int: training rows behind each centroid
 ``term_val_counts``               ``[T]`` validation rows (evaluation only)
-``centroids``                     ``[T, L]`` mean training latent of each term
+``centroids``                     ``[T, L]`` per term: mean latent, fitted to the mean curve
 ``curve_grid``, ``term_curves_grid``  ``[G]`` Hz, ``[T, G]`` dB: mean response curve per term
 ``analysis_freqs``, ``term_curves``   ``[28]`` Hz, ``[T, 28]`` dB: the same on the analysis bands
 ``latent_mean``, ``axes``, ``axis_scale``  ``[L]``, ``[2, L]`` unit rows, ``[2]`` sd along them
