@@ -113,3 +113,34 @@ def test_engine_duplex_with_capture_and_a_wrong_rate(jack_server):
     with pytest.raises(DeviceError, match="44100 Hz.*matches the audio server"):
         wrong.open()
     assert not wrong.is_open
+
+
+def test_engine_passes_audio_dry_until_the_eq_takes_over(jack_server, tmp_path):
+    from semeq_live.audio.devices import rescan
+    from semeq_live.audio.engine import AudioEngine
+    from semeq_live.audio.recorder import Recorder
+    from semeq_live.audio.sources import signal_source, tone_mix
+    from semeq_live.dsp import EQProcessor
+
+    rescan()
+    rec = Recorder(tmp_path / "dry.wav", SR, 2)
+    engine = AudioEngine(None, sample_rate=SR, block_size=BLOCK, channels=2, output_device="system",
+                         source=signal_source("tones", SR, 2), recorder=rec)
+    engine.open()
+    try:
+        _wait_for_callbacks(engine, 20)
+        proc = EQProcessor(SR, 2)
+        cut = [0, 150, 0, 560, 0.71, -12, 1000, 0.71, 0, 3300, 0.71, 0, 8200]
+        proc.set_params(cut)
+        switched_at = engine.metrics.callbacks
+        engine.set_processing(proc.process_into, lambda: proc.applied_seq)
+        _wait_for_callbacks(engine, switched_at + int(1.2 * SR / BLOCK))
+    finally:
+        engine.close()
+        rec.close()
+    x, _ = sf.read(str(tmp_path / "dry.wav"), dtype="float32")
+    tones = np.tile(tone_mix(SR, 2), (x.shape[0] // SR + 1, 1))[:x.shape[0]]
+    dry = 20 * BLOCK  # the first blocks went through untouched (24-bit file)
+    assert np.max(np.abs(x[:dry] - tones[:dry])) < 1e-6
+    spec = np.abs(np.fft.rfft(x[-SR:, 0])) / (SR / 2)
+    assert 20 * np.log10(spec[1000]) == pytest.approx(-33.0, abs=1.0)  # then the EQ cut

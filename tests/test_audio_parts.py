@@ -190,8 +190,11 @@ def test_file_source_resamples_and_fills_channels(tmp_path):
 
 
 # ---------------------------------------------------------------------------- meters
-def test_level_meter_reads_peak_and_rms_and_ignores_nan():
+@pytest.mark.parametrize("numba_kernel", [False, True], ids=["numpy", "numba"])
+def test_level_meter_reads_peak_and_rms_and_ignores_nan(numba_kernel):
     meter = LevelMeter(SR, 480)
+    if numba_kernel:
+        meter.accelerate()
     t = np.arange(480) / SR
     sine = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)[:, None].repeat(2, axis=1)
     for _ in range(200):  # 2 s: the RMS integrator has settled

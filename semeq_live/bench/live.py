@@ -9,8 +9,9 @@ period. On it, one after the other:
 
 Each run is measured over the same window after start-up: whole-process CPU (% of one core, from
 the kernel's accounting), resident and unique memory, xruns reported by the client and counted by
-the server, and for the app its callback time percentiles as % of the block period and the time
-from process start to the first audio callback (numba cache warm: earlier runs filled it).
+the server, and for the app its callback time percentiles as % of the block period, the time
+from process start to the first audio callback (``startup_s``: sound flows, dry at first) and to
+the EQ, analyzer and MIDI all running (``ready_s``), numba cache warm (earlier runs filled it).
 """
 
 from __future__ import annotations
@@ -200,6 +201,7 @@ def _app(server, block: int, settle: float, seconds: float, panel: bool, model) 
             audio = {}
         else:
             audio = child.wait_for(lambda r: r.get("event") == "audio")
+            started = child.wait_for(lambda r: r.get("event") == "start")
         time.sleep(settle)
         w = _window(child, server, seconds)
         if not panel:
@@ -208,12 +210,17 @@ def _app(server, block: int, settle: float, seconds: float, panel: bool, model) 
             health = child.latest(lambda r: r.get("event") == "health") or {}
             w.update(p50_us=health.get("cb_p50_us"), p99_us=health.get("cb_p99_us"),
                      max_us=health.get("cb_max_us"), p99_pct_of_block=health.get("load_p99_pct"),
-                     startup_s=audio.get("startup_s"),
+                     startup_s=audio.get("startup_s"), ready_s=started.get("ready_s"),
                      startup_seen_s=audio["_t"] - child.t_start if audio else None)
     finally:
         code = child.stop()
     w["exit_code"] = code
     return w
+
+
+def _median(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
 
 
 def _clean(d: dict) -> dict:
@@ -252,6 +259,7 @@ def run(quick: bool = False, model=None) -> dict:
         "xruns_app_vs_passthrough": {k: [b[k]["app_headless"]["server_xruns"],
                                          b[k]["passthrough"]["server_xruns"]] for k in b},
         "startup_s_median": float(np.median(startups)) if startups else None,
+        "ready_s_median": _median([b[k]["app_headless"].get("ready_s") for k in b]),
         "rss_mb": b["128"]["app_headless"]["rss_mb"],
         "uss_mb": b["128"]["app_headless"]["uss_mb"],
         "passthrough_rss_mb": b["128"]["passthrough"]["rss_mb"],
