@@ -33,6 +33,7 @@ RESUME_ENV = "SEMEQ_LIVE_RESUME"  # path of the saved state when the process ima
 DEVICE_RETRY_S = 1.0
 XRUN_CHECK_S = 0.25
 STATUS_FLUSH_S = 0.1
+STARTUP_GAIN_DB = -60.0  # the kernel's gain floor: silent until the EQ is ready, then a fade-in
 
 
 @dataclass
@@ -164,9 +165,9 @@ class LiveApp:
     def build_audio(self) -> None:
         """The stream, plus the fast checks of the user's files (so bad input fails early).
 
-        Nothing here loads numba: the stream opens with a dry pass-through, the EQ kernel takes
-        over once compiled/loaded (``build_dsp``), the semantic engine after that
-        (``build_control``). A restarted app gives the stage its sound back first.
+        Nothing here loads numba: the stream opens (device errors show at once) and plays
+        silence while the EQ kernel loads (``build_dsp``) and the semantic engine after it
+        (``build_control``); the sound then fades in with the EQ already in place.
         """
         from .audio.engine import AudioEngine
         from .audio.metrics import ProcessMetrics
@@ -199,7 +200,7 @@ class LiveApp:
         if cfg.record:
             self.recorder = Recorder(cfg.record, sr, ch, append=bool(self._resumed))
         self.audio = AudioEngine(None, sample_rate=sr, block_size=cfg.block_size, channels=ch,
-                                 ceiling_db=cfg.ceiling_db, input_device=cfg.input_device,
+                                 input_device=cfg.input_device,
                                  output_device=cfg.output_device, source=self.source,
                                  recorder=self.recorder)
         self.process_metrics = ProcessMetrics()
@@ -213,6 +214,9 @@ class LiveApp:
         cfg = self.cfg
         self.processor = proc = EQProcessor(cfg.sample_rate, cfg.channels,
                                             smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db)
+        # Start inaudible; the control thread's first publish (the state's output gain) fades the
+        # sound in through the kernel's gain smoothing, with the EQ already set.
+        proc.set_output_gain_db(STARTUP_GAIN_DB)
         self.audio.set_processing(proc.process_into, lambda: proc.applied_seq)
 
     def build_control(self) -> None:
@@ -450,16 +454,29 @@ class LiveApp:
         t_start = time.monotonic()
         self._install_signals()
         sys.setswitchinterval(0.0005)  # the audio thread must get the GIL back within a block
-        self.build_audio()
-        if not self._open_audio(wait=self.cfg.wait_for_device or bool(self._resumed)):
+        self.recorder = None
+        self.audio = None
+        try:
+            self.build_audio()
+            opened = self._open_audio(wait=self.cfg.wait_for_device or bool(self._resumed))
+        except BaseException:
+            if self.recorder is not None:
+                self.recorder.close()  # a valid (short) file, not a broken header
+            raise
+        if not opened:
             return self._shutdown(0)
-        self.build_dsp()
-        self.build_control()
-        logging.getLogger("semeq_live.midi").addHandler(_MidiLogBridge(self._on_control_event))
-        logging.getLogger("semeq_live.midi").setLevel(logging.INFO)
-        self.control.start()
-        self._open_midi()
-        self.analyzer_thread.start()
+        try:
+            self.build_dsp()
+            self.build_control()
+            logging.getLogger("semeq_live.midi").addHandler(_MidiLogBridge(self._on_control_event))
+            logging.getLogger("semeq_live.midi").setLevel(logging.INFO)
+            self.control.start()
+            self._open_midi()
+            self.analyzer_thread.start()
+        except BaseException:
+            self.stop_reason = "start-up failed"
+            self._shutdown(2)  # close the stream and the recording before the error is shown
+            raise
         self.emit("start", {"resumed": bool(self._resumed), "pid": os.getpid(),
                             "output": self.audio.output.name,
                             "input": self.source.description if self.source else self.audio.input.name,

@@ -115,15 +115,15 @@ def test_engine_duplex_with_capture_and_a_wrong_rate(jack_server):
     assert not wrong.is_open
 
 
-def test_engine_passes_audio_dry_until_the_eq_takes_over(jack_server, tmp_path):
+def test_engine_plays_silence_until_the_eq_takes_over(jack_server, tmp_path):
     from semeq_live.audio.devices import rescan
     from semeq_live.audio.engine import AudioEngine
     from semeq_live.audio.recorder import Recorder
-    from semeq_live.audio.sources import signal_source, tone_mix
+    from semeq_live.audio.sources import signal_source
     from semeq_live.dsp import EQProcessor
 
     rescan()
-    rec = Recorder(tmp_path / "dry.wav", SR, 2)
+    rec = Recorder(tmp_path / "start.wav", SR, 2)
     engine = AudioEngine(None, sample_rate=SR, block_size=BLOCK, channels=2, output_device="system",
                          source=signal_source("tones", SR, 2), recorder=rec)
     engine.open()
@@ -138,9 +138,9 @@ def test_engine_passes_audio_dry_until_the_eq_takes_over(jack_server, tmp_path):
     finally:
         engine.close()
         rec.close()
-    x, _ = sf.read(str(tmp_path / "dry.wav"), dtype="float32")
-    tones = np.tile(tone_mix(SR, 2), (x.shape[0] // SR + 1, 1))[:x.shape[0]]
-    dry = 20 * BLOCK  # the first blocks went through untouched (24-bit file)
-    assert np.max(np.abs(x[:dry] - tones[:dry])) < 1e-6
+    x, _ = sf.read(str(tmp_path / "start.wav"), dtype="float32")
+    assert not np.any(x[:20 * BLOCK])  # silence while there is no EQ yet
+    start = int(np.flatnonzero(np.any(x != 0, axis=1))[0])
+    assert start % BLOCK == 0
     spec = np.abs(np.fft.rfft(x[-SR:, 0])) / (SR / 2)
     assert 20 * np.log10(spec[1000]) == pytest.approx(-33.0, abs=1.0)  # then the EQ cut

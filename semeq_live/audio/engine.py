@@ -31,8 +31,10 @@ STARTUP_GRACE_S = 5.0  # a loaded machine may take a while to schedule a new cli
 class AudioEngine:
     """Owns one duplex (or output-only) stream feeding ``process_into(inp, out)``.
 
-    ``process_into`` may be None: the stream then passes audio through dry (clipped at the
-    ceiling) until ``set_processing`` hands it the EQ, so sound flows while numba loads.
+    ``process_into`` may be None: the stream then runs and plays silence until ``set_processing``
+    hands it the EQ. Opening the device early catches device errors at once and overlaps the
+    server's client set-up with numba's loading; playing the input dry meanwhile would crackle,
+    because the imports starve the callback of the GIL.
     ``applied_seq``: returns the processor's counter of picked-up targets (for latency).
     ``source``: a ``LoopSource`` that replaces the capture input (test signal or file); with a
     source the stream is output-only, so no capture device is needed. ``on_input``: called with
@@ -40,7 +42,7 @@ class AudioEngine:
     """
 
     def __init__(self, process_into=None, *, sample_rate: int, block_size: int, channels: int,
-                 applied_seq=None, ceiling_db: float = -1.0,
+                 applied_seq=None,
                  input_device: str | None = None, output_device: str | None = None,
                  source=None, on_input=None, recorder=None, latency="low"):
         if not 16 <= block_size <= MAX_BLOCK:
@@ -51,8 +53,7 @@ class AudioEngine:
         self.input_pattern = input_device
         self.output_pattern = output_device
         self.latency = latency
-        self._ceiling = 10.0 ** (ceiling_db / 20.0)
-        self._process_into = process_into or self._dry
+        self._process_into = process_into or self._silence
         self._applied_seq = applied_seq or (lambda: 0)  # the processor's "picked up" counter
         self._source = source
         self._on_input = on_input
@@ -70,8 +71,9 @@ class AudioEngine:
         self._audio_tid = np.zeros(1, dtype=np.int64)  # OS thread id of the callback (for CPU split)
 
     # ------------------------------------------------------------------ audio thread
-    def _dry(self, inp, out):
-        np.clip(inp, -self._ceiling, self._ceiling, out=out)
+    @staticmethod
+    def _silence(inp, out):
+        out.fill(0.0)
 
     def _run_block(self, indata, outdata, frames, status_bits):
         t0 = time.monotonic()
@@ -145,7 +147,7 @@ class AudioEngine:
         return tid or None
 
     def set_processing(self, process_into, applied_seq=None) -> None:
-        """Replace the dry pass-through by the EQ (between two blocks: one attribute store each)."""
+        """Put the EQ in the signal path (between two blocks: one attribute store each)."""
         self._applied_seq = applied_seq or (lambda: 0)
         self._process_into = process_into
 
