@@ -512,9 +512,12 @@ class LiveApp:
             if not self.audio.alive():
                 self._audio_lost()
                 continue
-            if not first_audio_logged and self.audio.first_audio_at is not None:
+            first_eq_block = None if first_audio_logged else metrics.applied(1)
+            if first_eq_block is not None:  # seq 1: the start-up EQ, with which the sound fades in
                 first_audio_logged = True
-                self.emit("audio", {"status": "first audio", "startup_s": self._startup_s()})
+                self.emit("audio", {"status": "sound", "startup_s":
+                                    self._since_process_start(first_eq_block[0]),
+                                    "stream_s": self._startup_s()})
             if self.log is not None:
                 self.log.flush_state_changes(metrics)
             seq = self.control.seq
@@ -536,7 +539,7 @@ class LiveApp:
                 self.emit("health", self._health())
 
     def _startup_s(self) -> float | None:
-        """Process start to the first audio callback (includes interpreter start and imports)."""
+        """Process start to the first (silent) audio callback."""
         return self._since_process_start(self.audio.first_audio_at)
 
     @staticmethod

@@ -162,7 +162,9 @@ def test_cc_changes_state_eq_and_recorded_sound(jack_server, midi_sender, tmp_pa
         first_frame = initial["audio_frame"]
         app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", "")
                      and "semeq-e2e-ctl" in r.get("message", ""), timeout=10)
-        app.wait_for(lambda r: r["event"] == "health" and (r.get("recorded_s") or 0) > 1.5)
+        # A settled second and a half of the first EQ before the move.
+        app.wait_for(lambda r: r["event"] == "health"
+                     and (r.get("recorded_s") or 0) > first_frame / SR + 1.5)
 
         t_send = send_cc(midi_sender, MORPH_CC, 127)
         change = app.wait_for(lambda r: r["event"] == "state" and r["source"] == "midi", timeout=10)

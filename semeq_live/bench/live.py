@@ -10,8 +10,9 @@ period. On it, one after the other:
 Each run is measured over the same window after start-up: whole-process CPU (% of one core, from
 the kernel's accounting), resident and unique memory, xruns reported by the client and counted by
 the server, and for the app its callback time percentiles as % of the block period, the time
-from process start to the first audio callback (``startup_s``: sound flows, dry at first) and to
-the EQ, analyzer and MIDI all running (``ready_s``), numba cache warm (earlier runs filled it).
+from process start to sound (``startup_s``: the first block with the EQ; the stream runs silent
+before that) and to analyzer and MIDI running too (``ready_s``), with numba's cache warm
+(earlier runs filled it).
 """
 
 from __future__ import annotations
