@@ -51,8 +51,10 @@ def render(model, notes: str | None = None) -> str:
         "# semeq-live default semantic model",
         "",
         "Turns words engineers use for EQ (\"warm\", \"bright\", ...) into 5-band SAFE EQ settings: a",
-        "residual MLP encoder (13 -> 128 -> 256 -> 128 -> 32, tanh latent), a residual decoder with",
-        "bounded heads, latent centroids per term, and a curve encoder that reads an input's",
+        "residual MLP encoder (13 -> 128 -> 256 -> 128 -> 32, tanh latent), a residual decoder "
+        f"({model.latent_dim} -> {t.get('decoder_width', '?')} -> {t.get('decoder_hidden', '?')} -> "
+        f"{t.get('decoder_width', '?')} -> 13)",
+        "with bounded heads, latent centroids per term, and a curve encoder that reads an input's",
         "deviation curve (28 third-octave bands) into the same latent. Runs in numpy at run time.",
         "",
         "## Data",

@@ -61,9 +61,12 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--latent", type=int, default=32)
-    p.add_argument("--decoder-width", type=int, default=128,
-                   help="decoder residual width (it runs live: cost ~ width x hidden)")
-    p.add_argument("--decoder-hidden", type=int, default=256, help="decoder block hidden size")
+    # The decoder runs live, once per control change: 64/128 reconstructs as well as 128/256 on
+    # this data (median 0.29 vs 0.30 dB) and decodes ~20 % faster in numpy.
+    p.add_argument("--decoder-width", type=int, default=64,
+                   help="decoder residual width (default 64; it runs live: cost ~ width x hidden)")
+    p.add_argument("--decoder-hidden", type=int, default=128,
+                   help="decoder block hidden size (default 128)")
     p.add_argument("--contrastive-weight", type=float, default=0.1)
     p.add_argument("--tau", type=float, default=0.1, help="contrastive temperature")
     p.add_argument("--min-count", type=int, default=4,
