@@ -414,12 +414,29 @@ def rss_growth(samples: list[tuple[float, float]], run_s: float) -> dict:
             "slope_mb_per_min": round(slope, 3)}
 
 
+def _network_sockets(ps) -> list[str]:
+    """Internet sockets of the process, and any socket (of any family) that listens."""
+    import psutil
+
+    found = [f"{c.type.name} {c.laddr} {c.status}" for c in ps.net_connections(kind="inet")]
+    found += [f"{c.family.name} {c.laddr} LISTEN" for c in ps.net_connections(kind="all")
+              if c.status == psutil.CONN_LISTEN and c.family.name not in ("AF_INET", "AF_INET6")]
+    return found
+
+
+def _crash_stack(stderr: str) -> str | None:
+    """faulthandler's report of a native crash (signal, then each thread's Python stack)."""
+    at = stderr.find("Fatal Python error")
+    return stderr[at:at + 4000] if at >= 0 else None
+
+
 def count_problems(app: AppRun, stderr: str) -> dict:
     error_events = [r for r in app.events if r["event"] == "error"
                     or str(r.get("level", "")).lower() in ("error", "critical")]
     healths = [r for r in app.events if r["event"] == "health"]
     return {
         "tracebacks": stderr.count("Traceback (most recent call last)"),
+        "fatal_errors": stderr.count("Fatal Python error"),  # native crashes (faulthandler)
         "stderr_error_lines": sum(1 for line in stderr.splitlines()
                                   if "Error" in line or "Exception" in line),
         "error_events": len(error_events),
@@ -436,6 +453,7 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
     server = JackServer(name=f"semeq-soak-{os.getpid()}", rate=SR, period=BLOCK).start()
     env = server.env()
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    env["PYTHONFAULTHANDLER"] = "1"  # a crash in native code leaves every thread's stack in the log
     procs: dict[str, subprocess.Popen] = {}
     app = None
     try:
@@ -453,10 +471,13 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
         app.wait_for("audio", timeout=30)
         t0 = time.monotonic()
         rss: list[tuple[float, float]] = []
+        sockets: set[str] = set()  # every internet or listening socket the app ever had
         while (elapsed := time.monotonic() - t0) < seconds:
             if app.proc.poll() is not None or any(p.poll() is not None for p in procs.values()):
                 break
             rss.append((elapsed, ps.memory_info().rss / 1e6))
+            if len(rss) % 10 == 1:
+                sockets.update(_network_sockets(ps))
             time.sleep(1.0)
         run_s = time.monotonic() - t0
         app_alive = app.proc.poll() is None
@@ -482,7 +503,7 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
     rec = check_recording(work / "soak-output.wav", ceiling)
     per_segment = output_per_segment(work / "soak-output.wav", input_info["segments"]) \
         if rec.get("readable") else []
-    audio_s = (stop.get("callbacks") or 0) * BLOCK / SR
+    audio_s = (stop.get("callbacks") or last.get("callbacks") or 0) * BLOCK / SR
     problems = count_problems(app, stderr)
     mem = rss_growth(rss, run_s)
     app_xruns = stop.get("xruns", last.get("xruns"))
@@ -496,8 +517,8 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
 
     criteria = {
         "app ran the whole time and exited 0": app_alive and rc == 0,
-        "no exceptions": problems["tracebacks"] == 0 and problems["error_events"] == 0
-        and problems["callback_errors"] == 0,
+        "no exceptions or crashes": problems["tracebacks"] == 0 and problems["error_events"] == 0
+        and problems["callback_errors"] == 0 and problems["fatal_errors"] == 0 and (rc is None or rc >= 0),
         "MIDI flood reached the app": midi_connected and state_lines > 0
         and flood.get("rate_per_s", 0) >= 0.95 * rate,
         "xruns within the pass-through baseline": (app_xruns is not None and xrun_limit is not None
@@ -510,9 +531,10 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
         and (last.get("record_dropped") or 0) == 0 and rec["seconds"] >= MIN_AUDIO_FRACTION * run_s,
         "output finite and never above the ceiling": rec.get("readable", False)
         and rec["nonfinite_samples"] == 0 and rec["samples_over_ceiling"] == 0,
+        "no network sockets": not sockets,
         "output carries the music": rec.get("readable", False) and rec["seconds_with_signal"] > 0.3 * rec["seconds"],
         "music comes back after the NaN bursts": bool(per_segment) and per_segment[-1]["segment"] == "music"
-        and per_segment[-1]["out_rms_dbfs"] > -50.0,
+        and float(per_segment[-1]["out_rms_dbfs"]) > -50.0,
     }
     return {
         "passed": all(criteria.values()),
@@ -521,7 +543,9 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
         "settings": {"rate_per_s": rate, "sample_rate": SR, "block": BLOCK, "channels": CHANNELS,
                      "ceiling_db": ceiling_db, "health_interval_s": health_s, "work_dir": str(work)},
         "input": input_info,
-        "app": {"exit_status": rc, "pid": start.get("pid"), "setup_s": start.get("setup_s"),
+        "app": {"exit_status": rc,
+                "killed_by": signal.Signals(-rc).name if rc is not None and rc < 0 else None,
+                "crash_stack": _crash_stack(stderr), "pid": start.get("pid"), "setup_s": start.get("setup_s"),
                 "callbacks": stop.get("callbacks"), "audio_s": round(audio_s, 2),
                 "audio_vs_wall": round(audio_s / run_s, 4) if run_s else None,
                 "state_lines": state_lines, "midi_connected": midi_connected,
@@ -534,6 +558,7 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
                   "jackd_log_xruns": server_xruns, "app_per_min": None if app_xruns is None else round(app_xruns / minutes, 2),
                   "passthrough_per_min": None if base_xruns is None else round(base_xruns / minutes, 2)},
         "memory": mem,
+        "network_sockets": sorted(sockets),
         "midi": {**flood, "flood_exit_status": flood_rc},
         "passthrough_exit_status": pass_rc,
         "recording": rec,
