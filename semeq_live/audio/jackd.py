@@ -42,7 +42,14 @@ class DummyJackServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise DeviceError(f"jackd exited at start: {self.log()[-800:]}")
+                log = self.log()
+                if "Too many servers" in log:
+                    raise DeviceError(
+                        "jackd refused to start: JACK allows 8 servers and keeps the slot of a "
+                        "killed one (SIGKILL) until a server of the same name starts again. Names "
+                        "are in /dev/shm/jack-shm-registry: start each dead one and stop it with "
+                        "SIGTERM to free its slot")
+                raise DeviceError(f"jackd exited at start: {log[-800:]}")
             r = subprocess.run(["jack_lsp"], env=self.env(), capture_output=True, text=True)
             if r.returncode == 0 and "system:playback_1" in r.stdout:
                 return self
