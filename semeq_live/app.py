@@ -31,6 +31,7 @@ from .errors import CLIError, DeviceError, SemeqError
 
 RESUME_ENV = "SEMEQ_LIVE_RESUME"  # path of the saved state when the process image was replaced
 DEVICE_RETRY_S = 1.0
+MIDI_RETRY_S = 2.0
 XRUN_CHECK_S = 0.25
 STATUS_FLUSH_S = 0.1
 STARTUP_GAIN_DB = -60.0  # the kernel's gain floor: silent until the EQ is ready, then a fade-in
@@ -152,6 +153,7 @@ class LiveApp:
         self.stop_reason = ""
         self.device_status = "starting"
         self.midi_input = None
+        self._midi_unavailable_logged = False
         self.control = None
         self.analyzer_thread = None
         self.panel = None
@@ -337,7 +339,14 @@ class LiveApp:
             self.midi_input = MidiInput(self.cfg.midi_port, api=self.cfg.midi_api,
                                         on_message=self.control.midi, poll_interval=1.0)
         except SemeqError as exc:
-            self.emit("device", {"kind": "midi", "status": "unavailable", "error": str(exc)})
+            if not self._midi_unavailable_logged:  # retried every MIDI_RETRY_S, logged once
+                self._midi_unavailable_logged = True
+                self.emit("device", {"kind": "midi", "status": "unavailable", "error": str(exc),
+                                     "retry_s": MIDI_RETRY_S})
+            return
+        if self._midi_unavailable_logged:
+            self._midi_unavailable_logged = False
+            self.emit("device", {"kind": "midi", "status": "available"})
 
     def _audio_lost(self) -> None:
         self.device_status = "lost"
@@ -507,6 +516,7 @@ class LiveApp:
         next_health = time.monotonic() + self.cfg.health_interval_s
         next_xrun = 0.0
         first_audio_logged = False
+        next_midi_try = time.monotonic() + MIDI_RETRY_S
         while not self.stop_event.wait(STATUS_FLUSH_S):
             now = time.monotonic()
             if not self.audio.alive():
@@ -534,6 +544,9 @@ class LiveApp:
                                        "output_underflow": tm["output_underflow"],
                                        "cb_max_us": tm["max_us"]})
                     self._last_xruns = xruns
+            if self.cfg.midi_port and self.midi_input is None and now >= next_midi_try:
+                next_midi_try = now + MIDI_RETRY_S  # the MIDI system itself was unavailable
+                self._open_midi()
             if now >= next_health:
                 next_health = now + self.cfg.health_interval_s
                 self.emit("health", self._health())

@@ -114,3 +114,25 @@ def test_midi_port_vanishes_and_returns(jack_server, tmp_path):
             port.close_port()
             port.delete()
         app.terminate()
+
+
+def test_unavailable_midi_system_is_reported_once_and_the_show_goes_on(jack_server, tmp_path):
+    if os.path.exists("/dev/snd/seq"):
+        pytest.skip("this machine has an ALSA sequencer: ALSA MIDI is available here")
+    app = AppProcess(["--test-signal", "pink", "--health-interval", "0.5", "--midi-api", "alsa",
+                      "--midi-port", "nanoKONTROL2"], jack_server.env(), tmp_path)
+    try:
+        app.wait_for(lambda r: r["event"] == "start", timeout=30)
+        first = app.wait_for(lambda r: r["event"] == "device" and r.get("status") == "unavailable")
+        assert "ALSA" in first["error"] and first["retry_s"] > 0
+        n = len(app.events)
+        # Several retry periods later: still running, still healthy, not a line per retry.
+        deadline = time.monotonic() + 3 * first["retry_s"] + 1
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert app.proc.poll() is None
+        assert sum(1 for r in app.events[n:] if r["event"] == "health") >= 4
+        assert not [r for r in app.events[n:] if r.get("status") == "unavailable"]
+        assert app.terminate() == 0, app.stderr()[-3000:]
+    finally:
+        app.terminate()
