@@ -45,7 +45,8 @@ def test_decode_stays_in_the_safe_ranges_and_shapes(model):
         assert np.all((f >= lo * (1 - 1e-9)) & (f <= hi * (1 + 1e-9)))
     one = model.decode(z[0])
     assert one.shape == (13,)
-    np.testing.assert_allclose(one, p[0], rtol=1e-5)  # float32: gemv vs gemm rounding
+    # float32: gemv vs gemm rounding. Absolute floor: a gain near 0 dB has no meaningful relative error.
+    np.testing.assert_allclose(one, p[0], rtol=1e-5, atol=1e-4)
     assert model.encode(p[:3]).shape == (3, model.latent_dim)
     assert model.encode(p[0]).shape == (model.latent_dim,)
     with pytest.raises(ValueError, match="13"):

@@ -32,6 +32,9 @@ from semeq_live.params import N_PARAMS, PARAM_NAMES, clamp_params
 JUNK_TERMS = frozenset({
     "test", "testing", "default", "hello", "hi", "none", "preset", "init", "untitled", "new",
     "lv2", "vst", "au", "ladspa", "asdf", "xxx", "eq", "my", "temp",
+    # Sources, not sounds: some users typed the instrument instead of what the EQ did to it.
+    "guitar", "guitars", "bass", "drums", "drum", "kick", "snare", "vocal", "vocals", "voice",
+    "piano", "keys", "synth", "mix", "master",
 })
 _JUNK_PATTERNS = (
     re.compile(r"^(test|default|preset|untitled|setting)[\s_\-]*\d*$"),
