@@ -42,9 +42,9 @@ class AudioEngine:
     """
 
     def __init__(self, process_into=None, *, sample_rate: int, block_size: int, channels: int,
-                 applied_seq=None,
-                 input_device: str | None = None, output_device: str | None = None,
-                 source=None, on_input=None, recorder=None, latency="low"):
+                 applied_seq=None, input_device: str | None = None,
+                 output_device: str | None = None, source=None, on_input=None, recorder=None,
+                 latency="low"):
         if not 16 <= block_size <= MAX_BLOCK:
             raise DeviceError(f"block size {block_size} is outside 16..{MAX_BLOCK} frames")
         self.sample_rate = int(sample_rate)
@@ -59,7 +59,7 @@ class AudioEngine:
         self._on_input = on_input
         self.recorder = recorder
         self.metrics = CallbackMetrics(sample_rate, block_size)
-        self.meter = LevelMeter(sample_rate, block_size)
+        self.meter = LevelMeter(sample_rate, block_size, channels=self.channels)
         self._source_buf = np.zeros((MAX_BLOCK, self.channels), dtype=np.float32)
         self._errors = np.zeros(1, dtype=np.int64)  # exceptions caught in the callback
         self._stream = None
