@@ -154,7 +154,8 @@ def render_status(status: dict, width: int = 100) -> Panel:
         (f"{dev.get('status', '')}  ", "green" if dev.get("status") == "running" else "red bold"),
         f"{dev.get('output', '?')} · {dev.get('input', '?')} · {dev.get('sample_rate', '?')} Hz · "
         f"{dev.get('block_size', '?')} frames")]
-    lines.append(Text.assemble(("MIDI ", "bold"), ", ".join(midi.get("ports") or []) or "none (keyboard)",
+    lines.append(Text.assemble(("MIDI ", "bold"), ", ".join(midi.get("ports") or [])
+                               or ("none (keyboard)" if status.get("keyboard") else "none"),
                                "   last: ", midi.get("last") or "—"))
     lines.append(Text())
     left = 34
