@@ -265,3 +265,18 @@ def test_bad_parameters_are_rejected_clearly():
         proc.set_params(np.full(13, np.nan))
     with pytest.raises(ValueError, match="block"):
         proc.process(np.zeros((16, 3), dtype=np.float32))
+
+
+def test_apply_publishes_everything_at_once_and_rejects_bad_values_whole():
+    proc = EQProcessor(FS, 2)
+    seq = proc.publish_seq
+    proc.apply(SETTING, SETTING, wet_gain_db=-3.0, output_gain_db=2.0, bypass=True)
+    assert proc.publish_seq == seq + 2  # one seqlock write (odd, then even)
+    before = proc._pending.copy()
+    with pytest.raises(ValueError):
+        proc.apply(SETTING, wet_gain_db=float("nan"))
+    assert np.array_equal(before, proc._pending)
+    x = (np.random.default_rng(12).standard_normal((4800, 2)) * 0.1).astype(np.float32)
+    y = run_blocks(proc, x, 128)
+    # Bypassed (crossfaded) with +2 dB master gain: the dry signal, 2 dB up, once settled.
+    np.testing.assert_allclose(y[2400:], x[2400:] * 10 ** (2 / 20), atol=1e-5)

@@ -82,11 +82,9 @@ class EQSettings:
         return h
 
     def apply_to(self, processor) -> None:
-        """Hand these settings to an ``EQProcessor`` (control thread)."""
-        processor.set_params(self.forward, inverse=self.inverse)
-        processor.set_wet_gain_db(self.autogain_db)
-        processor.set_output_gain_db(self.output_gain_db)
-        processor.set_bypass(self.bypass)
+        """Hand these settings to an ``EQProcessor`` (control thread), as one atomic update."""
+        processor.apply(self.forward, self.inverse, wet_gain_db=self.autogain_db,
+                        output_gain_db=self.output_gain_db, bypass=self.bypass)
 
     def to_dict(self) -> dict:
         from ..params import params_to_mapping

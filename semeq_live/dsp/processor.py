@@ -81,14 +81,24 @@ class EQProcessor:
         Values are clamped to the SAFE ranges (gain +-12 dB, Q 0.1-10, each band's frequency range,
         below 0.45 fs). Changes are smoothed by the kernel.
         """
-        p = as_params(params)
-        if p.ndim != 1 or not np.all(np.isfinite(p)):
-            raise ValueError("params must be 13 finite numbers in SAFE order")
-        inv = None
-        if inverse is not None:
-            inv = as_params(inverse)
-            if inv.ndim != 1 or not np.all(np.isfinite(inv)):
-                raise ValueError("inverse must be 13 finite numbers in SAFE order")
+        self.apply(params, inverse)
+
+    def apply(self, params, inverse=None, *, wet_gain_db: float | None = None,
+              output_gain_db: float | None = None, bypass: bool | None = None) -> None:
+        """Publish EQ, gains and bypass as *one* update: the audio thread sees all of it or none.
+
+        Arguments left as None keep their current value. Validation happens before anything is
+        written, so a bad value changes nothing.
+        """
+        p = self._checked(params, "params")
+        inv = None if inverse is None else self._checked(inverse, "inverse")
+        scalars = []
+        if wet_gain_db is not None:
+            scalars.append((K.C_WET_GAIN_DB, self._finite(wet_gain_db, -24.0, 24.0)))
+        if output_gain_db is not None:
+            scalars.append((K.C_MASTER_GAIN_DB, self._finite(output_gain_db, -60.0, 24.0)))
+        if bypass is not None:
+            scalars.append((K.C_MIX, 0.0 if bypass else 1.0))
         with self._publish():
             self._write_bands(0, p)
             if inv is None:
@@ -97,14 +107,30 @@ class EQProcessor:
                     self._pending[K.C_BANDS + 3 * b] = 0.0
             else:
                 self._write_bands(N_BANDS, inv, negate=True)
+            for index, value in scalars:
+                self._pending[index] = value
+
+    @staticmethod
+    def _checked(values, what: str) -> np.ndarray:
+        p = as_params(values)
+        if p.ndim != 1 or not np.all(np.isfinite(p)):
+            raise ValueError(f"{what} must be 13 finite numbers in SAFE order")
+        return p
+
+    @staticmethod
+    def _finite(value, lo: float, hi: float) -> float:
+        v = float(value)
+        if not math.isfinite(v):
+            raise ValueError("value must be finite")
+        return min(max(v, lo), hi)
 
     def set_output_gain_db(self, gain_db: float) -> None:
         """Master output gain in dB (smoothed, applies in bypass too)."""
-        self._set_scalar(K.C_MASTER_GAIN_DB, min(max(float(gain_db), -60.0), 24.0))
+        self._set_scalar(K.C_MASTER_GAIN_DB, self._finite(gain_db, -60.0, 24.0))
 
     def set_wet_gain_db(self, gain_db: float) -> None:
         """Gain of the EQ path only, in dB: where auto-gain compensation goes (smoothed)."""
-        self._set_scalar(K.C_WET_GAIN_DB, min(max(float(gain_db), -24.0), 24.0))
+        self._set_scalar(K.C_WET_GAIN_DB, self._finite(gain_db, -24.0, 24.0))
 
     def set_bypass(self, bypass: bool) -> None:
         """Bypass the EQ with a crossfade; the filters keep running so re-engaging is seamless."""
@@ -117,8 +143,6 @@ class EQProcessor:
             self._pending[K.C_RESET] += 1.0
 
     def _set_scalar(self, index: int, value: float) -> None:
-        if not math.isfinite(value):
-            raise ValueError("value must be finite")
         with self._publish():
             self._pending[index] = value
 
