@@ -187,13 +187,13 @@ class SemanticSession:
         if self.scheduler is not None:
             for msg in self.scheduler.due(start_frame // self.block_size):
                 self.messages += 1
-                self.control._handle(ControlEvent("midi", msg, "performance", start_frame / self.sample_rate))
+                self.control.handle(ControlEvent("midi", msg, "performance", start_frame / self.sample_rate))
         self.analyzer.push(block)
         end = start_frame + len(block)
         if end >= self._next_analysis:
             self._next_analysis = (end // self._analysis_every + 1) * self._analysis_every
             estimate = self.analyzer.update()
-            self.control._handle(ControlEvent("estimate", estimate, None, end / self.sample_rate))
+            self.control.handle(ControlEvent("estimate", estimate, None, end / self.sample_rate))
         return self.processor.process(block)
 
     @property

@@ -95,6 +95,10 @@ class LiveControl:
                 self.error = exc
                 self.on_event("control_error", {"error": f"{type(exc).__name__}: {exc}"})
 
+    def handle(self, ev: ControlEvent) -> None:
+        """Apply one event synchronously (the offline render drives the loop this way)."""
+        self._handle(ev)
+
     def _handle(self, ev: ControlEvent) -> None:
         before = self.state.to_dict()
         estimate_changed = False
@@ -107,7 +111,8 @@ class LiveControl:
             self._command(ev.payload)
         elif ev.kind == "estimate":
             self.estimate = ev.payload
-            estimate_changed = self.state.adaptive and self.state.intensity > 0
+            # Adaptive EQ follows the input's character; auto-gain follows its spectrum in any mode.
+            estimate_changed = (self.state.adaptive or self.state.autogain) and self.state.intensity > 0
         after = self.state.to_dict()
         changes = {k: v for k, v in after.items() if before[k] != v}
         if changes and self.feedback is not None and self.controller is not None:
@@ -166,7 +171,8 @@ class LiveControl:
         """Compute settings for the current state and estimate, hand them to the processor."""
         t0 = time.perf_counter()
         state = self.state.snapshot()
-        s = self.engine.compute(state, self.estimate if state.adaptive else None)
+        # The engine ignores z_a when adaptation is off, but auto-gain still needs the spectrum.
+        s = self.engine.compute(state, self.estimate)
         self.decode_times_s.append(time.perf_counter() - t0)
         del self.decode_times_s[:-200]
         s.apply_to(self.processor)
