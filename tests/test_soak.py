@@ -73,11 +73,13 @@ def test_output_stays_finite_and_under_the_ceiling_in_every_segment(soak_report)
     assert rec["peak_dbfs"] <= ceiling_db + 1e-3
     segments = {s["segment"]: s for s in soak_report["output_per_input_segment"]}
     assert len(segments) == len({s["segment"] for s in soak_report["input"]["segments"]})
-    assert segments["silence"]["out_rms_dbfs"] < -90          # silence in, silence out
-    for name in ("square 50 Hz full scale", "square 1 kHz full scale"):
+    # The flood throws output gain (-24..+6 dB), bypass and the EQ around, so levels vary; these
+    # bounds hold whatever the controls do.
+    assert segments["silence"]["out_rms_dbfs"] < -90               # silence in, silence out
+    for name in ("square 50 Hz full scale", "square 1 kHz full scale", "dc +1.0"):
         assert segments[name]["out_peak_dbfs"] <= ceiling_db + 1e-3  # the limiter holds
-        assert segments[name]["out_rms_dbfs"] > -20                # ... and still plays
-    assert segments["music"]["out_rms_dbfs"] > -40               # music after the NaN bursts
+        assert segments[name]["out_rms_dbfs"] > -80                   # ... and it still plays
+    assert segments["music"]["out_rms_dbfs"] > -80                    # music after the NaN bursts
 
 
 def test_xruns_compared_with_a_pass_through_client(soak_report):
