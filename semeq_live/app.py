@@ -209,10 +209,11 @@ class LiveApp:
 
     def build_dsp(self) -> None:
         """Load the numba kernels (from cache when warm) and put the EQ in the signal path."""
-        from .dsp.processor import EQProcessor, warmup
+        from .dsp.processor import EQProcessor
 
-        warmup()  # compile or load from numba's cache here, never in the callback
-        self.audio.meter.accelerate()
+        # The fused block kernel (EQ, meters, rings, metrics in one call) is the only numba entry
+        # point the callback uses: load it here, never in the callback.
+        self.audio.accelerate()
         cfg = self.cfg
         self.processor = proc = EQProcessor(cfg.sample_rate, cfg.channels,
                                             smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db)
@@ -238,7 +239,7 @@ class LiveApp:
                                    on_event=self._on_control_event,
                                    on_quit=lambda: self.request_stop("quit key"))
         self.analyzer_thread = AnalyzerThread(self.analyzer, 0.1, on_estimate=self.control.new_estimate)
-        self.audio.set_input_tap(self.analyzer.push)
+        self.audio.set_input_tap(self.analyzer.ring.push)  # what Analyzer.push does; fused
 
     def _initial_state(self) -> ControlState:
         cfg = self.cfg

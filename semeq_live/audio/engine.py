@@ -1,9 +1,16 @@
 """The live audio stream: a sounddevice callback that runs the EQ kernel and nothing else.
 
 Callback discipline (DESIGN.md section 5): the callback reads the newest published parameter
-snapshot (inside ``EQProcessor.process_into``: a seqlock, no lock), runs the nogil numba kernel,
-and writes measurements into preallocated arrays. It never logs, locks, opens files or allocates
-buffers; every array it touches exists before the stream starts.
+snapshot (inside the EQ kernel: a seqlock, no lock), runs the nogil numba kernel, and writes
+measurements into preallocated arrays. It never logs, locks, opens files or allocates buffers;
+every array it touches exists before the stream starts.
+
+Two ways through a block. When every part is one the engine knows (an ``EQProcessor`` or silence,
+an ``AudioRing`` tap, the ``Recorder``, a ``LoopSource``), the block runs as *one* numba call,
+``block_kernel.run_block``, over all their arrays: Python only times it. Otherwise (any other
+callable, or before numba has loaded) each part is called from Python in the same order. The
+choice is a "plan" tuple swapped in with one attribute store whenever a part changes, so the
+callback sees the old or the new plan, never a mix.
 
 Device loss: ``alive`` turns False when PortAudio stops the stream or the callback stops being
 called (watchdog). ``close`` tears the stream down with a time limit because PortAudio's JACK host
@@ -13,6 +20,7 @@ replacing the process image (see ``semeq_live.app``).
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 
@@ -22,6 +30,8 @@ from ..errors import DeviceError
 from .devices import AudioDevice, find_device
 from .meter import LevelMeter
 from .metrics import CallbackMetrics
+from .recorder import Recorder
+from .sources import LoopSource
 
 MAX_BLOCK = 8192
 WATCHDOG_S = 1.0  # no callback for this long on a running stream = the device is gone
@@ -69,6 +79,9 @@ class AudioEngine:
         self._last_seen = (0, 0.0)  # (callbacks, time) for the watchdog
         self._first_block_t = np.zeros(1)  # monotonic start time of the first callback (0: none yet)
         self._audio_tid = np.zeros(1, dtype=np.int64)  # OS thread id of the callback (for CPU split)
+        self._kernel = None  # block_kernel.run_block once loaded (``accelerate``)
+        self._plan = None  # arguments of run_block after (inp, out, status, t0); None: Python path
+        self._replan()
 
     # ------------------------------------------------------------------ audio thread
     @staticmethod
@@ -77,10 +90,22 @@ class AudioEngine:
 
     def _run_block(self, indata, outdata, frames, status_bits):
         t0 = time.monotonic()
-        m = self.metrics
         if self._first_block_t[0] == 0.0:  # once per stream, not per block
             self._first_block_t[0] = t0
             self._audio_tid[0] = threading.get_native_id()
+        plan = self._plan
+        if plan is not None:
+            try:
+                inp = indata if self._source is None else self._source_buf[:frames]
+                slot = self._kernel(inp, outdata, status_bits, t0, *plan)
+                self.metrics._durations[slot] = time.monotonic() - t0
+                return
+            except Exception:  # noqa: BLE001 - e.g. an unexpected array type: play silence
+                outdata.fill(0.0)
+                self._errors[0] += 1
+                self.metrics.block_finished(time.monotonic() - t0, frames)
+                return
+        m = self.metrics
         m.block_started(status_bits)
         try:
             if self._source is not None:
@@ -146,17 +171,93 @@ class AudioEngine:
         tid = int(self._audio_tid[0])
         return tid or None
 
+    def accelerate(self) -> None:
+        """Load the fused block kernel (numba; from its cache when warm) so that blocks run as one
+        call from now on. Call from a control thread: loading takes a while, the callback never
+        waits for it (it keeps running the Python path meanwhile)."""
+        from . import block_kernel
+
+        block_kernel.warm_up(self.channels)
+        self._kernel = block_kernel.run_block
+        self._replan()
+
     def set_processing(self, process_into, applied_seq=None) -> None:
         """Put the EQ in the signal path (between two blocks: one attribute store each)."""
         self._applied_seq = applied_seq or (lambda: 0)
         self._process_into = process_into
+        self._replan()
 
     def set_input_tap(self, on_input) -> None:
-        """Start (or stop, with None) handing each input block to ``on_input`` (e.g. the analyzer).
+        """Start (or stop, with None) handing each input block to ``on_input`` (e.g. the analyzer's
+        ring: pass ``ring.push`` of an ``AudioRing`` and the fused kernel writes it directly).
 
         One attribute store: the callback sees either the old or the new tap, never half of one.
         """
         self._on_input = on_input
+        self._replan()
+
+    @property
+    def fused(self) -> bool:
+        """True while blocks run as one numba call (``block_kernel``)."""
+        return self._plan is not None
+
+    def _replan(self) -> None:
+        """Work out whether the current parts can run fused, and publish the plan (or None)."""
+        if self._kernel is None:
+            self._plan = None
+            return
+        plan = self._fused_arguments()
+        if plan is None and self.meter._kernel is None:
+            self.meter.accelerate()  # a part only Python can call: at least meter in numba
+        self._plan = plan
+
+    def _fused_arguments(self) -> tuple | None:
+        z32 = np.zeros((0, self.channels), dtype=np.float32)
+        eq = self._fusable_eq(self._process_into)
+        ring = self._fusable_ring(self._on_input)
+        if eq is None or ring is None:
+            return None
+        src = self._source
+        if src is not None:
+            if type(src).fill is not LoopSource.fill or src.data.shape[1] != self.channels:
+                return None
+            src_args = (src.data, src._pos)
+        else:
+            src_args = (z32, np.zeros(1, dtype=np.int64))
+        rec = self.recorder
+        if rec is not None:
+            if type(rec).write is not Recorder.write or rec._ring.shape[1] != self.channels:
+                return None
+            rec_args = (rec._ring, rec._counts)
+        else:
+            rec_args = (z32, np.zeros(3, dtype=np.int64))
+        meter, m = self.meter, self.metrics
+        return (*src_args, meter.levels, meter.peak_decay, meter.ms_coef, *eq, *ring, *rec_args,
+                m._counters, m._durations.size, m._proc_seq, m._applied_t, m._applied_frame)
+
+    def _fusable_eq(self, process_into) -> tuple | None:
+        """(pending, state, on) for silence or an ``EQProcessor`` of this channel count."""
+        if process_into is self._silence:
+            return np.zeros(0), np.zeros(0), False
+        # The module is loaded if process_into can be one of its processors; never import it here.
+        mod = sys.modules.get("semeq_live.dsp.processor")
+        owner = getattr(process_into, "__self__", None)
+        if (mod is not None and type(owner) is mod.EQProcessor
+                and process_into.__func__ is mod.EQProcessor.process_into
+                and owner.channels == self.channels):
+            return owner._pending, owner._state, True
+        return None
+
+    def _fusable_ring(self, on_input) -> tuple | None:
+        """(buffer, counters) for no tap or an ``AudioRing.push`` of this channel count."""
+        if on_input is None:
+            return np.zeros((0, self.channels), dtype=np.float32), np.zeros(2, dtype=np.int64)
+        mod = sys.modules.get("semeq_live.analysis.ring")
+        owner = getattr(on_input, "__self__", None)
+        if (mod is not None and type(owner) is mod.AudioRing
+                and on_input.__func__ is mod.AudioRing.push and owner.channels == self.channels):
+            return owner._buf, owner._counts
+        return None
 
     @property
     def is_open(self) -> bool:

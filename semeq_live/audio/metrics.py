@@ -24,8 +24,12 @@ import numpy as np
 INPUT_UNDERFLOW, INPUT_OVERFLOW, OUTPUT_UNDERFLOW, OUTPUT_OVERFLOW = 1, 2, 4, 8
 _XRUN_BITS = INPUT_UNDERFLOW | INPUT_OVERFLOW | OUTPUT_UNDERFLOW | OUTPUT_OVERFLOW
 
-# Counter slots (one int64 array so the callback does index writes only).
+# Counter slots (one int64 array so the callback does index writes only; the fused callback
+# kernel, ``block_kernel``, uses the same slots). _PUBLISHED: newest published sequence (control
+# thread writes); _SEEN: newest sequence a block has run with (callback writes).
 _N_CALLBACKS, _N_XRUNS, _N_IN_UNDER, _N_IN_OVER, _N_OUT_UNDER, _N_OUT_OVER, _FRAMES = range(7)
+_PUBLISHED, _SEEN = 7, 8
+_N_COUNTERS = 9
 
 
 class CallbackMetrics:
@@ -35,15 +39,15 @@ class CallbackMetrics:
         self.block_size = int(block_size)
         self.block_period_s = block_size / float(sample_rate)
         self._durations = np.zeros(capacity)  # seconds, ring
-        self._counters = np.zeros(7, dtype=np.int64)
+        self._counters = np.zeros(_N_COUNTERS, dtype=np.int64)
         # seq -> arrival time (control thread writes) and first-block time/frame (callback writes).
         self._lat_cap = latency_capacity
         self._arrival = np.full(latency_capacity, np.nan)
         self._applied_t = np.full(latency_capacity, np.nan)
         self._applied_frame = np.full(latency_capacity, -1, dtype=np.int64)
         self._proc_seq = np.zeros(latency_capacity, dtype=np.int64)
-        self._published = np.zeros(1, dtype=np.int64)  # newest published sequence
-        self._seen = np.zeros(1, dtype=np.int64)  # newest sequence a block has run with
+        self._published = self._counters[_PUBLISHED:_PUBLISHED + 1]  # views of the counter slots
+        self._seen = self._counters[_SEEN:_SEEN + 1]
 
     # ---- audio thread -------------------------------------------------------------------------
     def block_started(self, status_bits: int) -> None:
@@ -62,15 +66,16 @@ class CallbackMetrics:
 
     def block_processed(self, t_start: float, processor_applied_seq: int) -> None:
         """After the kernel ran: mark targets it picked up in this block (bounded, usually 0-1)."""
-        seen, published = self._seen[0], self._published[0]
+        c = self._counters
+        seen, published = c[_SEEN], c[_PUBLISHED]
         while seen < published:
             slot = (seen + 1) % self._lat_cap
             if self._proc_seq[slot] > processor_applied_seq:
                 break
             seen += 1
             self._applied_t[slot] = t_start
-            self._applied_frame[slot] = self._counters[_FRAMES]
-        self._seen[0] = seen
+            self._applied_frame[slot] = c[_FRAMES]
+        c[_SEEN] = seen
 
     def block_finished(self, duration_s: float, frames: int) -> None:
         c = self._counters
@@ -87,7 +92,7 @@ class CallbackMetrics:
         self._applied_frame[slot] = -1
         self._arrival[slot] = t_arrival
         self._proc_seq[slot] = processor_seq
-        self._published[0] = seq  # last: the callback only looks at slots it is told about
+        self._counters[_PUBLISHED] = seq  # last: the callback only looks at slots it is told about
 
     # ---- readers ------------------------------------------------------------------------------
     @property
@@ -104,7 +109,7 @@ class CallbackMetrics:
 
     def applied(self, seq: int) -> tuple[float, int] | None:
         """(monotonic start time, output frame) of the first block that ran with target ``seq``."""
-        seen = int(self._seen[0])
+        seen = int(self._counters[_SEEN])
         if seq > seen or seen - seq >= self._lat_cap:
             return None
         slot = seq % self._lat_cap

@@ -29,7 +29,7 @@ class LoopSource:
             raise ValueError("loop data must be a non-empty [frames, channels] array")
         self.data = data
         self.description = description
-        self._pos = 0
+        self._pos = np.zeros(1, dtype=np.int64)  # next frame; an array the fused callback kernel advances
 
     @property
     def channels(self) -> int:
@@ -37,14 +37,14 @@ class LoopSource:
 
     def fill(self, out: np.ndarray) -> None:
         """Copy the next ``len(out)`` frames into ``out`` (wrapping around); no allocation."""
-        n, total, pos = out.shape[0], self.data.shape[0], self._pos
+        n, total, pos = out.shape[0], self.data.shape[0], int(self._pos[0])
         done = 0
         while done < n:
             take = min(n - done, total - pos)
             out[done:done + take] = self.data[pos:pos + take]
             done += take
             pos = (pos + take) % total
-        self._pos = pos
+        self._pos[0] = pos
 
 
 def pink_noise(sample_rate: int, channels: int, seconds: float = 10.0, seed: int = 1) -> np.ndarray:
