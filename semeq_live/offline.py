@@ -58,13 +58,14 @@ def render_file(in_path, out_path, process_block: Callable[[np.ndarray, int], np
     in_path, out_path = Path(in_path), Path(out_path)
     with open_input(in_path) as src:
         fmt, subtype = output_subtype(src.subtype, out_path)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial",
-                                        dir=str(out_path.parent))
-        os.close(fd)
+        tmp_name = None
         total = src.frames
         done = 0
         try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial",
+                                            dir=str(out_path.parent))
+            os.close(fd)
             with sf.SoundFile(tmp_name, "w", samplerate=src.samplerate, channels=src.channels,
                               format=fmt, subtype=subtype) as dst, _progress(progress, total,
                                                                             description) as tick:
@@ -74,12 +75,19 @@ def render_file(in_path, out_path, process_block: Callable[[np.ndarray, int], np
                     done += len(block)
                     tick(len(block))
             os.replace(tmp_name, out_path)
-        except BaseException:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
-            raise
+            tmp_name = None
+        except (OSError, sf.SoundFileRuntimeError) as exc:
+            # Unwritable folder, full disk, a directory in the way: say so, keep what was there.
+
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise CLIError(f"{out_path}: cannot write the output ({reason}); nothing was changed "
+                           "at that path") from None
+        finally:
+            if tmp_name is not None:
+                try:
+                    os.unlink(tmp_name)
+                except OSError:
+                    pass
         return {"frames": done, "seconds": done / src.samplerate, "sample_rate": src.samplerate,
                 "channels": src.channels, "subtype": subtype, "output": str(out_path)}
 

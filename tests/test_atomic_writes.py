@@ -32,9 +32,6 @@ REPO = Path(__file__).resolve().parents[1]
 # the fixed test fail loudly until then):
 REFERENCE_TMP_LEFT = pytest.mark.xfail(strict=True, reason=(
     "ReferenceSpectrum.save leaves '<name>.tmp' behind when the write or the replace fails"))
-RENDER_OS_ERRORS = pytest.mark.xfail(strict=True, reason=(
-    "offline.render_file lets OSError/LibsndfileError from an unwritable output escape as a "
-    "traceback instead of a CLIError"))
 
 
 def run_on_full_disk(setup: str, action: str, limit_bytes: int, cwd: Path) -> dict:
@@ -151,7 +148,6 @@ def _render(args: list[str], cwd: Path, limit_bytes: int | None = None) -> subpr
                           capture_output=True, text=True, timeout=180)
 
 
-@RENDER_OS_ERRORS
 def test_render_on_a_full_disk_keeps_the_previous_output(tmp_path, render_inputs):
     src, params = render_inputs
     out = tmp_path / "out.wav"
@@ -163,7 +159,6 @@ def test_render_on_a_full_disk_keeps_the_previous_output(tmp_path, render_inputs
     assert leftovers(tmp_path, {"in.wav", "eq.yaml", "out.wav"}) == []
 
 
-@RENDER_OS_ERRORS
 def test_render_into_an_unwritable_place_is_a_clear_error(tmp_path, render_inputs):
     src, params = render_inputs
     (tmp_path / "takes").write_text("a file where the folder should be")
