@@ -10,7 +10,6 @@ square and ``10*log10`` of a band is its level in dBFS (0 dB = a full-scale RMS 
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 
 from ..params import ANALYSIS_FREQS
 
@@ -75,6 +74,12 @@ class BandAnalyzer:
         if self._rows is None or self._rows.shape[0] != channels:
             self._rows = np.empty((channels, self.nfft), dtype=np.float32)
         np.multiply(segment.T, self._window32, out=self._rows, casting="unsafe")
+        # Imported on first use (in the analyzer thread), not with the module: scipy.fft takes
+        # longer to import than the live app's whole path to first sound has to spare, and it is
+        # 4 times faster than numpy.fft on these float32 segments (~0.24 vs ~0.9 ms), so it is
+        # worth having once the sound runs.
+        import scipy.fft
+
         spec = scipy.fft.rfft(self._rows, axis=1)
         mag = np.abs(spec)
         mag *= mag

@@ -13,6 +13,12 @@ Python-level step a few more; one call per block instead of eight removes most o
 time that was not filtering. A single cached entry point also loads faster at start-up than
 several.
 
+``run_block`` holds the GIL (it is not ``nogil``): the callback is a Python function anyway, and a
+kernel that released the GIL would have to win it back from whichever thread took it meanwhile
+(the analyzer, the panel), which can cost up to the interpreter's switch interval. Holding it for
+the few tens of microseconds of a block is cheaper and also makes every reader's copy atomic
+with respect to the block's writes.
+
 Numba's cache keys a function on its own file only, but this one has ``process_block`` and the
 meter compiled into it: a cached copy built against an older EQ kernel (different state layout)
 would corrupt memory. The function is therefore built with a fingerprint of the files it inlines

@@ -23,6 +23,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -36,6 +37,29 @@ from .sources import LoopSource
 MAX_BLOCK = 8192
 WATCHDOG_S = 1.0  # no callback for this long on a running stream = the device is gone
 STARTUP_GRACE_S = 5.0  # a loaded machine may take a while to schedule a new client's first cycle
+
+
+@contextmanager
+def _numba_without_scipy_blas():
+    """Keep numba from importing scipy.linalg while it sets itself up.
+
+    When numba first compiles or loads a function it imports its numpy implementations, and one of
+    them probes for BLAS by importing ``scipy.linalg.cython_blas``: a quarter of a second of
+    start-up and tens of MB of BLAS/LAPACK libraries the live path never uses (no kernel here calls
+    ``np.dot``). Making that one import fail during set-up turns the probe's answer into "no BLAS"
+    for numba's optional fast paths; afterwards scipy.linalg imports normally for anyone who needs
+    it. Nothing is changed if scipy.linalg is already loaded.
+    """
+    name = "scipy.linalg.cython_blas"
+    if name in sys.modules or "scipy.linalg" in sys.modules:
+        yield
+        return
+    sys.modules[name] = None  # the import system's documented "cannot import" marker
+    try:
+        yield
+    finally:
+        if sys.modules.get(name, 0) is None:
+            del sys.modules[name]
 
 
 class AudioEngine:
@@ -175,9 +199,10 @@ class AudioEngine:
         """Load the fused block kernel (numba; from its cache when warm) so that blocks run as one
         call from now on. Call from a control thread: loading takes a while, the callback never
         waits for it (it keeps running the Python path meanwhile)."""
-        from . import block_kernel
+        with _numba_without_scipy_blas():
+            from . import block_kernel
 
-        block_kernel.warm_up(self.channels)
+            block_kernel.warm_up(self.channels)
         self._kernel = block_kernel.run_block
         self._replan()
 
