@@ -7,14 +7,13 @@ complete, so an interrupted render never leaves a half-written file under the re
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .errors import CLIError
+from .fileio import atomic_output
 
 DEFAULT_BLOCK = 512
 
@@ -58,36 +57,23 @@ def render_file(in_path, out_path, process_block: Callable[[np.ndarray, int], np
     in_path, out_path = Path(in_path), Path(out_path)
     with open_input(in_path) as src:
         fmt, subtype = output_subtype(src.subtype, out_path)
-        tmp_name = None
         total = src.frames
         done = 0
         try:
-            out_path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial",
-                                            dir=str(out_path.parent))
-            os.close(fd)
-            with sf.SoundFile(tmp_name, "w", samplerate=src.samplerate, channels=src.channels,
-                              format=fmt, subtype=subtype) as dst, _progress(progress, total,
-                                                                            description) as tick:
+            with atomic_output(out_path, suffix=".partial") as tmp, \
+                    sf.SoundFile(str(tmp), "w", samplerate=src.samplerate, channels=src.channels,
+                                 format=fmt, subtype=subtype) as dst, \
+                    _progress(progress, total, description) as tick:
                 for block in src.blocks(blocksize=block_size, dtype="float32", always_2d=True):
                     out = process_block(np.ascontiguousarray(block), done)
                     dst.write(out)
                     done += len(block)
                     tick(len(block))
-            os.replace(tmp_name, out_path)
-            tmp_name = None
         except (OSError, sf.SoundFileRuntimeError) as exc:
             # Unwritable folder, full disk, a directory in the way: say so, keep what was there.
-
             reason = getattr(exc, "strerror", None) or str(exc)
             raise CLIError(f"{out_path}: cannot write the output ({reason}); nothing was changed "
                            "at that path") from None
-        finally:
-            if tmp_name is not None:
-                try:
-                    os.unlink(tmp_name)
-                except OSError:
-                    pass
         return {"frames": done, "seconds": done / src.samplerate, "sample_rate": src.samplerate,
                 "channels": src.channels, "subtype": subtype, "output": str(out_path)}
 

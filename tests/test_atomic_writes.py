@@ -28,11 +28,6 @@ from semeq_live.params import ANALYSIS_FREQS, FLAT_PARAMS, PARAM_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Bugs these tests found (reported to the owners; remove the marker when fixed, strict=True makes
-# the fixed test fail loudly until then):
-REFERENCE_TMP_LEFT = pytest.mark.xfail(strict=True, reason=(
-    "ReferenceSpectrum.save leaves '<name>.tmp' behind when the write or the replace fails"))
-
 
 def run_on_full_disk(setup: str, action: str, limit_bytes: int, cwd: Path) -> dict:
     """Run ``setup`` (imports), then ``action`` with files limited to ``limit_bytes``; report how
@@ -91,7 +86,6 @@ def _reference(level_db: float) -> ReferenceSpectrum:
     return ReferenceSpectrum(np.full(ANALYSIS_FREQS.size, level_db), name=f"flat {level_db:g}")
 
 
-@REFERENCE_TMP_LEFT
 def test_reference_save_on_a_full_disk_keeps_the_previous_file(tmp_path):
     path = tmp_path / "room.json"
     _reference(-3.0).save(path)
@@ -109,7 +103,7 @@ def test_reference_save_on_a_full_disk_keeps_the_previous_file(tmp_path):
     assert leftovers(tmp_path, {"room.json"}) == []
 
 
-@pytest.mark.parametrize("obstacle", [pytest.param("directory at the path", marks=REFERENCE_TMP_LEFT),
+@pytest.mark.parametrize("obstacle", ["directory at the path",
                                       "file in place of the folder"])
 def test_reference_save_into_an_unwritable_place(tmp_path, obstacle):
     if obstacle == "directory at the path":

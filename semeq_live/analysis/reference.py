@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import write_text_atomic
 from ..errors import SemeqError
 from ..params import ANALYSIS_FREQS
 
@@ -79,10 +80,7 @@ class ReferenceSpectrum:
             "meta": self.meta,
         }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(doc, indent=1) + "\n")
-            tmp.replace(path)  # never leave a half-written reference behind
+            write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
         except OSError as exc:
             raise ReferenceFileError(f"cannot save reference to {path}: {exc.strerror or exc}") from None
         return path

@@ -18,7 +18,6 @@ from ..params import (
     BAND_INDEX,
     MAX_FREQ_FRACTION,
     N_BANDS,
-    Q_RANGE,
     as_params,
     clamp_params,
 )

@@ -8,14 +8,13 @@ saw into a mapping entry. The file is validated with ``load_mapping`` before it 
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+from ..fileio import atomic_output
 from ..errors import SemeqError
 from .mapping import MAPPING_VERSION, load_mapping
 
@@ -253,21 +252,10 @@ def write_learned_mapping(path, learned: list[Learned], name: str, port: str | N
         raise SemeqError("nothing was learned: no control moved (check --midi-port and cables)")
     path = Path(path)
     text = mapping_text(learned, name, port)
-    folder = path.parent if str(path.parent) else Path(".")
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".yaml", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        load_mapping(tmp, known_terms=known_terms)  # never write a file that would not load
-        os.replace(tmp, path)
-        tmp = None
+        with atomic_output(path, suffix=".yaml") as tmp:
+            tmp.write_text(text, encoding="utf-8")
+            load_mapping(tmp, known_terms=known_terms)  # never write a file that would not load
     except OSError as exc:
         raise SemeqError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
     return path

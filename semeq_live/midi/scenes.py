@@ -14,12 +14,11 @@ folder raises a ``SemeqError`` and leaves both the file and the bank as they wer
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
+from ..fileio import write_text_atomic
 from ..control.state import (ALPHA_RANGE, INTENSITY_RANGE, OUTPUT_GAIN_RANGE_DB, SCENE_FIELDS,
                              TRAVERSE_RANGE, ControlState)
 from ..errors import SemeqError
@@ -87,26 +86,11 @@ class SceneBank:
     def _write(self, scenes: dict) -> None:
         text = "# semeq-live scenes (named snapshots of the control state)\n" + yaml.safe_dump(
             {"version": SCENE_VERSION, "scenes": scenes}, sort_keys=False, allow_unicode=True)
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        tmp = None
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-            tmp = None
+            write_text_atomic(self.path, text)
         except OSError as exc:
             raise SemeqError(f"cannot save scenes to {self.path}: {exc.strerror or exc} "
                              "(the previous scene file is unchanged)") from None
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
 
     def _load(self) -> dict[str, dict]:
         doc = load_located(self.path)

@@ -25,11 +25,11 @@ Layout (``FORMAT_VERSION`` 1); ``T`` terms, ``L`` latent size, ``G`` dense curve
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ..fileio import atomic_output
 from ..errors import ModelError
 from ..params import N_PARAMS
 
@@ -53,16 +53,10 @@ def write_model(path, arrays: dict) -> None:
     for k, v in arrays.items():
         if np.asarray(v).dtype == object:
             raise TypeError(f"{k}: object arrays cannot be stored without pickle")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename: a reader never sees a half-written model.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_output(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_model(path) -> dict:

@@ -1,0 +1,41 @@
+"""Atomic file writes: a file is either the old one or the complete new one, never half-written.
+
+Everything semeq-live saves (scenes, learned mappings, reference spectra, models, renders) goes
+through ``atomic_output``: the data is written to a temporary file in the target's folder, flushed
+to disk, then renamed over the target. Any failure (full disk, unwritable folder, an exception in
+the writer) removes the temporary file and leaves the target as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_output(path, suffix: str = ".tmp"):
+    """Yield a temporary path to write; on success it replaces ``path``. Raises ``OSError``."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=str(folder))
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as fh:  # the data must be on disk before the rename makes it current
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_text_atomic(path, text: str) -> Path:
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
