@@ -43,6 +43,7 @@ def did_you_mean(word: str, choices, n: int = 3) -> str:
     return " (did you mean " + ", ".join(repr(c) for c in close) + "?)"
 
 
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 MAX_NODES = 50_000  # aliases can expand exponentially ("billion laughs"): cap the walk
 
 
@@ -52,6 +53,11 @@ def _construct(node, path, key: str, ctor, budget: list) -> Located:
     if budget[0] < 0:
         raise LocatedError(path, line, key or "(document)",
                            f"document too large (more than {MAX_NODES} values after aliases)")
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        # Collections are built here, not by the safe constructor, so refuse tags ourselves
+        # (e.g. !!python/object/apply): a hostile tag must be an error, never silently accepted.
+        raise LocatedError(path, line, key or "(document)",
+                           f"YAML tag {node.tag!r} is not allowed (plain mappings and lists only)")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Located] = {}
         for knode, vnode in node.value:
