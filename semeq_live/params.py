@@ -11,6 +11,8 @@ peaking filters, band 5 is a high shelf (RBJ, S = 1).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 PARAM_NAMES: tuple[str, ...] = (
@@ -101,21 +103,32 @@ def params_to_mapping(p) -> dict:
     return {name: float(v) for name, v in zip(PARAM_NAMES, p)}
 
 
+@lru_cache(maxsize=8)
+def param_bounds(sample_rate: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bound of each of the 13 parameters (read-only arrays)."""
+    lo = np.empty(N_PARAMS)
+    hi = np.empty(N_PARAMS)
+    lo[GAIN_INDEX], hi[GAIN_INDEX] = GAIN_RANGE_DB
+    lo[Q_INDEX], hi[Q_INDEX] = Q_RANGE
+    for band, (f_lo, f_hi) in enumerate(FREQ_RANGES_HZ):
+        if sample_rate is not None:
+            f_hi = min(f_hi, MAX_FREQ_FRACTION * sample_rate)
+            f_lo = min(f_lo, f_hi)
+        lo[FREQ_INDEX[band]], hi[FREQ_INDEX[band]] = f_lo, f_hi
+    lo.setflags(write=False)
+    hi.setflags(write=False)
+    return lo, hi
+
+
 def clamp_params(p, sample_rate: float | None = None) -> np.ndarray:
     """Clamp gains to +-12 dB, Q to 0.1-10, and frequencies to the SAFE band ranges.
 
-    With ``sample_rate``, frequencies are also kept below ``0.45 * sample_rate``.
+    With ``sample_rate``, frequencies are also kept below ``0.45 * sample_rate``. Returns a new
+    array (one vectorised clip: this runs on every control update).
     """
-    p = np.array(as_params(p), dtype=np.float64, copy=True)
-    p[..., GAIN_INDEX] = np.clip(p[..., GAIN_INDEX], *GAIN_RANGE_DB)
-    p[..., Q_INDEX] = np.clip(p[..., Q_INDEX], *Q_RANGE)
-    for band, (lo, hi) in enumerate(FREQ_RANGES_HZ):
-        if sample_rate is not None:
-            hi = min(hi, MAX_FREQ_FRACTION * sample_rate)
-            lo = min(lo, hi)
-        idx = FREQ_INDEX[band]
-        p[..., idx] = np.clip(p[..., idx], lo, hi)
-    return p
+    lo, hi = param_bounds(None if sample_rate is None else float(sample_rate))
+    return np.clip(as_params(p), lo, hi)
+
 
 # Analysis grid: 1/3-octave band centres (base-10 series, IEC 61260) from 31.5 Hz to 16 kHz. The
 # input analyzer measures the long-term spectrum on these bands, and the curve encoder (trained with
