@@ -8,11 +8,18 @@ period. On it, one after the other:
 - at 128 frames, the app again with its panel, drawn into a pseudo-terminal.
 
 Each run is measured over the same window after start-up: whole-process CPU (% of one core, from
-the kernel's accounting), resident and unique memory, xruns reported by the client and counted by
+the kernel's accounting), resident, proportional and unique memory (RSS counts all of the JACK
+server's shared memory, about 100 MB, in every client; PSS shares it out, USS leaves it out), the
+app's CPU per thread (from its health log), xruns reported by the client and counted by
 the server, and for the app its callback time percentiles as % of the block period, the time
 from process start to sound (``startup_s``: the first block with the EQ; the stream runs silent
 before that) and to analyzer and MIDI running too (``ready_s``), with numba's cache warm
 (earlier runs filled it).
+
+``callback_isolated`` times the callback's work in-process without a server, at each block size:
+the fused path (one numba call, ``audio.block_kernel``) against the same parts called one by one
+from Python, and the EQ kernel alone, all on the same realistic load (adaptive 10-band EQ with a
+control change every second, pink-noise source, meters, analyzer ring, recorder).
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ import threading
 import time
 
 import numpy as np
+
+from . import summary_us
 
 NAME = "live"
 RATE = 48000
@@ -158,6 +167,7 @@ def _window(child: _Child, server, seconds: float) -> dict:
     c1, x1, t1 = child.cpu_s(), server.xruns_in_log(), time.monotonic()
     mem = child.ps.memory_full_info()
     return {"cpu_pct": 100.0 * (c1 - c0) / (t1 - t0), "rss_mb": mem.rss / 1e6, "uss_mb": mem.uss / 1e6,
+            "pss_mb": getattr(mem, "pss", float("nan")) / 1e6,
             "server_xruns": x1 - x0, "seconds": t1 - t0, "_t0": t0, "_t1": t1}
 
 
@@ -211,12 +221,71 @@ def _app(server, block: int, settle: float, seconds: float, panel: bool, model) 
             health = child.latest(lambda r: r.get("event") == "health") or {}
             w.update(p50_us=health.get("cb_p50_us"), p99_us=health.get("cb_p99_us"),
                      max_us=health.get("cb_max_us"), p99_pct_of_block=health.get("load_p99_pct"),
+                     cpu_threads=health.get("cpu_threads"),
                      startup_s=audio.get("startup_s"), ready_s=started.get("ready_s"),
                      startup_seen_s=audio["_t"] - child.t_start if audio else None)
     finally:
         code = child.stop()
     w["exit_code"] = code
     return w
+
+
+WARM = [3, 150, -2, 560, 0.71, 4, 1000, 0.71, -3, 3300, 0.71, 2, 8200]
+INVERSE = [1, 120, 2, 500, 1.0, -1, 1500, 1.0, 2, 4000, 1.0, -2, 9000]
+
+
+def _callback_isolated(block: int, quick: bool) -> dict:
+    """Per-block time of the fused and the one-by-one callback paths, interleaved in one run."""
+    import tempfile
+
+    from ..analysis.ring import AudioRing
+    from ..audio.engine import AudioEngine
+    from ..audio.recorder import Recorder
+    from ..audio.sources import signal_source
+    from ..dsp.processor import EQProcessor, warmup
+
+    warmup()
+    blocks = 2000 if quick else 20000
+    per_second = RATE // block
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for name in ("fused", "python"):
+            proc = EQProcessor(RATE, 2)
+            proc.set_params(WARM, inverse=INVERSE)
+            rec = Recorder(f"{tmp}/{name}.wav", RATE, 2)
+            eng = AudioEngine(None, sample_rate=RATE, block_size=block, channels=2,
+                              source=signal_source("pink", RATE, 2), recorder=rec)
+            if name == "fused":
+                eng.accelerate()
+            else:
+                eng.meter.accelerate()
+            eng.set_processing(proc.process_into, lambda p=proc: p.applied_seq)
+            eng.set_input_tap(AudioRing(RATE * 4, 2).push)
+            assert eng.fused == (name == "fused")
+            paths[name] = (eng, proc, rec, np.zeros((block, 2), np.float32), np.empty(blocks))
+        kernel_t = np.empty(blocks)
+        x = np.zeros((block, 2), np.float32)
+        for i in range(blocks):
+            if i % per_second == 0:  # a control change every second of audio
+                params = list(WARM)
+                params[5] = 4.0 + (i // per_second) % 5
+                for eng, proc, *_ in paths.values():
+                    proc.set_params(params, inverse=INVERSE)
+            for eng, proc, rec, out, times in paths.values():
+                t0 = time.perf_counter()
+                eng._run_block(None, out, block, 0)
+                times[i] = time.perf_counter() - t0
+            eng, proc, rec, out, _ = paths["python"]
+            t0 = time.perf_counter()
+            proc.process_into(x, out)
+            kernel_t[i] = time.perf_counter() - t0
+        for eng, proc, rec, *_ in paths.values():
+            rec.close()
+    res = {name: summary_us(p[4][blocks // 10:]) for name, p in paths.items()}
+    res["eq_kernel_alone"] = summary_us(kernel_t[blocks // 10:])
+    res["python_over_fused_p50"] = res["python"]["p50_us"] / res["fused"]["p50_us"]
+    res["fused_over_kernel_p50"] = res["fused"]["p50_us"] / res["eq_kernel_alone"]["p50_us"]
+    return res
 
 
 def _median(values) -> float | None:
@@ -231,10 +300,12 @@ def _clean(d: dict) -> dict:
 def run(quick: bool = False, model=None) -> dict:
     from ..audio.jackd import DummyJackServer
 
+    isolated = {str(b): _callback_isolated(b, quick) for b in BLOCKS}
     if not DummyJackServer.available():
-        return {"skipped": "jackd is not installed (apt-get install jackd2 libportaudio2)"}
+        return {"skipped": "jackd is not installed (apt-get install jackd2 libportaudio2)",
+                "callback_isolated": isolated}
     settle, seconds = (0.5, 3.0) if quick else (1.0, 10.0)
-    out = {"window_s": seconds, "sample_rate": RATE, "blocks": {}}
+    out = {"window_s": seconds, "sample_rate": RATE, "blocks": {}, "callback_isolated": isolated}
     for block in BLOCKS:
         server = DummyJackServer(f"semeq-bench-{block}-{os.getpid()}", RATE, block).start()
         try:
@@ -263,7 +334,12 @@ def run(quick: bool = False, model=None) -> dict:
         "ready_s_median": _median([b[k]["app_headless"].get("ready_s") for k in b]),
         "rss_mb": b["128"]["app_headless"]["rss_mb"],
         "uss_mb": b["128"]["app_headless"]["uss_mb"],
+        "pss_mb": b["128"]["app_headless"]["pss_mb"],
         "passthrough_rss_mb": b["128"]["passthrough"]["rss_mb"],
+        "passthrough_uss_mb": b["128"]["passthrough"]["uss_mb"],
+        "passthrough_pss_mb": b["128"]["passthrough"]["pss_mb"],
+        "callback_isolated_p50_us_128": {k: isolated["128"][k]["p50_us"]
+                                         for k in ("fused", "python", "eq_kernel_alone")},
         "goals": GOALS,
     }
     return out
