@@ -95,10 +95,16 @@ def abuse_signal(music_dir: Path = SHARED_AUDIO, music_s: float = 6.0) -> tuple[
 
     The abuse comes early in the loop so a short (CI) soak goes through all of it."""
     music, music_kind = _music(music_s, music_dir)
-    half = music.shape[0] // 3
-    sec = lambda s: int(s * SR)  # noqa: E731
+    first = music.shape[0] // 3
+
+    def sec(seconds: float) -> int:
+        return int(seconds * SR)
+
     t = np.arange(sec(3)) / SR
-    square = lambda f: np.repeat(np.sign(np.sin(2 * np.pi * f * t + 1e-3))[:, None], CHANNELS, 1)  # noqa: E731
+
+    def square(freq: float) -> np.ndarray:
+        return np.repeat(np.sign(np.sin(2 * np.pi * freq * t + 1e-3))[:, None], CHANNELS, 1)
+
     nan_part = music[:sec(3)].copy()
     rng = np.random.default_rng(7)
     nan_part[rng.integers(0, len(nan_part), 40)] = np.nan           # single NaN samples
@@ -107,14 +113,14 @@ def abuse_signal(music_dir: Path = SHARED_AUDIO, music_s: float = 6.0) -> tuple[
     nan_part[sec(1.0):sec(1.5)] = np.nan                             # half a second of NaN
     nan_part[sec(2.0), 0], nan_part[sec(2.2), 1] = np.inf, -np.inf
     segments = [
-        ("music", music[:half]),
+        ("music", music[:first]),
         ("silence", np.zeros((sec(3), CHANNELS))),
         ("dc +1.0", np.ones((sec(2), CHANNELS))),
         ("dc -0.5", np.full((sec(1), CHANNELS), -0.5)),
         ("square 50 Hz full scale", square(50.0)),
         ("square 1 kHz full scale", square(1000.0)),
         ("nan/inf bursts over music", nan_part),
-        ("music", music[half:]),
+        ("music", music[first:]),
     ]
     out, layout, pos = [], [], 0
     for name, data in segments:
@@ -146,11 +152,14 @@ TERM_NOTES = (36, 37, 38, 39, 40, 41, 46, 47)  # term steps and jumps, morph to 
 RECALL_NOTES, STORE_NOTES = (42, 43), (44, 45)
 
 
+MALFORMED_KINDS = ("stray data", "truncated", "sysex garbage", "running status", "undefined status",
+                   "realtime inside")
+
+
 def _malformed(rng: random.Random) -> tuple[str, list[list[int]]]:
     """Broken traffic as it arrives from real gear, cut into the packets a JACK port carries
     (rtmidi only refuses packets over 3 bytes that are not sysex, so everything here is sent)."""
-    kind = rng.choice(("stray data", "truncated", "sysex garbage", "running status",
-                       "undefined status", "realtime inside"))
+    kind = rng.choice(MALFORMED_KINDS)
     if kind == "stray data":
         return kind, [[rng.randrange(128) for _ in range(rng.randint(1, 3))]]
     if kind == "truncated":
@@ -166,10 +175,6 @@ def _malformed(rng: random.Random) -> tuple[str, list[list[int]]]:
     return kind, [[0xB0, 0xF8, rng.choice(FADER_CCS)], [rng.randrange(128)]]  # clock inside a CC
 
 
-MALFORMED_KINDS = ("stray data", "truncated", "sysex garbage", "running status", "undefined status",
-                   "realtime inside")
-
-
 class Flood:
     """Composes the message stream: mostly valid controller traffic, ~15 % malformed."""
 
@@ -177,7 +182,6 @@ class Flood:
         self.rng = random.Random(seed)
         self.throw_up = True
         self.last_store = 0.0
-        self.counts: dict[str, int] = {}
 
     def next(self, now: float) -> tuple[str, list[list[int]]]:
         """The kind and the packets of the next message (several packets for some malformed ones)."""
@@ -537,7 +541,8 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
         "output finite and never above the ceiling": rec.get("readable", False)
         and rec["nonfinite_samples"] == 0 and rec["samples_over_ceiling"] == 0,
         "no network sockets": not sockets,
-        "output carries the music": rec.get("readable", False) and rec["seconds_with_signal"] > 0.3 * rec["seconds"],
+        "output carries the music": rec.get("readable", False)
+        and rec["seconds_with_signal"] > 0.3 * rec["seconds"],
         "music comes back after the NaN bursts": bool(per_segment) and per_segment[-1]["segment"] == "music"
         and float(per_segment[-1]["out_rms_dbfs"]) > MIN_MUSIC_AFTER_NAN_DBFS,
     }
@@ -560,7 +565,8 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
                 **problems},
         "xruns": {"app": app_xruns, "passthrough": base_xruns, "limit": xrun_limit,
                   "passthrough_callbacks": passthrough.get("callbacks"),
-                  "jackd_log_xruns": server_xruns, "app_per_min": None if app_xruns is None else round(app_xruns / minutes, 2),
+                  "jackd_log_xruns": server_xruns,
+                  "app_per_min": None if app_xruns is None else round(app_xruns / minutes, 2),
                   "passthrough_per_min": None if base_xruns is None else round(base_xruns / minutes, 2)},
         "memory": mem,
         "network_sockets": sorted(sockets),
