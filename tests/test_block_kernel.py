@@ -162,6 +162,34 @@ def test_loop_source_fill_matches_in_both_paths():
 
 
 @pytest.mark.jack
+def test_duplex_capture_buffers_need_no_new_compilation(jack_server):
+    """PortAudio's capture buffer (not a source) goes straight into the kernel: its array type must
+    be the one compiled at warm-up, or the first callback would stall compiling."""
+    from semeq_live.audio import block_kernel
+    from semeq_live.audio.devices import release, rescan
+
+    rescan()
+    proc = EQProcessor(SR, 2)
+    eng = AudioEngine(None, sample_rate=SR, block_size=128, channels=2, input_device="system",
+                      output_device="system")
+    eng.accelerate()
+    eng.set_processing(proc.process_into, lambda: proc.applied_seq)
+    eng.set_input_tap(AudioRing(SR, 2).push)
+    signatures = list(block_kernel.run_block.signatures)
+    eng.open()
+    try:
+        deadline = time.monotonic() + 10
+        while eng.metrics.callbacks < 100:
+            assert time.monotonic() < deadline and eng.alive()
+            time.sleep(0.02)
+    finally:
+        assert eng.close()
+        release()
+    assert eng.fused and eng.callback_errors == 0
+    assert list(block_kernel.run_block.signatures) == signatures
+
+
+@pytest.mark.jack
 def test_stream_runs_fused_without_compiling_in_the_callback(jack_server, tmp_path):
     import soundfile as sf
 
