@@ -139,7 +139,8 @@ def write_input(path: Path, music_dir: Path) -> dict:
     nonfinite = int((~np.isfinite(data)).sum())
     if rate != SR or int((~np.isfinite(back)).sum()) != nonfinite or nonfinite == 0:
         raise RuntimeError("the float WAV did not keep the NaN/inf samples: the soak input is invalid")
-    return {"file": str(path), "loop_s": round(len(data) / SR, 2), "music": kind,
+    return {"file": str(path), "loop_s": round(len(data) / SR, 2), "loop_s_exact": len(data) / SR,
+            "music": kind,
             "nonfinite_samples_per_loop": nonfinite, "segments": layout}
 
 
@@ -388,21 +389,40 @@ def check_recording(path: Path, ceiling: float) -> dict:
             "samples_over_ceiling": over, "seconds_with_signal": loud_s}
 
 
-def output_per_segment(path: Path, segments: list[dict]) -> list[dict]:
-    """Output level during each input segment of the first loop. The source advances one block per
-    callback and the recorder keeps every block, so recording frame i plays input frame i."""
+def first_sound_s(path: Path) -> float | None:
+    """Where the output starts (the app plays silence while it loads, longer on a cold cache)."""
+    import soundfile as sf
+
+    with sf.SoundFile(str(path)) as f:
+        done = 0
+        for chunk in f.blocks(blocksize=f.samplerate // 10, dtype="float32", always_2d=True):
+            loud = np.flatnonzero(np.abs(chunk).max(axis=1) > 0)
+            if loud.size:
+                return (done + int(loud[0])) / f.samplerate
+            done += len(chunk)
+    return None
+
+
+def output_per_segment(path: Path, segments: list[dict], loop_s: float, sound_from_s: float) -> list[dict]:
+    """Output level during each input segment, at its first occurrence after the sound started.
+    The source advances one block per callback (silent start-up included) and the recorder keeps
+    every block, so recording frame i plays input frame i (mod the loop)."""
     import soundfile as sf
 
     out = []
     with sf.SoundFile(str(path)) as f:
         for seg in segments:
-            f.seek(min(int(seg["start_s"] * SR), f.frames))
+            start = seg["start_s"]
+            while start < sound_from_s:
+                start += loop_s
+            f.seek(min(int(start * SR), f.frames))
             x = f.read(int(seg["seconds"] * SR), dtype="float32", always_2d=True)
             if len(x) < int(seg["seconds"] * SR):
-                break
+                continue  # not recorded in full: the run was too short for this one
             x = x[len(x) // 4:]  # the settled part: smoothing and limiter release take a moment
             rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-            out.append({"segment": seg["segment"], "out_rms_dbfs": round(20 * np.log10(max(rms, 1e-10)), 1),
+            out.append({"segment": seg["segment"], "at_s": round(start, 2),
+                        "out_rms_dbfs": round(20 * np.log10(max(rms, 1e-10)), 1),
                         "out_peak_dbfs": round(20 * np.log10(max(float(np.abs(x).max()), 1e-10)), 2)})
     return out
 
@@ -510,8 +530,9 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
                    if (work / "passthrough.json").exists() else {})
     ceiling = 10 ** (ceiling_db / 20)
     rec = check_recording(work / "soak-output.wav", ceiling)
-    per_segment = output_per_segment(work / "soak-output.wav", input_info["segments"]) \
-        if rec.get("readable") else []
+    sound_from = first_sound_s(work / "soak-output.wav") if rec.get("readable") else None
+    per_segment = [] if sound_from is None else output_per_segment(
+        work / "soak-output.wav", input_info["segments"], input_info["loop_s_exact"], sound_from)
     audio_s = (stop.get("callbacks") or last.get("callbacks") or 0) * BLOCK / SR
     problems = count_problems(app, stderr)
     mem = rss_growth(rss, run_s)
@@ -573,6 +594,7 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
         "midi": {**flood, "flood_exit_status": flood_rc},
         "passthrough_exit_status": pass_rc,
         "recording": rec,
+        "sound_from_s": sound_from,
         "output_per_input_segment": per_segment,
     }
 

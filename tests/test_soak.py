@@ -1,4 +1,4 @@
-"""The short (CI) soak: ``scripts/soak.py`` for 45 s with the full abuse -- a 1000 messages/s MIDI
+"""The short (CI) soak: ``scripts/soak.py`` for 60 s with the full abuse -- a 1000 messages/s MIDI
 flood through a real JACK port, music, silence, DC, full-scale squares and NaN bursts at the input,
 a pass-through client beside it for the xrun baseline -- and its report checked point by point.
 
@@ -20,7 +20,7 @@ from .jack_server import JackServer
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
-SECONDS, RATE = 45, 1000
+SECONDS, RATE = 60, 1000
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,8 @@ def test_output_stays_finite_and_under_the_ceiling_in_every_segment(soak_report)
     ceiling_db = soak_report["settings"]["ceiling_db"]
     assert rec["nonfinite_samples"] == 0 and rec["samples_over_ceiling"] == 0
     assert rec["peak_dbfs"] <= ceiling_db + 1e-3
+    # Each segment at its first occurrence after the start-up silence (the app plays silence while
+    # it loads); the exact zeros of the silence segment show the recording is aligned with the input.
     segments = {s["segment"]: s for s in soak_report["output_per_input_segment"]}
     assert len(segments) == len({s["segment"] for s in soak_report["input"]["segments"]})
     # The flood throws output gain (-24..+6 dB), bypass and the EQ around, so levels vary; these
