@@ -227,3 +227,42 @@ def test_stream_runs_fused_without_compiling_in_the_callback(jack_server, tmp_pa
     spec = np.abs(np.fft.rfft(x[-SR:, 0])) / (SR / 2)
     assert 20 * np.log10(spec[1000]) == pytest.approx(-33.0, abs=1.0)  # the EQ's 1 kHz cut
     assert 20 * np.log10(spec[100]) == pytest.approx(-21.0, abs=0.5)
+
+
+def test_live_path_imports_no_torch_and_no_scipy_fft_or_linalg():
+    """What the live app loads on its way to sound and analysis stays lean: no torch (training
+    only), no scipy.fft (the analyzer uses numpy's), no scipy.linalg (numba's BLAS probe is kept
+    from importing it), and scipy.linalg still imports normally afterwards for anyone else."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np
+from semeq_live.audio.engine import AudioEngine
+from semeq_live.audio.sources import signal_source
+from semeq_live.analysis import Analyzer
+from semeq_live.control.engine import SemanticEngine
+from semeq_live.dsp import EQProcessor
+from semeq_live.model import load_model
+eng = AudioEngine(None, sample_rate=48000, block_size=128, channels=2,
+                  source=signal_source("pink", 48000, 2))
+eng.accelerate()
+model = load_model(None)
+analyzer = Analyzer(48000, 2, model)
+engine = SemanticEngine(model, 48000)
+proc = EQProcessor(48000, 2)
+eng.set_processing(proc.process_into)
+eng.set_input_tap(analyzer.ring.push)
+out = np.zeros((128, 2), np.float32)
+for _ in range(400):
+    eng._run_block(None, out, 128, 0)
+analyzer.update()
+assert eng.fused and analyzer.ring.written == 400 * 128
+loaded = sorted(m for m in ("torch", "scipy.fft", "scipy.linalg", "scipy.signal") if m in sys.modules)
+import scipy.linalg
+print(",".join(loaded) or "none")
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "none"
