@@ -54,7 +54,7 @@ class LevelMeter:
         peak = float(work.max())
         ms = float(np.vdot(flat, flat)) / n
         lv = self.levels
-        if ms == ms:  # a NaN block must not poison the meter (the kernel resets on NaN too)
+        if math.isfinite(ms):  # a NaN or inf block must not poison the meter (the kernel resets too)
             lv[row, MEAN_SQUARE] += self.ms_coef * (ms - lv[row, MEAN_SQUARE])
             held = lv[row, PEAK] * self.peak_decay
             lv[row, PEAK] = peak if peak > held else held

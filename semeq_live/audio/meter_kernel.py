@@ -13,7 +13,7 @@ def update_levels(block, levels, row, peak_decay, ms_coef):  # the GIL, and ever
     for i in range(frames):
         for c in range(channels):
             v = block[i, c]
-            if v != v:  # NaN: metering must not be poisoned by bad input either
+            if v - v != 0.0:  # NaN or inf (inf - inf is NaN): bad input must not poison metering
                 continue
             a = abs(v)
             if a > peak:
