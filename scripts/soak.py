@@ -55,6 +55,7 @@ MIN_AUDIO_FRACTION = 0.8
 # bypass and the EQ around, so the level varies a lot; "plays" means clearly above the exact
 # zeros a stuck (reset, never recovering) filter would give.
 MIN_MUSIC_AFTER_NAN_DBFS = -80.0
+FLOOR_DBFS = -120.0  # what the app's meters read for silence (and for a meter stuck on bad input)
 PCM24_LSB = 2.0 ** -23                         # the recorder writes 24-bit PCM
 # The app may miss more deadlines than a do-nothing client (it has real work to do), but on the same
 # machine in the same run it must stay in the same league: at most this many times the baseline
@@ -541,6 +542,10 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
     minutes = run_s / 60.0
     xrun_limit = (None if base_xruns is None
                   else XRUN_FACTOR * base_xruns + XRUN_ALLOWANCE_PER_MIN * max(minutes, 1.0))
+    # The input meter must keep showing the input through the NaN/inf bursts: all but the silence
+    # segment are loud, so most health lines after the first loop must read a level.
+    later = [r for r in healths if (r.get("callbacks") or 0) * BLOCK / SR > input_info["loop_s_exact"]]
+    metered = [r for r in later if (r.get("in_rms_dbfs") or FLOOR_DBFS) > FLOOR_DBFS + 20]
     midi_connected = any(r["event"] == "device" and "connected" in str(r.get("message", ""))
                          for r in app.events)
     state_lines = sum(1 for r in app.events if r["event"] == "state")
@@ -562,6 +567,7 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
         "output finite and never above the ceiling": rec.get("readable", False)
         and rec["nonfinite_samples"] == 0 and rec["samples_over_ceiling"] == 0,
         "no network sockets": not sockets,
+        "meters keep reading the input": bool(later) and len(metered) >= 0.5 * len(later),
         "output carries the music": rec.get("readable", False)
         and rec["seconds_with_signal"] > 0.3 * rec["seconds"],
         "music comes back after the NaN bursts": bool(per_segment) and per_segment[-1]["segment"] == "music"
@@ -580,7 +586,9 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
                 "callbacks": stop.get("callbacks"), "audio_s": round(audio_s, 2),
                 "audio_vs_wall": round(audio_s / run_s, 4) if run_s else None,
                 "state_lines": state_lines, "midi_connected": midi_connected,
-                "health_lines": len(healths), "cb_p99_us": last.get("cb_p99_us"),
+                "health_lines": len(healths),
+                "health_lines_with_input_level": f"{len(metered)}/{len(later)}",
+                "cb_p99_us": last.get("cb_p99_us"),
                 "cb_max_us": last.get("cb_max_us"), "load_p99_pct": last.get("load_p99_pct"),
                 "cpu_pct_last": last.get("cpu_pct"), "stderr_tail": stderr[-1500:] if stderr.strip() else "",
                 **problems},
