@@ -23,6 +23,9 @@ def atomic_output(path, suffix: str = ".tmp"):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=str(folder))
     os.close(fd)
     try:
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have
+        # (or the replaced file's), so a saved scene or render is readable as usual.
+        os.chmod(tmp, _mode_for(path))
         yield Path(tmp)
         with open(tmp, "rb+") as fh:  # the data must be on disk before the rename makes it current
             os.fsync(fh.fileno())
@@ -39,3 +42,12 @@ def write_text_atomic(path, text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
+
+
+def _mode_for(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

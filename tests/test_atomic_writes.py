@@ -205,3 +205,22 @@ def test_midi_learn_output_into_an_unwritable_place(tmp_path):
     with pytest.raises(SemeqError, match="cannot write"):
         write_learned_mapping(target, _learned(), "Mine")
     assert leftovers(tmp_path, {"maps", "mine.yaml"}) == []
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    """Temp files are private while written; the finished file has the usual (umask) mode."""
+    import os
+
+    from semeq_live.fileio import write_text_atomic
+
+    umask = os.umask(0o022)
+    try:
+        fresh = write_text_atomic(tmp_path / "new.yaml", "a: 1\n")
+        assert fresh.stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.yaml"
+        kept.write_text("old")
+        kept.chmod(0o600)
+        write_text_atomic(kept, "new")
+        assert kept.stat().st_mode & 0o777 == 0o600 and kept.read_text() == "new"
+    finally:
+        os.umask(umask)
