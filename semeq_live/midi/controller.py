@@ -71,7 +71,7 @@ class _Binding:
     role: str = "main"  # "main" or "lsb" (second half of a 14-bit CC pair)
 
 
-def _message_key(msg) -> tuple[str, int, int | None] | None:
+def message_key(msg) -> tuple[str, int, int | None] | None:
     """(type, channel, number) of a message a mapping can bind, else None."""
     t = msg.type
     if t == "control_change":
@@ -112,7 +112,7 @@ class MidiController:
     def controls_for(self, msg) -> list[Control]:
         """The mapping's controls that a message would drive (for monitors and the panel)."""
         try:
-            key = _message_key(msg)
+            key = message_key(msg)
         except Exception:
             return []
         if key is None:
@@ -126,7 +126,7 @@ class MidiController:
         if self._forget:
             self._drop_positions()
         try:
-            key = _message_key(msg)
+            key = message_key(msg)
         except Exception:
             self.stats["malformed"] += 1
             return []

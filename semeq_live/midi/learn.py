@@ -16,6 +16,7 @@ import yaml
 
 from ..fileio import atomic_output
 from ..errors import SemeqError
+from .controller import message_key
 from .mapping import MAPPING_VERSION, load_mapping
 
 CONTINUOUS_INPUT = "continuous"  # wants a fader, knob, encoder or pitch bend
@@ -56,20 +57,6 @@ class Learned:
     step: LearnStep
     entry: dict       # the mapping entry (YAML-ready)
     description: str  # e.g. "CC 7 ch 1, absolute"
-
-
-def _identity(msg) -> tuple | None:
-    """What physical control a message comes from: (type, channel, number)."""
-    t = msg.type
-    if t == "control_change":
-        return ("cc", msg.channel, msg.control)
-    if t in ("note_on", "note_off"):
-        return ("note", msg.channel, msg.note)
-    if t == "program_change":
-        return ("program", msg.channel, None)
-    if t == "pitchwheel":
-        return ("pitchbend", msg.channel, None)
-    return None
 
 
 def guess_relative_encoding(values: list[int]) -> str | None:
@@ -138,7 +125,7 @@ class MappingLearner:
             _port, msg, _t = item
             if msg is None:  # SKIP sentinel (the user pressed Enter)
                 return None
-            ident = _identity(msg)
+            ident = message_key(msg)
             if ident is None:
                 continue
             if ident in self._used:  # a late release or a second touch of a learned control
@@ -179,7 +166,7 @@ class MappingLearner:
             if msg is None:  # a skip typed while capturing belongs to the next step
                 self._pending.append(item)
                 return group
-            other = _identity(msg)
+            other = message_key(msg)
             if other == ident or (lsb_ident is not None and other == lsb_ident):
                 group.append(msg)
                 last = time.monotonic()
