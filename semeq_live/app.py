@@ -201,6 +201,9 @@ class LiveApp:
         self.recorder = None
         if cfg.record:
             self.recorder = Recorder(cfg.record, sr, ch, append=bool(self._resumed))
+            if self.recorder.kept_previous is not None:
+                self.emit("recording", {"status": "previous take kept",
+                                        "moved_to": str(self.recorder.kept_previous)})
         self.audio = AudioEngine(None, sample_rate=sr, block_size=cfg.block_size, channels=ch,
                                  input_device=cfg.input_device,
                                  output_device=cfg.output_device, source=self.source,

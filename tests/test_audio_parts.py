@@ -263,3 +263,25 @@ def test_thread_cpu_split_names_the_busy_thread():
         t.join()
     assert split["burner"] > 30.0  # it had the GIL most of that half second
     assert split["burner"] > split.get("main", 0.0)
+
+
+def test_recorder_never_overwrites_an_existing_take(tmp_path):
+    """A fresh start on the same --record path moves the old take aside; a resume appends."""
+    import soundfile as sf
+
+    from semeq_live.audio.recorder import Recorder
+
+    path = tmp_path / "show.wav"
+    sf.write(path, np.full((4800, 2), 0.25, dtype=np.float32), 48000, subtype="PCM_24")
+    rec = Recorder(path, 48000, 2)
+    rec.write(np.zeros((128, 2), dtype=np.float32))
+    rec.close()
+    kept = rec.kept_previous
+    assert kept is not None and kept.exists() and kept.parent == tmp_path
+    old, _ = sf.read(kept)
+    assert old.shape == (4800, 2) and np.allclose(old, 0.25, atol=1e-6)
+    assert sf.info(path).frames == 128
+    resumed = Recorder(path, 48000, 2, append=True)  # the audio-server recovery path
+    resumed.write(np.zeros((64, 2), dtype=np.float32))
+    resumed.close()
+    assert resumed.kept_previous is None and sf.info(path).frames == 192

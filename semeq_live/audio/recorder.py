@@ -28,6 +28,7 @@ class Recorder:
         import soundfile as sf
 
         self.path = Path(path)
+        self.kept_previous: Path | None = None  # where an existing take was moved, if any
         fmt = self.path.suffix.lstrip(".").upper() or "WAV"
         if fmt not in sf.available_formats():
             raise CLIError(f"cannot record to {self.path}: unknown file type '.{fmt.lower()}' "
@@ -43,6 +44,7 @@ class Recorder:
                 else:
                     f.close()
             if self._file is None:
+                self.kept_previous = _keep_previous_take(self.path)
                 self._file = sf.SoundFile(str(self.path), "w", samplerate=int(sample_rate),
                                           channels=channels, format=fmt, subtype=subtype)
         except (RuntimeError, OSError) as exc:
@@ -108,3 +110,26 @@ class Recorder:
         self._thread.join()
         self._drain()
         self._file.close()
+
+
+def _keep_previous_take(path: Path) -> Path | None:
+    """Move an existing recording aside (``take.20261122-031500.wav``) instead of overwriting it.
+
+    A fresh start on the same ``--record`` path (a restart after a crash, or tomorrow's show) must
+    never destroy the take that is already there.
+    """
+    import time
+
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+        target = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+        n = 1
+        while target.exists():
+            target = path.with_name(f"{path.stem}.{stamp}-{n}{path.suffix}")
+            n += 1
+        path.rename(target)
+        return target
+    except OSError:
+        return None  # the open below reports the real problem, if any
