@@ -205,8 +205,13 @@ def test_level_meter_reads_peak_and_rms_and_ignores_nan(numba_kernel):
     assert lv["in_peak_dbfs"] == -120.0
     bad = sine.copy()
     bad[5, 0] = np.nan
+    bad[7, 1] = np.inf
+    bad[9, 0] = -np.inf
     meter.update(bad, LevelMeter.OUTPUT)
     assert np.isfinite(meter.levels).all()
+    for _ in range(50):  # and the meter keeps reading the signal after the bad samples
+        meter.update(sine, LevelMeter.OUTPUT)
+    assert meter.read()["out_peak_dbfs"] == pytest.approx(20 * np.log10(0.5), abs=0.05)
 
 
 # ---------------------------------------------------------------------------- devices
