@@ -36,14 +36,15 @@ from numba import njit
 from ..dsp import design as _design
 from ..dsp import kernel as K
 from . import meter_kernel as _meter_kernel
+from . import metrics as _metrics
 from .meter_kernel import update_levels
 
-# Slots of the metrics' int64 counter vector (see ``metrics.CallbackMetrics``).
-N_CALLBACKS, N_XRUNS, N_IN_UNDER, N_IN_OVER, N_OUT_UNDER, N_OUT_OVER, FRAMES = range(7)
-PUBLISHED, SEEN = 7, 8  # newest published control sequence; newest one a block has run with
-N_COUNTERS = 9
-# PortAudio callback status bits (portaudio.h).
-INPUT_UNDERFLOW, INPUT_OVERFLOW, OUTPUT_UNDERFLOW, OUTPUT_OVERFLOW = 1, 2, 4, 8
+# The metrics' counter layout and PortAudio's status bits: one definition, in ``metrics``.
+from .metrics import (  # noqa: E402
+    FRAMES, INPUT_OVERFLOW, INPUT_UNDERFLOW, N_CALLBACKS, N_COUNTERS, N_IN_OVER, N_IN_UNDER,
+    N_OUT_OVER, N_OUT_UNDER, N_XRUNS, OUTPUT_OVERFLOW, OUTPUT_UNDERFLOW, PUBLISHED, SEEN,
+    XRUN_BITS,
+)
 
 # Ring counters: the analyzer ring's [claimed, written]; the recorder's [written, drained, dropped].
 RING_CLAIMED, RING_WRITTEN = 0, 1
@@ -55,7 +56,7 @@ _APPLIED_SEQ = K.O_MISC + K.M_APPLIED_SEQ
 def _fingerprint() -> int:
     """A number that changes whenever code compiled into ``run_block`` from other files changes."""
     h = hashlib.sha256()
-    for mod in (K, _design, _meter_kernel):
+    for mod in (K, _design, _meter_kernel, _metrics):  # metrics: the counter layout constants
         h.update(Path(mod.__file__).read_bytes())
     return int.from_bytes(h.digest()[:7], "little")
 
@@ -120,7 +121,7 @@ def record_block(block, ring, counts):
 @njit(cache=True, nogil=True)
 def count_block(counters, status_bits, t_start, applied_seq, proc_seq, applied_t, applied_frame):
     """The metrics' ``block_started`` and ``block_processed`` (xruns; first block per target)."""
-    if status_bits & (INPUT_UNDERFLOW | INPUT_OVERFLOW | OUTPUT_UNDERFLOW | OUTPUT_OVERFLOW):
+    if status_bits & XRUN_BITS:
         counters[N_XRUNS] += 1
         if status_bits & INPUT_UNDERFLOW:
             counters[N_IN_UNDER] += 1

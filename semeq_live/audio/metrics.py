@@ -22,14 +22,14 @@ import numpy as np
 
 # PortAudio callback status bits (portaudio.h: paInputUnderflow ... paPrimingOutput).
 INPUT_UNDERFLOW, INPUT_OVERFLOW, OUTPUT_UNDERFLOW, OUTPUT_OVERFLOW = 1, 2, 4, 8
-_XRUN_BITS = INPUT_UNDERFLOW | INPUT_OVERFLOW | OUTPUT_UNDERFLOW | OUTPUT_OVERFLOW
+XRUN_BITS = INPUT_UNDERFLOW | INPUT_OVERFLOW | OUTPUT_UNDERFLOW | OUTPUT_OVERFLOW
 
 # Counter slots (one int64 array so the callback does index writes only; the fused callback
-# kernel, ``block_kernel``, uses the same slots). _PUBLISHED: newest published sequence (control
-# thread writes); _SEEN: newest sequence a block has run with (callback writes).
-_N_CALLBACKS, _N_XRUNS, _N_IN_UNDER, _N_IN_OVER, _N_OUT_UNDER, _N_OUT_OVER, _FRAMES = range(7)
-_PUBLISHED, _SEEN = 7, 8
-_N_COUNTERS = 9
+# kernel, ``block_kernel``, uses the same slots). PUBLISHED: newest published sequence (control
+# thread writes); SEEN: newest sequence a block has run with (callback writes).
+N_CALLBACKS, N_XRUNS, N_IN_UNDER, N_IN_OVER, N_OUT_UNDER, N_OUT_OVER, FRAMES = range(7)
+PUBLISHED, SEEN = 7, 8
+N_COUNTERS = 9
 
 
 class CallbackMetrics:
@@ -39,49 +39,52 @@ class CallbackMetrics:
         self.block_size = int(block_size)
         self.block_period_s = block_size / float(sample_rate)
         self._durations = np.zeros(capacity)  # seconds, ring
-        self._counters = np.zeros(_N_COUNTERS, dtype=np.int64)
+        self._counters = np.zeros(N_COUNTERS, dtype=np.int64)
         # seq -> arrival time (control thread writes) and first-block time/frame (callback writes).
         self._lat_cap = latency_capacity
         self._arrival = np.full(latency_capacity, np.nan)
         self._applied_t = np.full(latency_capacity, np.nan)
         self._applied_frame = np.full(latency_capacity, -1, dtype=np.int64)
         self._proc_seq = np.zeros(latency_capacity, dtype=np.int64)
-        self._published = self._counters[_PUBLISHED:_PUBLISHED + 1]  # views of the counter slots
-        self._seen = self._counters[_SEEN:_SEEN + 1]
+        self._published = self._counters[PUBLISHED:PUBLISHED + 1]  # views of the counter slots
+        self._seen = self._counters[SEEN:SEEN + 1]
 
     # ---- audio thread -------------------------------------------------------------------------
+    # block_started/processed/finished are the pure-Python twin of ``block_kernel.count_block``:
+    # they serve the callback while numba is still loading (start-up) and for processing callables
+    # that cannot be fused, so they must not import numba. Both use the counter layout above.
     def block_started(self, status_bits: int) -> None:
         """Call first thing in the callback: counts xruns from PortAudio's status bits."""
         c = self._counters
-        if status_bits & _XRUN_BITS:
-            c[_N_XRUNS] += 1
+        if status_bits & XRUN_BITS:
+            c[N_XRUNS] += 1
             if status_bits & INPUT_UNDERFLOW:
-                c[_N_IN_UNDER] += 1
+                c[N_IN_UNDER] += 1
             if status_bits & INPUT_OVERFLOW:
-                c[_N_IN_OVER] += 1
+                c[N_IN_OVER] += 1
             if status_bits & OUTPUT_UNDERFLOW:
-                c[_N_OUT_UNDER] += 1
+                c[N_OUT_UNDER] += 1
             if status_bits & OUTPUT_OVERFLOW:
-                c[_N_OUT_OVER] += 1
+                c[N_OUT_OVER] += 1
 
     def block_processed(self, t_start: float, processor_applied_seq: int) -> None:
         """After the kernel ran: mark targets it picked up in this block (bounded, usually 0-1)."""
         c = self._counters
-        seen, published = c[_SEEN], c[_PUBLISHED]
+        seen, published = c[SEEN], c[PUBLISHED]
         while seen < published:
             slot = (seen + 1) % self._lat_cap
             if self._proc_seq[slot] > processor_applied_seq:
                 break
             seen += 1
             self._applied_t[slot] = t_start
-            self._applied_frame[slot] = c[_FRAMES]
-        c[_SEEN] = seen
+            self._applied_frame[slot] = c[FRAMES]
+        c[SEEN] = seen
 
     def block_finished(self, duration_s: float, frames: int) -> None:
         c = self._counters
-        self._durations[c[_N_CALLBACKS] % self._durations.size] = duration_s
-        c[_N_CALLBACKS] += 1
-        c[_FRAMES] += frames
+        self._durations[c[N_CALLBACKS] % self._durations.size] = duration_s
+        c[N_CALLBACKS] += 1
+        c[FRAMES] += frames
 
     # ---- control thread -----------------------------------------------------------------------
     def target_published(self, seq: int, t_arrival: float, processor_seq: int) -> None:
@@ -92,24 +95,24 @@ class CallbackMetrics:
         self._applied_frame[slot] = -1
         self._arrival[slot] = t_arrival
         self._proc_seq[slot] = processor_seq
-        self._counters[_PUBLISHED] = seq  # last: the callback only looks at slots it is told about
+        self._counters[PUBLISHED] = seq  # last: the callback only looks at slots it is told about
 
     # ---- readers ------------------------------------------------------------------------------
     @property
     def callbacks(self) -> int:
-        return int(self._counters[_N_CALLBACKS])
+        return int(self._counters[N_CALLBACKS])
 
     @property
     def frames(self) -> int:
-        return int(self._counters[_FRAMES])
+        return int(self._counters[FRAMES])
 
     @property
     def xruns(self) -> int:
-        return int(self._counters[_N_XRUNS])
+        return int(self._counters[N_XRUNS])
 
     def applied(self, seq: int) -> tuple[float, int] | None:
         """(monotonic start time, output frame) of the first block that ran with target ``seq``."""
-        seen = int(self._counters[_SEEN])
+        seen = int(self._counters[SEEN])
         if seq > seen or seen - seq >= self._lat_cap:
             return None
         slot = seq % self._lat_cap
@@ -131,10 +134,10 @@ class CallbackMetrics:
         d = self._durations[:n].copy() * 1e6
         c = self._counters.copy()
         period_us = self.block_period_s * 1e6
-        out = {"callbacks": int(c[_N_CALLBACKS]), "frames": int(c[_FRAMES]),
-               "xruns": int(c[_N_XRUNS]), "input_underflow": int(c[_N_IN_UNDER]),
-               "input_overflow": int(c[_N_IN_OVER]), "output_underflow": int(c[_N_OUT_UNDER]),
-               "output_overflow": int(c[_N_OUT_OVER]), "block_period_us": period_us}
+        out = {"callbacks": int(c[N_CALLBACKS]), "frames": int(c[FRAMES]),
+               "xruns": int(c[N_XRUNS]), "input_underflow": int(c[N_IN_UNDER]),
+               "input_overflow": int(c[N_IN_OVER]), "output_underflow": int(c[N_OUT_UNDER]),
+               "output_overflow": int(c[N_OUT_OVER]), "block_period_us": period_us}
         if n:
             p50, p99 = np.percentile(d, [50, 99])
             out.update(p50_us=float(p50), p99_us=float(p99), max_us=float(d.max()),
