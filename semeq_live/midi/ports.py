@@ -81,20 +81,21 @@ def device_name(port_name: str) -> str:
     return re.sub(r"-\d\d$", "", client) or port_name
 
 
-def list_input_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:
-    client = _open_client("in", api, f"{client_name} list")
+def _list_ports(kind: str, api: str, client_name: str) -> list[str]:
+    """Port names of ``kind`` ("in"/"out"), without semeq-live's own ports."""
+    client = _open_client(kind, api, f"{client_name} list")
     try:
         return [n for n in client.get_ports() if not n.startswith(client_name)]
     finally:
         client.delete()
+
+
+def list_input_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:
+    return _list_ports("in", api, client_name)
 
 
 def list_output_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:
-    client = _open_client("out", api, f"{client_name} list")
-    try:
-        return [n for n in client.get_ports() if not n.startswith(client_name)]
-    finally:
-        client.delete()
+    return _list_ports("out", api, client_name)
 
 
 class MidiInput:
