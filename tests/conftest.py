@@ -25,12 +25,28 @@ def safe_csv() -> Path:
     return _need(SAFE_CSV, "SAFE-DB data (shared/data/safe_eq.csv)")
 
 
+def _is_speech(path: Path) -> bool:
+    # shared/audio/ATTRIBUTION.md: the one-voice clips are named speech_*; everything else is music.
+    return path.name.startswith("speech_")
+
+
 @pytest.fixture(scope="session")
 def music_files() -> list[Path]:
+    """The full-mix music excerpts of shared/audio (44.1 kHz stereo)."""
     _need(AUDIO_DIR, "music excerpts (shared/audio)")
-    files = sorted(AUDIO_DIR.glob("*.flac"))
+    files = sorted(p for p in AUDIO_DIR.glob("*.flac") if not _is_speech(p))
     if not files:
         pytest.skip(f"no .flac music in {AUDIO_DIR}")
+    return files
+
+
+@pytest.fixture(scope="session")
+def speech_files() -> list[Path]:
+    """The one-voice speech clips of shared/audio (16 kHz mono)."""
+    _need(AUDIO_DIR, "speech clips (shared/audio)")
+    files = sorted(p for p in AUDIO_DIR.glob("*.flac") if _is_speech(p))
+    if not files:
+        pytest.skip(f"no speech_*.flac clips in {AUDIO_DIR}")
     return files
 
 

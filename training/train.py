@@ -27,24 +27,23 @@ import torch
 import semeq_live
 from semeq_live.dsp import log_frequency_grid, response_db
 from semeq_live.model import FORMAT_VERSION, load_model, model_from_arrays
-from semeq_live.model.curves import LEVEL_BAND_RANGE_HZ, level_mask
+from semeq_live.model.curves import LEVEL_BAND_RANGE_HZ
 from semeq_live.model.store import write_model
 from semeq_live.params import ANALYSIS_FREQS
 
 from . import data as D
-from .curves import mix_settings, prepare_curve, spectral_noise
+from .curve_encoder import CURVE_SCALE_DB, train_curve_encoder
+from .curves import prepare_curve
+from .sampling import balanced_weights
 from .evaluate import SAMPLE_RATE, evaluate, evaluate_curve_encoder
 from .losses import supervised_contrastive
-from .nets import CurveEncoder, Decoder, Encoder, ProjectionHead, ResidualMLP, param_coding
+from .nets import Decoder, Encoder, ProjectionHead, ResidualMLP, param_coding
 from .response import response_db_torch
 
 LOSS_GRID = log_frequency_grid(64)   # response-domain loss
 CURVE_GRID = log_frequency_grid(256)  # exported per-term curves (interpolated at run time)
-CURVE_SCALE_DB = 6.0
-BALANCE_POWER = 0.5  # sampling weight count**-0.5: rare terms seen far more often, not 100x more
 RECON_SCALE_DB = 6.0
 PARAM_LOSS_WEIGHT = 0.1
-CURVE_DECODE_WEIGHT = 1.0
 CENTROID_STEPS = 200
 CENTROID_ANCHOR = 1.0  # weight of ||c - latent mean||^2 while matching the term's mean curve
 QUICK_STEPS = 120
@@ -94,13 +93,6 @@ def _progress(disable: bool):
                     TimeElapsedColumn(), TextColumn("{task.fields[info]}"), disable=disable)
 
 
-def balanced_weights(labels: np.ndarray) -> np.ndarray:
-    """Sampling probabilities ~ count(label)**-BALANCE_POWER (unlabelled rows are one class)."""
-    counts = Counter(labels.tolist())
-    w = np.array([counts[l] ** -BALANCE_POWER for l in labels])
-    return w / w.sum()
-
-
 def train_autoencoder(args, train: D.EQRows, labels, rng, progress):
     enc = Encoder(args.latent)
     dec = Decoder(args.latent, args.decoder_width, args.decoder_hidden)
@@ -133,57 +125,6 @@ def train_autoencoder(args, train: D.EQRows, labels, rng, progress):
             progress.update(task, info=f"curve rms {rms:.2f} dB  supcon {float(con.detach()):.3f}")
         progress.advance(task)
     return enc.eval(), dec.eval()
-
-
-def train_curve_encoder(args, enc, dec, train: D.EQRows, labels, centroids, rng, progress):
-    cenc = CurveEncoder(ANALYSIS_FREQS.size, args.latent)
-    opt = torch.optim.AdamW(cenc.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.curve_steps,
-                                                pct_start=0.1)
-    weights = balanced_weights(labels)
-    is_log = np.asarray(enc.coding.is_log.numpy())
-    log_index = np.flatnonzero(is_log)
-    level = torch.tensor(level_mask(ANALYSIS_FREQS))
-    for prm in dec.parameters():
-        prm.requires_grad_(False)
-    task = progress.add_task("curve encoder", total=args.curve_steps, info="")
-    n_rows, n_mix = args.batch // 2, args.batch // 4
-    n_morph = args.batch - n_rows - n_mix
-    for step in range(args.curve_steps):
-        rows = train.params[rng.choice(len(train.params), size=n_rows, p=weights)]
-        mixed = mix_settings(rng, train.params[rng.choice(len(train.params), size=2 * n_mix,
-                                                          p=weights)], n_mix, log_index)
-        # Points on and around the morph paths between term centroids, through the decoder.
-        a, b = rng.integers(0, len(centroids), (2, n_morph))
-        t = rng.uniform(0, 1, (n_morph, 1))
-        z_morph = (1 - t) * centroids[a] + t * centroids[b] + rng.normal(0, 0.05, (n_morph, args.latent))
-        with torch.no_grad():
-            morph = dec(torch.tensor(z_morph, dtype=torch.float32)).double().numpy()
-        p = np.concatenate([rows, mixed, morph])
-        with torch.no_grad():
-            target = enc(torch.tensor(p, dtype=torch.float32))
-        true_curve = response_db(p, ANALYSIS_FREQS, SAMPLE_RATE)
-        dev = true_curve + spectral_noise(rng, len(p))
-        x = torch.tensor(prepare_curve(dev, CURVE_SCALE_DB), dtype=torch.float32)
-        z_hat = cenc(x)
-        latent_loss = torch.mean((z_hat - target) ** 2)
-        # What matters downstream is the EQ the estimate decodes to (the adaptive inverse filter):
-        # also match its level-free curve to the true one.
-        back = response_db_torch(dec(z_hat).double(), ANALYSIS_FREQS, SAMPLE_RATE)
-        back = back - back[:, level].mean(1, keepdim=True)
-        truth = torch.tensor(true_curve - true_curve[:, level].mean(1, keepdims=True))
-        curve_loss = torch.mean((back - truth) ** 2) / RECON_SCALE_DB ** 2
-        loss = latent_loss + CURVE_DECODE_WEIGHT * curve_loss.float()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % 20 == 0 or step == args.curve_steps - 1:
-            rms = float(torch.sqrt(curve_loss.detach())) * RECON_SCALE_DB
-            progress.update(task, info=f"latent rms {float(torch.sqrt(latent_loss.detach())):.3f}"
-                                      f"  curve rms {rms:.2f} dB")
-        progress.advance(task)
-    return cenc.eval()
 
 
 def term_centroids(dec, z_train, labels, train: D.EQRows, vocab, steps=CENTROID_STEPS):

@@ -1,0 +1,78 @@
+"""The curve encoder: an input's deviation curve (analysis bands, dB) -> the model's latent.
+
+Trained after the encoder/decoder, against the frozen encoder (latent target) and the frozen decoder
+(the EQ the estimate decodes to must reproduce the true curve, since the adaptive EQ applies its
+inverse). Samples are training settings, interpolations between them and points on the morph paths
+between term centroids, each with realistic spectral noise (``training.curves``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from semeq_live.dsp import response_db
+from semeq_live.model.curves import level_mask
+from semeq_live.params import ANALYSIS_FREQS
+
+from . import data as D
+from .curves import mix_settings, prepare_curve, spectral_noise
+from .evaluate import SAMPLE_RATE
+from .nets import CurveEncoder
+from .response import response_db_torch
+from .sampling import balanced_weights
+
+CURVE_SCALE_DB = 6.0
+CURVE_DECODE_WEIGHT = 1.0
+RECON_SCALE_DB = 6.0
+
+
+def train_curve_encoder(args, enc, dec, train: D.EQRows, labels, centroids, rng, progress):
+    cenc = CurveEncoder(ANALYSIS_FREQS.size, args.latent)
+    opt = torch.optim.AdamW(cenc.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.curve_steps,
+                                                pct_start=0.1)
+    weights = balanced_weights(labels)
+    is_log = np.asarray(enc.coding.is_log.numpy())
+    log_index = np.flatnonzero(is_log)
+    level = torch.tensor(level_mask(ANALYSIS_FREQS))
+    for prm in dec.parameters():
+        prm.requires_grad_(False)
+    task = progress.add_task("curve encoder", total=args.curve_steps, info="")
+    n_rows, n_mix = args.batch // 2, args.batch // 4
+    n_morph = args.batch - n_rows - n_mix
+    for step in range(args.curve_steps):
+        rows = train.params[rng.choice(len(train.params), size=n_rows, p=weights)]
+        mixed = mix_settings(rng, train.params[rng.choice(len(train.params), size=2 * n_mix,
+                                                          p=weights)], n_mix, log_index)
+        # Points on and around the morph paths between term centroids, through the decoder.
+        a, b = rng.integers(0, len(centroids), (2, n_morph))
+        t = rng.uniform(0, 1, (n_morph, 1))
+        z_morph = (1 - t) * centroids[a] + t * centroids[b] + rng.normal(0, 0.05, (n_morph, args.latent))
+        with torch.no_grad():
+            morph = dec(torch.tensor(z_morph, dtype=torch.float32)).double().numpy()
+        p = np.concatenate([rows, mixed, morph])
+        with torch.no_grad():
+            target = enc(torch.tensor(p, dtype=torch.float32))
+        true_curve = response_db(p, ANALYSIS_FREQS, SAMPLE_RATE)
+        dev = true_curve + spectral_noise(rng, len(p))
+        x = torch.tensor(prepare_curve(dev, CURVE_SCALE_DB), dtype=torch.float32)
+        z_hat = cenc(x)
+        latent_loss = torch.mean((z_hat - target) ** 2)
+        # What matters downstream is the EQ the estimate decodes to (the adaptive inverse filter):
+        # also match its level-free curve to the true one.
+        back = response_db_torch(dec(z_hat).double(), ANALYSIS_FREQS, SAMPLE_RATE)
+        back = back - back[:, level].mean(1, keepdim=True)
+        truth = torch.tensor(true_curve - true_curve[:, level].mean(1, keepdims=True))
+        curve_loss = torch.mean((back - truth) ** 2) / RECON_SCALE_DB ** 2
+        loss = latent_loss + CURVE_DECODE_WEIGHT * curve_loss.float()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 20 == 0 or step == args.curve_steps - 1:
+            rms = float(torch.sqrt(curve_loss.detach())) * RECON_SCALE_DB
+            progress.update(task, info=f"latent rms {float(torch.sqrt(latent_loss.detach())):.3f}"
+                                      f"  curve rms {rms:.2f} dB")
+        progress.advance(task)
+    return cenc.eval()
