@@ -11,6 +11,7 @@ from ..errors import ModelError
 from ..params import ANALYSIS_FREQS, N_PARAMS
 from .curves import LEVEL_BAND_RANGE_HZ, remove_level
 from .forward import ResidualMLP
+from .terms import SOURCE_SAFE, TermInfo
 
 
 class UnknownTermError(ModelError, KeyError):
@@ -40,6 +41,7 @@ class SemanticModel:
         self.val_counts: dict[str, int] = {
             t: int(c) for t, c in zip(self.terms, arrays["term_val_counts"])}
         self._index = {t: i for i, t in enumerate(self.terms)}
+        self._infos = _term_infos(arrays, self.terms)
         self._centroids = np.array(arrays["centroids"], dtype=np.float64)
         self.latent_dim: int = self._centroids.shape[1]
         self.latent_mean = np.array(arrays["latent_mean"], dtype=np.float64)
@@ -100,6 +102,14 @@ class SemanticModel:
             close += [t for t in self.terms if key and (t.startswith(key) or key in t)
                       and t not in close][:n - len(close)]
         return close
+
+    def term_info(self, term: str) -> TermInfo:
+        """Where the word comes from and how certain it is (``semeq_live.model.terms``)."""
+        return self._infos[self._term_index(term)]
+
+    def term_infos(self) -> list[TermInfo]:
+        """``term_info`` of every term, in the model's order."""
+        return list(self._infos)
 
     def centroid(self, term: str) -> np.ndarray:
         """The term's latent centroid (a copy).
@@ -187,3 +197,10 @@ class SemanticModel:
     def __repr__(self) -> str:
         return (f"SemanticModel({len(self.terms)} terms, latent {self.latent_dim}, "
                 f"path={str(self.path)!r})")
+
+
+def _term_infos(arrays: dict, terms: list[str]) -> list[TermInfo]:
+    # Format 1 files hold SAFE words only, with row counts but not user counts.
+    rows = arrays["term_counts"]
+    return [TermInfo(name=t, sources=(SOURCE_SAFE,), safe_rows=int(n), safe_users=int(n))
+            for t, n in zip(terms, rows)]
