@@ -1,7 +1,7 @@
 """The live app: audio stream, control thread, analyzer, MIDI, keyboard and panel or headless log.
 
 Threads (DESIGN.md section 1): the audio callback (``audio.engine``), the control thread
-(``audio.live_control``: MIDI/keyboard -> state -> decoder -> processor), the analyzer thread, the
+(``control.loop``: MIDI/keyboard -> state -> decoder -> processor), the analyzer thread, the
 panel thread (or, headless, this module's supervision loop writing the log), MIDI port threads.
 The main thread supervises: signals, a lost audio device, MIDI reconnects, health lines.
 
@@ -228,7 +228,7 @@ class LiveApp:
     def build_control(self) -> None:
         """The analyzer, the semantic engine and the control thread (while audio already runs)."""
         from .analysis import Analyzer, AnalyzerThread
-        from .audio.live_control import LiveControl
+        from .control.loop import LiveControl
         from .control.engine import SemanticEngine
 
         sr, ch = self.cfg.sample_rate, self.cfg.channels

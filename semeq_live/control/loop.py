@@ -17,8 +17,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..control.state import ControlState
 from ..errors import SemeqError
+from .state import ControlState
 
 # Keyboard (and other non-MIDI) commands: ("set", {field: value}), ("add", field, step),
 # ("step_term", "a"|"b", +-1), ("toggle", field), ("action", kind[, arg]).
