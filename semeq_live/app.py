@@ -132,6 +132,29 @@ def load_stage_config(path) -> dict:
     return out
 
 
+def initial_state(cfg: StageConfig, model) -> ControlState:
+    """The control state a show starts from: the stage config's terms, morph, intensity and modes
+    (unknown terms raise the model's error with suggestions), else the model's first terms."""
+    state = ControlState()
+    terms = model.terms
+    initial = {"autogain": cfg.autogain, "adaptive": cfg.adaptive}
+    for key in ("term_a", "term_b"):
+        value = getattr(cfg, key)
+        if value is not None:
+            if value not in terms:
+                model.centroid(value)  # raises UnknownTermError with suggestions
+            initial[key] = value
+    state.update(**initial)
+    if state.term_a not in terms:
+        state.update(term_a=terms[0])
+    if state.term_b not in terms:
+        state.update(term_b=terms[min(1, len(terms) - 1)])
+    for key in ("alpha", "intensity"):
+        if getattr(cfg, key) is not None:
+            state.update(**{key: getattr(cfg, key)})
+    return state
+
+
 class _MidiLogBridge(logging.Handler):
     """Turns the MIDI layer's connect/disconnect log records into app events."""
 
@@ -245,29 +268,12 @@ class LiveApp:
         self.audio.set_input_tap(self.analyzer.ring.push)  # what Analyzer.push does; fused
 
     def _initial_state(self) -> ControlState:
-        cfg = self.cfg
-        state = ControlState()
-        terms = self.model.terms
-        initial = {"autogain": cfg.autogain, "adaptive": cfg.adaptive}
-        for key in ("term_a", "term_b"):
-            value = getattr(cfg, key)
-            if value is not None:
-                if value not in terms:
-                    self.model.centroid(value)  # raises UnknownTermError with suggestions
-                initial[key] = value
-        state.update(**initial)
-        if state.term_a not in terms:
-            state.update(term_a=terms[0])
-        if state.term_b not in terms:
-            state.update(term_b=terms[min(1, len(terms) - 1)])
-        for key in ("alpha", "intensity"):
-            if getattr(cfg, key) is not None:
-                state.update(**{key: getattr(cfg, key)})
+        state = initial_state(self.cfg, self.model)
         if self._resumed:
             try:
                 saved = json.loads(Path(self._resumed).read_text())
-                state.update(**{k: v for k, v in saved.items()
-                                if k in state.to_dict() and (not k.startswith("term") or v in terms)})
+                state.update(**{k: v for k, v in saved.items() if k in state.to_dict()
+                                and (not k.startswith("term") or v in self.model.terms)})
                 Path(self._resumed).unlink()
             except (OSError, ValueError, KeyError):
                 pass  # a lost resume file costs the state, not the show
@@ -642,19 +648,23 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
     """No audio device at all: render the bundled demo performance offline, and say why.
 
     The demo is the MIDI performance generated for the mapping in use (a morph sweep, intensity
-    moves, a bypass comparison), played through the same control path onto the input file, or
-    onto pink noise when there is none, with ``semeq-live render``.
+    moves, a bypass comparison), played through the same control path (``offline.SemanticSession``:
+    mapping, control loop, engine, analyzer, processor) onto the input file, or onto pink noise when
+    there is none, from the state the stage config would start the show with.
     """
     from .audio.sources import pink_noise
-    from .cli import main as cli_main
-    from .midi import default_mapping_path
+    from .midi import default_mapping_path, load_mapping, load_performance, resolve_mapping_path
     from .midi.demo import write_demo_performance
+    from .model import load_model
+    from .offline import SemanticSession, open_input, render_file
 
-    mapping = cfg.mapping or str(default_mapping_path())
+    mapping_path = resolve_mapping_path(cfg.mapping) if cfg.mapping else default_mapping_path()
     print("semeq-live run: no audio device on this machine (no audio server running and no sound "
           "card), so nothing can be played live.\nRendering the demo performance offline instead: "
-          f"the MIDI moves of the demo for {Path(mapping).name} applied to "
+          f"the MIDI moves of the demo for {Path(mapping_path).name} applied to "
           f"{cfg.input_file or 'pink noise'} -> {output}", file=sys.stderr)
+    model = load_model(cfg.model)
+    mapping = load_mapping(mapping_path, known_terms=model.terms)
     with tempfile.TemporaryDirectory(prefix="semeq-demo-") as tmp:
         if cfg.input_file:
             source = cfg.input_file
@@ -664,14 +674,15 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
             source = str(Path(tmp) / "pink.wav")
             sf.write(source, pink_noise(cfg.sample_rate, cfg.channels, seconds), cfg.sample_rate,
                      subtype="FLOAT")
-        performance = write_demo_performance(Path(tmp) / "demo.mid", mapping, seconds=seconds)
-        argv = ["render", source, "-o", output, "--mapping", mapping, "--midi", str(performance),
-                "--quiet"]
-        if cfg.model:
-            argv += ["--model", cfg.model]
-        code = cli_main(argv)
-    if code == 0:
-        print(f"semeq-live run: wrote {output}. To play live, start an audio server (e.g. "
-              "'jackd -d alsa') or connect an interface; 'semeq-live devices' shows what is found.",
-              file=sys.stderr)
-    return code
+        performance = load_performance(
+            write_demo_performance(Path(tmp) / "demo.mid", str(mapping_path), seconds=seconds))
+        with open_input(source) as f:
+            sr, ch = f.samplerate, f.channels
+        session = SemanticSession(sr, ch, initial_state(cfg, model), model=model, mapping=mapping,
+                                  performance=performance, smoothing_ms=cfg.smoothing_ms,
+                                  ceiling_db=cfg.ceiling_db)
+        render_file(source, output, session.process, progress=False)
+    print(f"semeq-live run: wrote {output}. To play live, start an audio server (e.g. "
+          "'jackd -d alsa') or connect an interface; 'semeq-live devices' shows what is found.",
+          file=sys.stderr)
+    return 0
