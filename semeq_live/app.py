@@ -232,6 +232,8 @@ class LiveApp:
                                  output_device=cfg.output_device, source=self.source,
                                  recorder=self.recorder)
         self.process_metrics = ProcessMetrics()
+        if self.log is not None:
+            self.log.metrics = self.audio.metrics  # state lines carry the MIDI -> audio latency
 
     def build_dsp(self) -> None:
         """Load the numba kernels (from cache when warm) and put the EQ in the signal path."""
@@ -621,7 +623,8 @@ class LiveApp:
         self.emit("stop", {"reason": self.stop_reason or "audio unavailable", "callbacks": tm["callbacks"],
                            "xruns": tm["xruns"], "record": self.cfg.record,
                            "recorded_s": (self.recorder.frames_written / self.cfg.sample_rate
-                                          if self.recorder else None)})
+                                          if self.recorder else None),
+                           **({"log_lines": dict(self.log.lines)} if self.log is not None else {})})
         if not closed:
             # PortAudio is wedged on a dead server: its exit handler would hang or abort.
             try:
