@@ -36,6 +36,7 @@ from . import synth_sources
 
 UPDATE_S = 0.1
 SETTLE_S = 1.0          # "after the first second"
+WINDOW_S = 2.0          # the analysis window: the adaptive figures start once it is full
 GOALS = {"estimate": 0.9, "right_word": 0.9, "warm_vs_bright_db": 3.0, "lu": 1.0}
 MUSIC_SOUNDCHECK_S = (0.0, 10.0)
 MUSIC_SHOW_S = (10.0, 30.0)
@@ -111,15 +112,36 @@ def live_estimates(analyzer: Analyzer, x: np.ndarray, block: int = 512):
     return ests
 
 
-def analyzer_for(model, src: Source) -> Analyzer:
-    channels = src.audio.shape[1]
+_CACHE: dict = {}
+
+
+def _cached(key, make):
+    if key not in _CACHE:
+        _CACHE[key] = make()
+    return _CACHE[key]
+
+
+def reference_for(model, src: Source) -> ReferenceSpectrum:
+    """The source's reference: a built-in, or learned from its soundcheck take (cached)."""
     if src.reference != "learned":
-        return Analyzer(src.fs, channels, model=model, reference=ReferenceSpectrum.builtin(src.reference))
-    an = Analyzer(src.fs, channels, model=model)
-    live_estimates(an, src.soundcheck)
-    an.learn_reference()
-    an.reset()
-    return an
+        return ReferenceSpectrum.builtin(src.reference)
+
+    def learn():
+        an = Analyzer(src.fs, src.audio.shape[1], model=model)
+        live_estimates(an, src.soundcheck)
+        return an.learn_reference()
+
+    return _cached(("reference", id(model), src.name), learn)
+
+
+def analyzer_for(model, src: Source) -> Analyzer:
+    return Analyzer(src.fs, src.audio.shape[1], model=model, reference=reference_for(model, src))
+
+
+def shaped_estimates(model, src: Source, shape: str) -> list:
+    """The live estimates of the source pre-shaped like ``shape`` (cached: several figures use them)."""
+    return _cached(("estimates", id(model), src.name, shape), lambda: live_estimates(
+        analyzer_for(model, src), shape_with_term(src.audio, src.fs, model, shape)))
 
 
 def settled(ests):
@@ -128,16 +150,22 @@ def settled(ests):
 
 
 def profile_figures(model, src: Source, term: str, other: str) -> dict:
-    """Share of live updates with an estimate, share of those ranking ``term`` above ``other``,
-    and the overall (whole-performance) estimate, for the source shaped like ``term``."""
-    an = analyzer_for(model, src)
-    ests = live_estimates(an, shape_with_term(src.audio, src.fs, model, term))
+    """Share of the live updates after the first second with an estimate, share of those ranking
+    ``term`` above ``other``, and the overall (whole-performance) estimate, for the source shaped
+    like ``term``."""
+    ests = shaped_estimates(model, src, term)
     after = settled(ests)
     conf = [e for e in after if e.confident]
     right = [e.similarity(term) > e.similarity(other) for e in conf]
+
+    def overall():
+        an = analyzer_for(model, src)
+        live_estimates(an, shape_with_term(src.audio, src.fs, model, term))
+        return an.overall_estimate()
+
     return {"estimate": len(conf) / len(after), "right_word": float(np.mean(right)) if right else 0.0,
             "reasons": sorted({e.reason for e in after if not e.confident}),
-            "overall": an.overall_estimate(), "estimates": ests}
+            "overall": _cached(("overall", id(model), src.name, term), overall), "estimates": ests}
 
 
 def weighted_rms(v, w) -> float:
@@ -152,17 +180,50 @@ def applied_change_db(model, src: Source, shape: str, target: str = "warm", inte
     --no-autogain`` would apply it."""
     from semeq_live.params import ANALYSIS_FREQS
 
-    an = analyzer_for(model, src)
-    engine = SemanticEngine(model, src.fs, reference_band_db=an.reference.band_db)
+    engine = SemanticEngine(model, src.fs, reference_band_db=reference_for(model, src).band_db)
     state = ControlState(term_a=target, term_b=target, intensity=intensity, autogain=False)
     changes, settings = [], []
-    ests = live_estimates(an, shape_with_term(src.audio, src.fs, model, shape))
-    for est in ests[int(round(an.window_s / UPDATE_S)):]:
+    for est in shaped_estimates(model, src, shape)[int(round(WINDOW_S / UPDATE_S)):]:
         s = engine.compute(state, est)
         settings.append(s)
         if est.band_weight is not None and est.band_weight.sum() > 0:
             changes.append(weighted_rms(s.applied_db(ANALYSIS_FREQS, src.fs), est.band_weight))
-    return float(np.median(changes)), settings
+    return (float(np.median(changes)) if changes else float("nan")), settings
+
+
+def rendered_change_db(model, src: Source, shape: str, target: str = "warm", intensity: float = 1.0):
+    """How far the rendered EQ moves the ``shape``-shaped input, as a listener (or ``render
+    --no-autogain`` and a spectrum analyser) would measure it: the output's long-term band levels
+    minus the input's, from the moment the analysis window is full to the end, RMS over the bands
+    with signal (weighted by the input's presence). The live analyzer and engine update every
+    0.1 s of audio, the real processor smooths between."""
+    from semeq_live.analysis.bands import BandAnalyzer, segment_length
+    from semeq_live.dsp import EQProcessor
+
+    def measure():
+        x = shape_with_term(src.audio, src.fs, model, shape)
+        x = (0.5 * x / np.abs(x).max()).astype(np.float32)
+        an = analyzer_for(model, src)
+        engine = SemanticEngine(model, src.fs, reference_band_db=an.reference.band_db)
+        proc = EQProcessor(src.fs, x.shape[1])
+        state = ControlState(term_a=target, term_b=target, intensity=intensity, autogain=False)
+        y = np.empty_like(x)
+        step = int(UPDATE_S * src.fs)
+        for i in range(0, len(x), step):
+            an.push(x[i:i + step])
+            engine.compute(state, an.update()).apply_to(proc)
+            y[i:i + step] = proc.process(x[i:i + step])
+        n = segment_length(src.fs)
+        bands = BandAnalyzer(src.fs, n)
+        start = int(WINDOW_S * src.fs)
+        p_in = np.mean([bands.band_power(x[i:i + n])[0] for i in range(start, len(x) - n, n // 2)], 0)
+        p_out = np.mean([bands.band_power(y[i:i + n])[0] for i in range(start, len(x) - n, n // 2)], 0)
+        from semeq_live.analysis.presence import presence_weights
+
+        w = presence_weights(10 * np.log10(p_in), bands.valid)
+        return weighted_rms(10 * np.log10(p_out / p_in), w)
+
+    return _cached(("rendered", id(model), src.name, shape, target, intensity), measure)
 
 
 def warm_vs_bright_db(model, src: Source) -> dict:

@@ -168,3 +168,37 @@ def test_non_finite_levels_and_missing_file(tmp_path):
         ReferenceSpectrum.load(tmp_path / "nope.json")
     assert ReferenceSpectrum.resolve(str(good)).name == "pink"
     assert ReferenceSpectrum.resolve(None).name == "music"
+
+
+def test_the_reference_action_and_key_step_through_the_references():
+    """The mapping target / panel key: the control loop selects the next reference and logs it."""
+    import time
+
+    from semeq_live.audio.metrics import CallbackMetrics
+    from semeq_live.control.engine import SemanticEngine
+    from semeq_live.control.loop import LiveControl
+    from semeq_live.control.state import ControlState
+    from semeq_live.dsp import EQProcessor
+    from semeq_live.midi.targets import TARGETS, TRIGGER
+    from semeq_live.model import load_model
+    from semeq_live.ui.keyboard import key_command
+
+    assert TARGETS["reference"].kind == TRIGGER
+    assert key_command("R") == ("action", "reference")
+    model = load_model()
+    an = Analyzer(FS, 2, model=model)
+    events = []
+    ctl = LiveControl(ControlState(), SemanticEngine(model, FS), EQProcessor(FS, 2),
+                      CallbackMetrics(FS, 128), terms=model.terms, analyzer=an,
+                      on_event=lambda kind, fields: events.append((kind, fields)))
+    ctl.start()
+    try:
+        for _ in range(2):
+            ctl.command(key_command("R"))
+        deadline = time.monotonic() + 5
+        while sum(k == "action" for k, _ in events) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        ctl.stop()
+    assert [f["arg"] for k, f in events if k == "action"] == ["voice", "pink"]
+    assert an.reference.name == "pink"

@@ -191,25 +191,32 @@ class Analyzer:
         avg = self.average_since_reset()
         if avg is None:
             return None
-        t = self.ring.written / self.sample_rate if time_s is None else time_s
+        t = self._analysed_until_s() if time_s is None else time_s
         return self.estimate_from_power(avg[0], level_db=avg[1], time_s=t,
                                         tonal_share=self.tonal_share_since_reset())
 
     def update(self) -> InputEstimate:
-        """Analyse what arrived since the last call and return the current estimate."""
+        """Analyse what arrived since the last call and return the current estimate (the same
+        object as last time when no new FFT segment was completed)."""
         with self._lock:
             self._analyse_new_segments()
             if not self._dirty:
-                # No new spectrum since the last estimate: same result, later audio time.
-                est = replace(self.last_estimate, time_s=self.ring.written / self.sample_rate)
-            else:
-                est = self._estimate_locked()
-                self._dirty = False
+                # No new spectrum since the last estimate: the very same estimate (it still refers
+                # to the same audio), so its consumers can tell nothing changed and skip their work.
+                return self.last_estimate
+            est = self._estimate_locked()
+            self._dirty = False
             self.last_estimate = est
             return est
 
+    def _analysed_until_s(self) -> float:
+        """Audio time at the end of the newest analysed segment (what the estimates refer to)."""
+        if self._filled == 0:
+            return self.ring.written / self.sample_rate
+        return ((self._next_segment - 1) * self.hop + self.nfft) / self.sample_rate
+
     def _estimate_locked(self) -> InputEstimate:
-        time_s = self.ring.written / self.sample_rate
+        time_s = self._analysed_until_s()
         power = self.window_power()
         if power is None:
             return no_estimate("listening: no audio analysed yet", time_s, reference=self.reference.name)
@@ -244,7 +251,8 @@ class Analyzer:
         if level_db < threshold:
             return no_estimate(f"too quiet ({level_db:.0f} dBFS, needs {threshold:.0f})", time_s,
                                level_db, **spectra)
-        weight = self.band_weights(spectrum_db)
+        presence = presence_weights(spectrum_db, self.bands.valid)
+        weight = presence * self.reference.band_weight
         raw = spectrum_db - self.reference.band_db
         judged = judged_weights(raw, weight)
         deviation = self._level_free(raw, judged if judged.any() else weight)
@@ -254,6 +262,10 @@ class Analyzer:
             return no_estimate("near-pure tone: no timbre to judge (a sine or whistle)", time_s,
                                level_db, **spectra)
         span = octaves(weight)
+        if span < self.min_bands / 3.0 <= octaves(presence):
+            return no_estimate(f"the {self.reference.name} reference has little where the input has "
+                               f"signal ({span:.1f} of {octaves(presence):.1f} octaves): choose or "
+                               "learn a reference", time_s, level_db, **spectra)
         if span < self.min_bands / 3.0:
             return no_estimate(f"too narrow a range ({span:.1f} octaves with signal, needs "
                                f"{self.min_bands / 3.0:.0f})", time_s, level_db, **spectra)

@@ -45,10 +45,10 @@ def hop_length(sample_rate: float, nfft: int) -> int:
 class BandAnalyzer:
     """Band powers ``[n_bands]`` of ``[nfft, channels]`` segments.
 
-    The channels are averaged before the FFT (one transform per segment, whatever the channel
-    count): the analysis judges the tone of the programme, and a live input's channels are never
-    in anti-phase for long. (Content that *is* in anti-phase would cancel: the price of half the
-    FFTs on a stereo input.)
+    Channel *powers* are averaged (one FFT per channel, not one of the channels' sum): anti-phase
+    content never cancels, a mono signal reads the same on one channel or two, and wide stereo
+    content (reverb, panned cymbals) keeps its share of the spectrum, which loudness compensation
+    needs (BS.1770 sums channel powers; a mid-only spectrum had auto-gain 1 LU off on a folk mix).
 
     Besides the band powers, each segment's number of *partials* is kept in ``last_partials``:
     peaks (local maxima) of the bin powers within ``PARTIAL_RANGE_DB`` of the strongest bin. A pure
@@ -61,7 +61,6 @@ class BandAnalyzer:
         self.nfft = int(nfft)
         self.freqs = np.asarray(freqs, dtype=np.float64)
         self.window = np.hanning(self.nfft + 2)[1:-1]  # periodic-ish, no zero end points
-        self._window_sq = self.window ** 2 / np.sum(self.window ** 2)  # level: weighted mean square
         # numpy's float64 FFT: within 1.5x of scipy.fft's float32 transform (about 0.12 vs 0.08 ms
         # at 16384 points; numpy's own float32 path is slower still), while importing scipy.fft
         # would cost the live app a third of a second of start-up and 10+ MB.
@@ -92,31 +91,27 @@ class BandAnalyzer:
         self.last_partials = 0
 
     def band_power(self, segment: np.ndarray) -> tuple[np.ndarray, float]:
-        """``(band powers [n_bands], mean square)`` of one ``[nfft, channels]`` segment.
-
-        Band powers are those of the channels' mean (their sum is its mean square); the mean square
-        is the channels' own, window-weighted, so a wide stereo input does not read quieter.
-        """
-        mono = self._mono
+        """``(band powers [n_bands], mean square)`` of one ``[nfft, channels]`` segment, both
+        averaged over the channels (the band powers sum to the mean square)."""
+        power = self._power
         if segment.ndim == 1 or segment.shape[1] == 1:
             flat = segment.reshape(-1)
-            level = float(np.dot(flat * flat, self._window_sq))
-            np.multiply(flat, self.window, out=mono)
+            np.multiply(flat, self.window, out=self._mono)
+            spec = np.fft.rfft(self._mono)
+            np.multiply(spec.real, spec.real, out=power)
+            power += spec.imag * spec.imag
         else:
             channels = segment.shape[1]
             rows = self._rows
             if rows is None or rows.shape[0] != channels:
                 rows = self._rows = np.empty((channels, self.nfft))
-            np.copyto(rows, segment.T)  # one strided pass; the rest runs on contiguous rows
-            # The level is every channel's (window-weighted) mean square, not the mean signal's.
-            level = float(np.sum((rows * rows) @ self._window_sq)) / channels
-            np.sum(rows, axis=0, out=mono)
-            mono *= self.window
-            mono *= 1.0 / channels
-        spec = np.fft.rfft(mono)
-        power = self._power
-        np.multiply(spec.real, spec.real, out=power)
-        power += spec.imag * spec.imag
+            np.multiply(segment.T, self.window, out=rows)  # one strided pass, then contiguous rows
+            power.fill(0.0)
+            for row in rows:
+                spec = np.fft.rfft(row)
+                power += spec.real * spec.real
+                power += spec.imag * spec.imag
+            power *= 1.0 / channels
         power *= self._scale
         cum = self._cum
         np.cumsum(power, out=cum[1:])
@@ -136,4 +131,4 @@ class BandAnalyzer:
             self.last_partials = int(np.count_nonzero(peak))
         else:
             self.last_partials = 0
-        return bands, level
+        return bands, float(cum[-1])

@@ -21,7 +21,7 @@ class InputEstimate:
 
     confident: bool
     reason: str
-    time_s: float  # audio time (seconds of input pushed) the estimate refers to
+    time_s: float  # audio time the estimate refers to (end of the newest analysed segment)
     level_db: float  # mean-square level of the analysis window, dBFS per channel (-inf: nothing yet)
     z_a: np.ndarray | None = None  # audio latent of the input's character
     profile: tuple[tuple[str, float], ...] | None = None  # (term, similarity), best first
