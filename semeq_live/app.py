@@ -165,6 +165,8 @@ class LiveApp:
         self.analyzer_thread = None
         self.panel = None
         self.keyboard = None
+        self.finder = None  # type-to-find (ui.finder), with the keyboard
+        self.vocab = None  # the panel's vocabulary fields (ui.vocab), with the panel
         self.log = None
         self._last_xruns = 0
         self._last_latency_ms = None
@@ -183,7 +185,7 @@ class LiveApp:
         from .audio.recorder import Recorder
         from .audio.sources import file_source, signal_source
         from .midi import (MidiController, SceneBank, default_mapping_path, load_mapping,
-                           resolve_mapping_path)
+                           resolve_mapping_path, resolve_palette)
         from .model import load_model
         from .ui.headless import HeadlessLog
 
@@ -194,7 +196,7 @@ class LiveApp:
         mapping_path = resolve_mapping_path(cfg.mapping) if cfg.mapping else default_mapping_path()
         self.mapping = load_mapping(mapping_path, known_terms=self.model.terms)
         self.mapping_path = str(mapping_path)
-        self.terms = list(getattr(self.mapping, "terms", None) or self.model.terms)
+        self.terms = resolve_palette(self.mapping, self.model)  # what term A/B step through
         self.scenes = SceneBank(cfg.scenes, known_terms=self.model.terms) if cfg.scenes else None
         self.controller = MidiController(self.mapping, self.state, self.terms, scenes=self.scenes)
 
@@ -397,13 +399,11 @@ class LiveApp:
 
     # ------------------------------------------------------------------ status
     def status(self) -> dict:
-        from .ui.curve import applied_curve_db, plot_grid
+        from .ui.curve import CURVE_POINTS, applied_curve_db, plot_grid
 
         s = self.control.settings
         est = self.analyzer_thread.latest if self.analyzer_thread else None
-        from .ui.panel import CURVE_WIDTH
-
-        grid = plot_grid(CURVE_WIDTH)
+        grid = plot_grid(CURVE_POINTS)
         curve = applied_curve_db(s.forward, s.inverse, grid, self.cfg.sample_rate) if s else None
         rec = None
         if self.recorder is not None:
@@ -411,8 +411,12 @@ class LiveApp:
                    "seconds": self.recorder.frames_written / self.cfg.sample_rate,
                    "dropped": self.recorder.dropped_frames}
         last = self.control.last_midi
+        state = self.state.snapshot().to_dict()
         return {
-            "state": self.state.snapshot().to_dict(),
+            # palette position, nearest words, word map, certainty marks (ui.vocab)
+            **(self.vocab.fields(state, s.z_target if s else None) if self.vocab else {}),
+            "finder": self.finder.view() if self.finder else None,
+            "state": state,
             "settings": None if s is None else {"forward": list(map(float, s.forward)),
                                                "inverse": None if s.inverse is None else list(map(float, s.inverse)),
                                                "mode": s.mode, "reason": s.reason,
@@ -517,11 +521,15 @@ class LiveApp:
     def _start_ui(self) -> None:
         if self.cfg.headless:
             return
-        from .ui.keyboard import KeyboardReader, key_command
+        from .ui.finder import TermFinder
+        from .ui.keyboard import KeyboardReader, KeyDispatcher
         from .ui.panel import PanelThread
+        from .ui.vocab import VocabularyStatus
 
+        self.vocab = VocabularyStatus(self.model, self.terms)
         if self.cfg.keyboard:
-            reader = KeyboardReader(lambda key: (cmd := key_command(key)) and self.control.command(cmd))
+            self.finder = TermFinder(self.model.terms, self.terms, self.vocab.static["certainty"])
+            reader = KeyboardReader(KeyDispatcher(self.control.command, self.finder).on_key)
             if reader.start():
                 self.keyboard = reader
         self.panel = PanelThread(self.status, rate=self.cfg.panel_rate).start()

@@ -150,9 +150,11 @@ class SemanticSession:
         self.engine = SemanticEngine(self.model, sample_rate)
         self.controller = None
         if mapping is not None:
-            from .midi import MidiController
+            from .midi import MidiController, resolve_palette
 
-            self.controller = MidiController(mapping, state, self.model.terms, scenes=scenes)
+            # the same palette as live, so a performance steps through the same words
+            self.controller = MidiController(mapping, state, resolve_palette(mapping, self.model),
+                                             scenes=scenes)
         self.scheduler = None
         if performance is not None:
             from .midi import BlockScheduler

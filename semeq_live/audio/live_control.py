@@ -134,11 +134,12 @@ class LiveControl:
             self.state.update(**{cmd[1]: getattr(self.state, cmd[1]) + cmd[2]})
         elif op == "toggle":
             self.state.update(**{cmd[1]: not getattr(self.state, cmd[1])})
-        elif op == "step_term" and self.terms:
+        elif op == "step_term" and self.terms:  # through the palette, wrapping
+            from ..midi.palette import palette_position, step_index
+
             key = "term_a" if cmd[1] == "a" else "term_b"
-            cur = getattr(self.state, key)
-            i = self.terms.index(cur) if cur in self.terms else -1
-            self.state.update(**{key: self.terms[(i + cmd[2]) % len(self.terms)]})
+            i = palette_position(self.terms, getattr(self.state, key))
+            self.state.update(**{key: self.terms[step_index(len(self.terms), i, cmd[2], True)]})
         elif op == "action":
             self._action(cmd[1], cmd[2] if len(cmd) > 2 else None, False)
 
