@@ -132,7 +132,7 @@ class SemanticSession:
                  smoothing_ms: float = 20.0, ceiling_db: float = -1.0,
                  analysis_interval_s: float = 0.1, reference=None):
         from .analysis import Analyzer
-        from .audio.live_control import LiveControl
+        from .control.loop import LiveControl
         from .control.engine import SemanticEngine
         from .dsp import EQProcessor
         from .model import load_model
@@ -177,7 +177,7 @@ class SemanticSession:
     _frame = 0
 
     def process(self, block: np.ndarray, start_frame: int) -> np.ndarray:
-        from .audio.live_control import ControlEvent
+        from .control.loop import ControlEvent
 
         self._frame = start_frame
         if self.scheduler is not None:

@@ -236,7 +236,7 @@ def test_mapping_without_palette_uses_what_the_app_resolves(tmp_path, vocab_mode
 
 
 def test_keyboard_steps_through_the_palette(tmp_path):
-    from semeq_live.audio.live_control import LiveControl
+    from semeq_live.control.loop import LiveControl
 
     st = ControlState(term_a="clear")
     loop = LiveControl(st, None, None, None, terms=PALETTE)

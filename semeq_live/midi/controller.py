@@ -36,11 +36,13 @@ class Action:
 
     ``arg`` is the scene name for scene actions. ``done`` is True when the controller already
     performed it (scene actions when it was given a ``SceneBank``); the loop then only reports it.
+    ``error`` says why the controller's attempt failed (the loop reports it once, never retries).
     """
 
     kind: str
     arg: str | None = None
     done: bool = False
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -328,9 +330,10 @@ class MidiController:
             else:
                 self.scenes.store(name, self.state)
         except SemeqError as exc:
+            # Reported by the control loop (one ``action_failed`` line); a warning here as well
+            # was a second line for the same failure.
             self.stats["scene_errors"] += 1
-            log.warning("%s %r failed: %s", kind.replace("_", " "), name, exc)
-            return Action(kind, name, done=False)
+            return Action(kind, name, done=False, error=str(exc))
         return Action(kind, name, done=True)
 
     # ---------------------------------------------------------------- pickup & feedback
