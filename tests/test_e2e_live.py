@@ -320,7 +320,7 @@ def test_term_a_steps_through_a_palette_over_jack_midi(jack_server, midi_sender,
         for _ in range(3 * len(palette)):
             midi_sender.send_message([0x90, note, 100])
             midi_sender.send_message([0x80, note, 0])
-            time.sleep(0.12)
+            time.sleep(0.3)  # state lines are coalesced (at most 10 a second): one per press
             if len(term_changes(n)) > len(palette):
                 break
         time.sleep(0.5)  # late deliveries
