@@ -190,6 +190,7 @@ class LiveApp:
         self.keyboard = None
         self.finder = None  # type-to-find (ui.finder), with the keyboard
         self.vocab = None  # the panel's vocabulary fields (ui.vocab), with the panel
+        self._curve_of, self._curve = None, None  # the panel's curve and the settings it plots
         self.log = None
         self._last_xruns = 0
         self._last_latency_ms = None
@@ -411,8 +412,11 @@ class LiveApp:
 
         s = self.control.settings
         est = self.analyzer_thread.latest if self.analyzer_thread else None
-        grid = plot_grid(CURVE_POINTS)
-        curve = applied_curve_db(s.forward, s.inverse, grid, self.cfg.sample_rate) if s else None
+        if s is not self._curve_of:  # new settings: recompute the plotted curve (else reuse it)
+            self._curve = applied_curve_db(s.forward, s.inverse, plot_grid(CURVE_POINTS),
+                                           self.cfg.sample_rate) if s else None
+            self._curve_of = s
+        curve = self._curve
         rec = None
         if self.recorder is not None:
             rec = {"path": str(self.recorder.path),
@@ -517,6 +521,7 @@ class LiveApp:
                             "input": self.source.description if self.source else self.audio.input.name,
                             "sample_rate": self.cfg.sample_rate, "block_size": self.cfg.block_size,
                             "channels": self.cfg.channels, "mapping": self.mapping_path,
+                            "palette": self.terms,
                             "midi_ports": self.midi_input.connected if self.midi_input else [],
                             "record": self.cfg.record, "state": self.state.to_dict(),
                             "subsonic_hz": self.processor.subsonic_hz,
