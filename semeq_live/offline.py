@@ -130,9 +130,10 @@ class SemanticSession:
     def __init__(self, sample_rate: int, channels: int, state, model=None, mapping=None,
                  performance=None, scenes=None, block_size: int = DEFAULT_BLOCK,
                  smoothing_ms: float = 20.0, ceiling_db: float = -1.0,
-                 analysis_interval_s: float = 0.1, reference=None, max_boost_db: float | None = None):
+                 analysis_interval_s: float = 0.1, reference=None, subsonic_hz: float | None = None,
+                 max_boost_db: float | None = None):
         from .analysis import Analyzer
-        from .audio.live_control import LiveControl
+        from .control.loop import LiveControl
         from .control.engine import SemanticEngine
         from .dsp import EQProcessor
         from .model import load_model
@@ -141,17 +142,20 @@ class SemanticSession:
         self.sample_rate = int(sample_rate)
         self.block_size = int(block_size)
         self.state = state
+        protection = {} if subsonic_hz is None else {"subsonic_hz": subsonic_hz}  # None: default
         self.processor = EQProcessor(sample_rate, channels, smoothing_ms=smoothing_ms,
-                                     ceiling_db=ceiling_db)
+                                     ceiling_db=ceiling_db, **protection)
         self.analyzer = Analyzer(sample_rate, channels, self.model)
         if reference is not None:
             self.analyzer.load_reference(reference)
         self.engine = SemanticEngine(self.model, sample_rate, max_boost_db=max_boost_db)
         self.controller = None
         if mapping is not None:
-            from .midi import MidiController
+            from .midi import MidiController, resolve_palette
 
-            self.controller = MidiController(mapping, state, self.model.terms, scenes=scenes)
+            # the same palette as live, so a performance steps through the same words
+            self.controller = MidiController(mapping, state, resolve_palette(mapping, self.model),
+                                             scenes=scenes)
         self.scheduler = None
         if performance is not None:
             from .midi import BlockScheduler
@@ -175,7 +179,7 @@ class SemanticSession:
     _frame = 0
 
     def process(self, block: np.ndarray, start_frame: int) -> np.ndarray:
-        from .audio.live_control import ControlEvent
+        from .control.loop import ControlEvent
 
         self._frame = start_frame
         if self.scheduler is not None:

@@ -10,6 +10,11 @@ ORDER = 20
 def add_arguments(p) -> None:
     p.add_argument("--model", metavar="PATH", help="model file (.npz); default: the bundled model")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--map", action="store_true",
+                   help="draw the word map (the words on the traverse plane) in the terminal")
+    p.add_argument("--width", type=int, metavar="COLUMNS",
+                   help="--map: width in columns (default: the terminal's, at most 100)")
+    p.add_argument("--height", type=int, metavar="ROWS", help="--map: rows of the map (default 22)")
 
 
 def run(args) -> int:
@@ -18,6 +23,10 @@ def run(args) -> int:
     from ...model import load_model
 
     model = load_model(args.model)
+    if args.map:
+        from ...ui.mapview import print_map
+
+        return print_map(model, args.width, args.height, as_json=args.json)
     rows = [{"term": t, "count": model.counts[t], "validation_count": model.val_counts[t]}
             for t in model.terms]
     if args.json:
