@@ -28,7 +28,7 @@ class InputEstimate:
     band_power: np.ndarray | None = None  # [28] linear, on ANALYSIS_FREQS
     spectrum_db: np.ndarray | None = None  # [28] band levels in dBFS
     deviation_db: np.ndarray | None = None  # [28] spectrum minus reference, level removed
-    band_weight: np.ndarray | None = None  # [28] in [0, 1]: 1 = the band carries signal
+    band_weight: np.ndarray | None = None  # [28] 1 = the band carries signal, 0 = nothing/above Nyquist; None = all
     reference: str | None = None  # name of the reference spectrum ('music', 'voice', 'learned', ...)
 
     def __post_init__(self):
