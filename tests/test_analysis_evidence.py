@@ -171,6 +171,14 @@ def test_a_reference_that_does_not_fit_says_so(bundled_model):
     assert _feed(an, _band_noise(300, 8000, seed=2))[-1].confident
 
 
+def test_white_noise_against_the_music_reference_is_too_tilted(bundled_model):
+    """White noise rises 5-6 dB per octave against a mix: no EQ does that, so no estimate (and the
+    adaptive EQ falls back to the static target) instead of a confident "very bright"."""
+    x = np.random.default_rng(5).standard_normal((3 * PINK_FS, 1)) * 0.05
+    e = _feed(Analyzer(PINK_FS, 1, model=bundled_model), x)[-1]
+    assert not e.confident and "tilted +5 dB per octave" in e.reason
+
+
 def test_level_gate_has_hysteresis_so_a_fade_does_not_flicker(bundled_model):
     ref = ReferenceSpectrum.builtin("pink")
     an = Analyzer(PINK_FS, 2, model=bundled_model, reference=ref)  # gate at -60 dBFS, 6 dB hysteresis

@@ -36,8 +36,8 @@ from ..model.curves import curve_level
 from ..params import ANALYSIS_FREQS
 from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
-from .presence import (IMPLAUSIBLE_DB, MAX_TONE_PARTIALS, MIN_BANDS, judged_weights, octaves,
-                       presence_weights)
+from .presence import (IMPLAUSIBLE_DB, MAX_TILT_DB_PER_OCT, MAX_TONE_PARTIALS, MIN_BANDS,
+                       judged_weights, octaves, presence_weights, tilt_db_per_octave)
 from .reference import BUILTIN_NAMES, ReferenceSpectrum, learned_reference
 from .ring import AudioRing
 
@@ -271,6 +271,11 @@ class Analyzer:
                                f"{self.min_bands / 3.0:.0f})", time_s, level_db, **spectra)
         fits = float(np.sum(judged)) / float(np.sum(weight))
         rms = float(np.sqrt(np.sum(judged * deviation ** 2) / max(float(np.sum(judged)), 1e-9)))
+        tilt = tilt_db_per_octave(deviation, judged)
+        if abs(tilt) > MAX_TILT_DB_PER_OCT:
+            return no_estimate(f"input far from the {self.reference.name} reference (tilted "
+                               f"{tilt:+.0f} dB per octave against it): choose or learn a reference",
+                               time_s, level_db, **spectra)
         if fits < 0.5 or octaves(judged) < self.min_bands / 3.0 or rms > self.max_deviation_rms_db:
             return no_estimate(f"input far from the {self.reference.name} reference "
                                f"({fits:.0%} of its bands within {IMPLAUSIBLE_DB:.0f} dB, {rms:.0f} dB RMS): "

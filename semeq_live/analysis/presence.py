@@ -15,7 +15,9 @@ The limits, each with its own reason in the panel and the log:
 - ``MIN_BANDS``: at least 6 bands' worth of weight (two octaves) with signal; narrower input
   (a lone low drone, a band-passed effect) is "too narrow a range" to say anything about its tone.
 - far from the reference: less than half of the input's signal (by band weight) lies within
-  ``IMPLAUSIBLE_DB`` of the rest (``judged_weights``): the reference does not fit this source.
+  ``IMPLAUSIBLE_DB`` of the rest (``judged_weights``), or the deviation tilts by more than
+  ``MAX_TILT_DB_PER_OCT`` over the input's range: the reference does not fit this source
+  (white noise or hats against the music reference).
 - a near-pure tone: in most of the window's FFT segments, at most ``MAX_TONE_PARTIALS`` partials
   (``BandAnalyzer.last_partials``). A sine melody has one partial at a time (two while it moves
   between notes); any instrument with harmonics, a voice or a drum has more. Its band levels only
@@ -38,6 +40,11 @@ MAX_TONE_PARTIALS = 2
 # of the curve's robust level, none beyond IMPLAUSIBLE_DB.
 PLAUSIBLE_DB = 12.0
 IMPLAUSIBLE_DB = 24.0
+# A source whose deviation from the reference tilts more than this over its range is not "the
+# reference plus an EQ": with a fitting reference, music, speech and the made sources in the evidence
+# (pre-shaped warm or bright) stay within +-3.6 dB per octave; white noise against the music
+# reference +5.4 (it has next to nothing below 500 Hz by that measure), hats against it +7.
+MAX_TILT_DB_PER_OCT = 4.5
 
 
 def _programme_shape_db(freqs=ANALYSIS_FREQS) -> np.ndarray:
@@ -77,6 +84,20 @@ def judged_weights(deviation_db, band_weight) -> np.ndarray:
     dev = np.asarray(deviation_db, dtype=np.float64)
     off = np.abs(dev - weighted_median(dev, w))
     return w * np.clip((IMPLAUSIBLE_DB - off) / (IMPLAUSIBLE_DB - PLAUSIBLE_DB), 0.0, 1.0)
+
+
+_OCTAVES = np.log2(ANALYSIS_FREQS / 1000.0)
+
+
+def tilt_db_per_octave(deviation_db, weights) -> float:
+    """Weighted least-squares slope of the deviation against log frequency (dB per octave)."""
+    w = np.asarray(weights, dtype=np.float64)
+    total = float(np.sum(w))
+    if total <= 0.0:
+        return 0.0
+    x = _OCTAVES - float(np.dot(w, _OCTAVES)) / total
+    var = float(np.dot(w, x * x))
+    return 0.0 if var <= 0.0 else float(np.dot(w, x * np.asarray(deviation_db, dtype=np.float64))) / var
 
 
 def octaves(weights) -> float:
