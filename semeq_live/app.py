@@ -62,6 +62,7 @@ class StageConfig:
     wait_for_device: bool = False
     smoothing_ms: float = 20.0
     ceiling_db: float = -1.0
+    subsonic_hz: float = 20.0  # DC/subsonic protection in the kernel (dsp.design); 0 = off
     term_a: str | None = None
     term_b: str | None = None
     alpha: float | None = None
@@ -82,6 +83,12 @@ class StageConfig:
             raise CLIError("use either --input-file or --test-signal, not both")
         if self.panel_rate <= 0 or self.health_interval_s <= 0:
             raise CLIError("panel_rate and health_interval_s must be positive")
+        from .dsp.design import validate_subsonic_hz
+
+        try:
+            self.subsonic_hz = validate_subsonic_hz(self.subsonic_hz)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
         return self
 
 
@@ -247,7 +254,8 @@ class LiveApp:
         self.audio.accelerate()
         cfg = self.cfg
         self.processor = proc = EQProcessor(cfg.sample_rate, cfg.channels,
-                                            smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db)
+                                            smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db,
+                                            subsonic_hz=cfg.subsonic_hz)
         # Start inaudible; the control thread's first publish (the state's output gain) fades the
         # sound in through the kernel's gain smoothing, with the EQ already set.
         proc.set_output_gain_db(STARTUP_GAIN_DB)
@@ -441,6 +449,7 @@ class LiveApp:
                        "sample_rate": self.cfg.sample_rate, "block_size": self.cfg.block_size},
             "record": rec,
             "keyboard": self.keyboard is not None,
+            "protection": {"subsonic_hz": self.processor.subsonic_hz},
         }
 
     def _health(self) -> dict:
@@ -463,6 +472,7 @@ class LiveApp:
                            if self.recorder else None),
             "record_dropped": self.recorder.dropped_frames if self.recorder else None,
             "cpu_threads": self.process_metrics.thread_cpu(self._thread_names()),
+            "subsonic_hz": self.processor.subsonic_hz,
         }
 
     def _thread_names(self) -> dict[int, str]:
@@ -514,6 +524,7 @@ class LiveApp:
                             "palette": self.terms,
                             "midi_ports": self.midi_input.connected if self.midi_input else [],
                             "record": self.cfg.record, "state": self.state.to_dict(),
+                            "subsonic_hz": self.processor.subsonic_hz,
                             "setup_s": time.monotonic() - t_start,
                             "ready_s": self._since_process_start(time.monotonic())})
         self._start_ui()
@@ -696,7 +707,7 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
             sr, ch = f.samplerate, f.channels
         session = SemanticSession(sr, ch, initial_state(cfg, model), model=model, mapping=mapping,
                                   performance=performance, smoothing_ms=cfg.smoothing_ms,
-                                  ceiling_db=cfg.ceiling_db)
+                                  ceiling_db=cfg.ceiling_db, subsonic_hz=cfg.subsonic_hz)
         render_file(source, output, session.process, progress=False)
     print(f"semeq-live run: wrote {output}. To play live, start an audio server (e.g. "
           "'jackd -d alsa') or connect an interface; 'semeq-live devices' shows what is found.",

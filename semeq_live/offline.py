@@ -130,7 +130,7 @@ class SemanticSession:
     def __init__(self, sample_rate: int, channels: int, state, model=None, mapping=None,
                  performance=None, scenes=None, block_size: int = DEFAULT_BLOCK,
                  smoothing_ms: float = 20.0, ceiling_db: float = -1.0,
-                 analysis_interval_s: float = 0.1, reference=None):
+                 analysis_interval_s: float = 0.1, reference=None, subsonic_hz: float | None = None):
         from .analysis import Analyzer
         from .control.loop import LiveControl
         from .control.engine import SemanticEngine
@@ -141,8 +141,9 @@ class SemanticSession:
         self.sample_rate = int(sample_rate)
         self.block_size = int(block_size)
         self.state = state
+        protection = {} if subsonic_hz is None else {"subsonic_hz": subsonic_hz}  # None: default
         self.processor = EQProcessor(sample_rate, channels, smoothing_ms=smoothing_ms,
-                                     ceiling_db=ceiling_db)
+                                     ceiling_db=ceiling_db, **protection)
         self.analyzer = Analyzer(sample_rate, channels, self.model)
         if reference is not None:
             self.analyzer.load_reference(reference)

@@ -158,7 +158,8 @@ def test_settings_drive_a_real_processor(engine):
     """The settings object wires straight into the lead's EQProcessor (real numba kernel)."""
     from semeq_live.dsp import EQProcessor
 
-    proc = EQProcessor(FS, 1, smoothing_ms=5.0)
+    # The EQ alone: the subsonic protection in front of it is tested in test_protection.py.
+    proc = EQProcessor(FS, 1, smoothing_ms=5.0, subsonic_hz=0)
     s = engine.compute(ControlState(term_a="warm", intensity=0.0), estimate([-0.2, 0.4]))
     s.apply_to(proc)
     rng = np.random.default_rng(0)

@@ -39,6 +39,9 @@ def add_arguments(p):
     p.add_argument("--block-size", type=int, default=512, help="processing block size (default 512)")
     p.add_argument("--smoothing-ms", type=float, default=20.0, help="parameter smoothing (default 20 ms)")
     p.add_argument("--ceiling-db", type=float, default=-1.0, help="safety limiter ceiling in dBFS (default -1)")
+    p.add_argument("--subsonic-hz", type=float, default=None, metavar="HZ",
+                   help="DC/subsonic protection: 24 dB/octave high-pass at HZ in front of the EQ "
+                        "(default 20, as live; 0 = off)")
     p.add_argument("--json", action="store_true", help="print a machine-readable report")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -122,18 +125,25 @@ def _semantic_session(args, sr, ch):
         raise CLIError("--mapping needs --midi PERFORMANCE.mid (live control is 'semeq-live run')")
     return SemanticSession(sr, ch, state, model=model, mapping=mapping, performance=performance,
                            scenes=scenes, block_size=args.block_size, smoothing_ms=args.smoothing_ms,
-                           ceiling_db=args.ceiling_db, reference=args.reference)
+                           ceiling_db=args.ceiling_db, reference=args.reference,
+                           subsonic_hz=args.subsonic_hz)
 
 
 def run(args) -> int:
     import json
 
     from ...dsp import EQProcessor
+    from ...dsp.design import SUBSONIC_DEFAULT_HZ, validate_subsonic_hz
     from ...errors import CLIError
     from ...offline import open_input, render_file
 
     if args.block_size < 1 or args.block_size > 65536:
         raise CLIError("--block-size must be between 1 and 65536")
+    try:
+        args.subsonic_hz = validate_subsonic_hz(
+            SUBSONIC_DEFAULT_HZ if args.subsonic_hz is None else args.subsonic_hz)
+    except ValueError as exc:
+        raise CLIError(f"--subsonic-hz: {exc}") from None
     semantic = any(v is not None for v in (args.term_a, args.term_b, args.midi, args.mapping))
     if args.params and semantic:
         raise CLIError("--params (manual mode) cannot be combined with terms or a MIDI performance")
@@ -144,7 +154,8 @@ def run(args) -> int:
         sr, ch = f.samplerate, f.channels
 
     if params is not None:
-        proc = EQProcessor(sr, ch, smoothing_ms=args.smoothing_ms, ceiling_db=args.ceiling_db)
+        proc = EQProcessor(sr, ch, smoothing_ms=args.smoothing_ms, ceiling_db=args.ceiling_db,
+                           subsonic_hz=args.subsonic_hz)
         proc.set_params(params)
         process = lambda block, start: proc.process(block)  # noqa: E731
         session = None
@@ -156,6 +167,7 @@ def run(args) -> int:
     report = render_file(args.input, args.output, process, block_size=args.block_size,
                          progress=not args.quiet)
     report["limited_samples"] = proc.limited_samples
+    report["subsonic_hz"] = proc.subsonic_hz
     if session is None:
         report["mode"] = "manual"
     else:
