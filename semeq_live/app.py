@@ -1,7 +1,7 @@
 """The live app: audio stream, control thread, analyzer, MIDI, keyboard and panel or headless log.
 
 Threads (DESIGN.md section 1): the audio callback (``audio.engine``), the control thread
-(``audio.live_control``: MIDI/keyboard -> state -> decoder -> processor), the analyzer thread, the
+(``control.loop``: MIDI/keyboard -> state -> decoder -> processor), the analyzer thread, the
 panel thread (or, headless, this module's supervision loop writing the log), MIDI port threads.
 The main thread supervises: signals, a lost audio device, MIDI reconnects, health lines.
 
@@ -132,6 +132,29 @@ def load_stage_config(path) -> dict:
     return out
 
 
+def initial_state(cfg: StageConfig, model) -> ControlState:
+    """The control state a show starts from: the stage config's terms, morph, intensity and modes
+    (unknown terms raise the model's error with suggestions), else the model's first terms."""
+    state = ControlState()
+    terms = model.terms
+    initial = {"autogain": cfg.autogain, "adaptive": cfg.adaptive}
+    for key in ("term_a", "term_b"):
+        value = getattr(cfg, key)
+        if value is not None:
+            if value not in terms:
+                model.centroid(value)  # raises UnknownTermError with suggestions
+            initial[key] = value
+    state.update(**initial)
+    if state.term_a not in terms:
+        state.update(term_a=terms[0])
+    if state.term_b not in terms:
+        state.update(term_b=terms[min(1, len(terms) - 1)])
+    for key in ("alpha", "intensity"):
+        if getattr(cfg, key) is not None:
+            state.update(**{key: getattr(cfg, key)})
+    return state
+
+
 class _MidiLogBridge(logging.Handler):
     """Turns the MIDI layer's connect/disconnect log records into app events."""
 
@@ -158,6 +181,8 @@ class LiveApp:
         self.analyzer_thread = None
         self.panel = None
         self.keyboard = None
+        self.finder = None  # type-to-find (ui.finder), with the keyboard
+        self.vocab = None  # the panel's vocabulary fields (ui.vocab), with the panel
         self.log = None
         self._last_xruns = 0
         self._last_latency_ms = None
@@ -176,7 +201,7 @@ class LiveApp:
         from .audio.recorder import Recorder
         from .audio.sources import file_source, signal_source
         from .midi import (MidiController, SceneBank, default_mapping_path, load_mapping,
-                           resolve_mapping_path)
+                           resolve_mapping_path, resolve_palette)
         from .model import load_model
         from .ui.headless import HeadlessLog
 
@@ -187,7 +212,7 @@ class LiveApp:
         mapping_path = resolve_mapping_path(cfg.mapping) if cfg.mapping else default_mapping_path()
         self.mapping = load_mapping(mapping_path, known_terms=self.model.terms)
         self.mapping_path = str(mapping_path)
-        self.terms = list(getattr(self.mapping, "terms", None) or self.model.terms)
+        self.terms = resolve_palette(self.mapping, self.model)  # what term A/B step through
         self.scenes = SceneBank(cfg.scenes, known_terms=self.model.terms) if cfg.scenes else None
         self.controller = MidiController(self.mapping, self.state, self.terms, scenes=self.scenes)
 
@@ -209,6 +234,8 @@ class LiveApp:
                                  output_device=cfg.output_device, source=self.source,
                                  recorder=self.recorder)
         self.process_metrics = ProcessMetrics()
+        if self.log is not None:
+            self.log.metrics = self.audio.metrics  # state lines carry the MIDI -> audio latency
 
     def build_dsp(self) -> None:
         """Load the numba kernels (from cache when warm) and put the EQ in the signal path."""
@@ -228,7 +255,7 @@ class LiveApp:
     def build_control(self) -> None:
         """The analyzer, the semantic engine and the control thread (while audio already runs)."""
         from .analysis import Analyzer, AnalyzerThread
-        from .audio.live_control import LiveControl
+        from .control.loop import LiveControl
         from .control.engine import SemanticEngine
 
         sr, ch = self.cfg.sample_rate, self.cfg.channels
@@ -245,29 +272,12 @@ class LiveApp:
         self.audio.set_input_tap(self.analyzer.ring.push)  # what Analyzer.push does; fused
 
     def _initial_state(self) -> ControlState:
-        cfg = self.cfg
-        state = ControlState()
-        terms = self.model.terms
-        initial = {"autogain": cfg.autogain, "adaptive": cfg.adaptive}
-        for key in ("term_a", "term_b"):
-            value = getattr(cfg, key)
-            if value is not None:
-                if value not in terms:
-                    self.model.centroid(value)  # raises UnknownTermError with suggestions
-                initial[key] = value
-        state.update(**initial)
-        if state.term_a not in terms:
-            state.update(term_a=terms[0])
-        if state.term_b not in terms:
-            state.update(term_b=terms[min(1, len(terms) - 1)])
-        for key in ("alpha", "intensity"):
-            if getattr(cfg, key) is not None:
-                state.update(**{key: getattr(cfg, key)})
+        state = initial_state(self.cfg, self.model)
         if self._resumed:
             try:
                 saved = json.loads(Path(self._resumed).read_text())
-                state.update(**{k: v for k, v in saved.items()
-                                if k in state.to_dict() and (not k.startswith("term") or v in terms)})
+                state.update(**{k: v for k, v in saved.items() if k in state.to_dict()
+                                and (not k.startswith("term") or v in self.model.terms)})
                 Path(self._resumed).unlink()
             except (OSError, ValueError, KeyError):
                 pass  # a lost resume file costs the state, not the show
@@ -389,13 +399,11 @@ class LiveApp:
 
     # ------------------------------------------------------------------ status
     def status(self) -> dict:
-        from .ui.curve import applied_curve_db, plot_grid
+        from .ui.curve import CURVE_POINTS, applied_curve_db, plot_grid
 
         s = self.control.settings
         est = self.analyzer_thread.latest if self.analyzer_thread else None
-        from .ui.panel import CURVE_WIDTH
-
-        grid = plot_grid(CURVE_WIDTH)
+        grid = plot_grid(CURVE_POINTS)
         curve = applied_curve_db(s.forward, s.inverse, grid, self.cfg.sample_rate) if s else None
         rec = None
         if self.recorder is not None:
@@ -403,8 +411,12 @@ class LiveApp:
                    "seconds": self.recorder.frames_written / self.cfg.sample_rate,
                    "dropped": self.recorder.dropped_frames}
         last = self.control.last_midi
+        state = self.state.snapshot().to_dict()
         return {
-            "state": self.state.snapshot().to_dict(),
+            # palette position, nearest words, word map, certainty marks (ui.vocab)
+            **(self.vocab.fields(state, s.z_target if s else None) if self.vocab else {}),
+            "finder": self.finder.view() if self.finder else None,
+            "state": state,
             "settings": None if s is None else {"forward": list(map(float, s.forward)),
                                                "inverse": None if s.inverse is None else list(map(float, s.inverse)),
                                                "mode": s.mode, "reason": s.reason,
@@ -506,11 +518,15 @@ class LiveApp:
     def _start_ui(self) -> None:
         if self.cfg.headless:
             return
-        from .ui.keyboard import KeyboardReader, key_command
+        from .ui.finder import TermFinder
+        from .ui.keyboard import KeyboardReader, KeyDispatcher
         from .ui.panel import PanelThread
+        from .ui.vocab import VocabularyStatus
 
+        self.vocab = VocabularyStatus(self.model, self.terms)
         if self.cfg.keyboard:
-            reader = KeyboardReader(lambda key: (cmd := key_command(key)) and self.control.command(cmd))
+            self.finder = TermFinder(self.model.terms, self.terms, self.vocab.static["certainty"])
+            reader = KeyboardReader(KeyDispatcher(self.control.command, self.finder).on_key)
             if reader.start():
                 self.keyboard = reader
         self.panel = PanelThread(self.status, rate=self.cfg.panel_rate).start()
@@ -615,7 +631,8 @@ class LiveApp:
         self.emit("stop", {"reason": self.stop_reason or "audio unavailable", "callbacks": tm["callbacks"],
                            "xruns": tm["xruns"], "record": self.cfg.record,
                            "recorded_s": (self.recorder.frames_written / self.cfg.sample_rate
-                                          if self.recorder else None)})
+                                          if self.recorder else None),
+                           **({"log_lines": dict(self.log.lines)} if self.log is not None else {})})
         if not closed:
             # PortAudio is wedged on a dead server: its exit handler would hang or abort.
             try:
@@ -642,19 +659,23 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
     """No audio device at all: render the bundled demo performance offline, and say why.
 
     The demo is the MIDI performance generated for the mapping in use (a morph sweep, intensity
-    moves, a bypass comparison), played through the same control path onto the input file, or
-    onto pink noise when there is none, with ``semeq-live render``.
+    moves, a bypass comparison), played through the same control path (``offline.SemanticSession``:
+    mapping, control loop, engine, analyzer, processor) onto the input file, or onto pink noise when
+    there is none, from the state the stage config would start the show with.
     """
     from .audio.sources import pink_noise
-    from .cli import main as cli_main
-    from .midi import default_mapping_path
+    from .midi import default_mapping_path, load_mapping, load_performance, resolve_mapping_path
     from .midi.demo import write_demo_performance
+    from .model import load_model
+    from .offline import SemanticSession, open_input, render_file
 
-    mapping = cfg.mapping or str(default_mapping_path())
+    mapping_path = resolve_mapping_path(cfg.mapping) if cfg.mapping else default_mapping_path()
     print("semeq-live run: no audio device on this machine (no audio server running and no sound "
           "card), so nothing can be played live.\nRendering the demo performance offline instead: "
-          f"the MIDI moves of the demo for {Path(mapping).name} applied to "
+          f"the MIDI moves of the demo for {Path(mapping_path).name} applied to "
           f"{cfg.input_file or 'pink noise'} -> {output}", file=sys.stderr)
+    model = load_model(cfg.model)
+    mapping = load_mapping(mapping_path, known_terms=model.terms)
     with tempfile.TemporaryDirectory(prefix="semeq-demo-") as tmp:
         if cfg.input_file:
             source = cfg.input_file
@@ -664,14 +685,15 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
             source = str(Path(tmp) / "pink.wav")
             sf.write(source, pink_noise(cfg.sample_rate, cfg.channels, seconds), cfg.sample_rate,
                      subtype="FLOAT")
-        performance = write_demo_performance(Path(tmp) / "demo.mid", mapping, seconds=seconds)
-        argv = ["render", source, "-o", output, "--mapping", mapping, "--midi", str(performance),
-                "--quiet"]
-        if cfg.model:
-            argv += ["--model", cfg.model]
-        code = cli_main(argv)
-    if code == 0:
-        print(f"semeq-live run: wrote {output}. To play live, start an audio server (e.g. "
-              "'jackd -d alsa') or connect an interface; 'semeq-live devices' shows what is found.",
-              file=sys.stderr)
-    return code
+        performance = load_performance(
+            write_demo_performance(Path(tmp) / "demo.mid", str(mapping_path), seconds=seconds))
+        with open_input(source) as f:
+            sr, ch = f.samplerate, f.channels
+        session = SemanticSession(sr, ch, initial_state(cfg, model), model=model, mapping=mapping,
+                                  performance=performance, smoothing_ms=cfg.smoothing_ms,
+                                  ceiling_db=cfg.ceiling_db)
+        render_file(source, output, session.process, progress=False)
+    print(f"semeq-live run: wrote {output}. To play live, start an audio server (e.g. "
+          "'jackd -d alsa') or connect an interface; 'semeq-live devices' shows what is found.",
+          file=sys.stderr)
+    return 0

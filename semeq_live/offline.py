@@ -132,7 +132,7 @@ class SemanticSession:
                  smoothing_ms: float = 20.0, ceiling_db: float = -1.0,
                  analysis_interval_s: float = 0.1, reference=None):
         from .analysis import Analyzer
-        from .audio.live_control import LiveControl
+        from .control.loop import LiveControl
         from .control.engine import SemanticEngine
         from .dsp import EQProcessor
         from .model import load_model
@@ -149,9 +149,11 @@ class SemanticSession:
         self.engine = SemanticEngine(self.model, sample_rate)
         self.controller = None
         if mapping is not None:
-            from .midi import MidiController
+            from .midi import MidiController, resolve_palette
 
-            self.controller = MidiController(mapping, state, self.model.terms, scenes=scenes)
+            # the same palette as live, so a performance steps through the same words
+            self.controller = MidiController(mapping, state, resolve_palette(mapping, self.model),
+                                             scenes=scenes)
         self.scheduler = None
         if performance is not None:
             from .midi import BlockScheduler
@@ -175,7 +177,7 @@ class SemanticSession:
     _frame = 0
 
     def process(self, block: np.ndarray, start_frame: int) -> np.ndarray:
-        from .audio.live_control import ControlEvent
+        from .control.loop import ControlEvent
 
         self._frame = start_frame
         if self.scheduler is not None:

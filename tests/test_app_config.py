@@ -96,7 +96,7 @@ def live_parts():
 
 
 def run_control(parts, feed, wait_for):
-    from semeq_live.audio.live_control import LiveControl
+    from semeq_live.control.loop import LiveControl
 
     events = []
     ctl = LiveControl(parts["state"], parts["engine"], parts["processor"], parts["metrics"],

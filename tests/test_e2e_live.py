@@ -261,3 +261,53 @@ def test_led_feedback_follows_the_state(jack_server, tmp_path):
         for port in (knobs, leds):
             port.close_port()
             port.delete()
+
+
+def test_term_a_steps_through_a_palette_over_jack_midi(jack_server, midi_sender, tmp_path):
+    """A mapping with its own palette on a model with more words: next/previous buttons, a knob
+    and program change move term A through the palette, in order, wrapping, over real JACK MIDI
+    (the app's control thread logs each change; the EQ following the state is checked above)."""
+    from .vocab_model import vocab_model_path
+
+    model_path = vocab_model_path(tmp_path)
+    palette = ["bassy", "thin", "warm", "bright", "airy", "dull"]
+    mapping = tmp_path / "stage.yaml"
+    mapping.write_text(
+        "version: 1\nname: palette rig\nchannel: 1\n"
+        f"palette: [{', '.join(palette)}]\n"
+        "controls:\n"
+        "  - {name: A next, target: term_a, type: note, number: 60, direction: next}\n"
+        "  - {name: A previous, target: term_a, type: note, number: 61, direction: previous}\n"
+        "  - {name: A knob, target: term_a, type: cc, number: 20}\n"
+        "  - {name: A select, target: term_a, type: program}\n")
+    app = AppProcess(["--midi-api", "jack", "--midi-port", "semeq-e2e-ctl", "--model", str(model_path),
+                      "--mapping", str(mapping), "--test-signal", "pink", "--term-a", palette[0],
+                      "--term-b", "bright", "--alpha", "0", "--no-adaptive"],
+                     jack_server.env(), tmp_path)
+
+    def press(bytes_, expect):
+        n = len(app.events)
+        for b in bytes_:
+            midi_sender.send_message(b)
+        rec = app.wait_for(lambda r: r["event"] == "state" and "term_a" in r, after=n)
+        assert rec["term_a"] == expect, (rec, expect)
+        assert rec["source"] == "midi" and "semeq-e2e-ctl" in rec["port"]
+        return rec
+
+    try:
+        app.wait_for(lambda r: r["event"] == "start", timeout=30)
+        app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", "")
+                     and "semeq-e2e-ctl" in r.get("message", ""), timeout=10)
+        time.sleep(0.3)  # JACK applies a new connection a few cycles after it is made
+        seen = []
+        for word in palette[1:] + palette[:1]:  # six presses: round the palette and back
+            seen.append(press([[0x90, 60, 100], [0x80, 60, 0]], word)["term_a"])
+        assert seen == palette[1:] + palette[:1]
+        press([[0x90, 61, 100], [0x80, 61, 0]], palette[-1])  # previous from the first: wraps
+        press([[0xB0, 20, 0]], palette[0])                    # the knob at 0: the first word
+        press([[0xB0, 20, 70]], palette[3])                   # 70/127 of six words: the fourth
+        press([[0xC0, 4]], palette[4])                        # program 5: the fifth word
+        rc = app.terminate()
+        assert rc == 0, app.stderr()[-3000:]
+    finally:
+        app.terminate()

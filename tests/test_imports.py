@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 CODE = """
 import json, sys
@@ -22,3 +26,48 @@ def test_package_and_cli_import_neither_torch_nor_sounddevice():
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded["torch"] is False
     assert loaded["sounddevice"] is False
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Absolute names of every module ``path`` imports (relative imports resolved)."""
+    tree = ast.parse(path.read_text(), str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)  # "from . import cli"
+    return names
+
+
+def test_nothing_below_the_cli_imports_the_cli():
+    """The CLI sits on top: app, offline render, bench... never import it back (only the
+    ``python -m semeq_live`` entry point, which is the command line, may)."""
+    root = REPO / "semeq_live"
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(REPO)
+        if rel.parts[:2] == ("semeq_live", "cli") or rel == Path("semeq_live/__main__.py"):
+            continue
+        package = ".".join(rel.parent.parts)  # what a relative import in this file starts from
+        bad = sorted(m for m in _imported_modules(path, package)
+                     if m == "semeq_live.cli" or m.startswith("semeq_live.cli."))
+        if bad:
+            offenders.append(f"{rel}: {', '.join(bad)}")
+    assert offenders == [], "\n".join(offenders)
+
+
+def test_the_import_scan_sees_relative_imports_of_the_cli(tmp_path):
+    """The scan above would pass vacuously if it missed ``from .cli import main``: check it."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("from .cli import main\nfrom ..cli.commands import run\nfrom . import cli\n")
+    found = _imported_modules(probe, "semeq_live")
+    assert "semeq_live.cli" in found
+    found = _imported_modules(probe, "semeq_live.audio")
+    assert "semeq_live.cli.commands" in found and "semeq_live.audio.cli" in found

@@ -1,4 +1,5 @@
-"""Control state (what the performer set) and the semantic engine (state -> EQ parameters)."""
+"""Control state (what the performer set), the semantic engine (state -> EQ parameters) and the
+control loop (``loop.LiveControl``: the one thread that applies MIDI/keys/estimates to the state)."""
 
 from .state import ControlState
 

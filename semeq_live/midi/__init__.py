@@ -4,7 +4,8 @@ Integration points for the control loop::
 
     mapping = load_mapping(path, known_terms=model.terms)        # MappingError: file:line: key: ...
     scenes = SceneBank("scenes.yaml", known_terms=model.terms)
-    ctl = MidiController(mapping, state, model.terms, scenes=scenes)
+    palette = resolve_palette(mapping, model)                   # the words term A/B step through
+    ctl = MidiController(mapping, state, palette, scenes=scenes)
     midi = MidiInput(["nanoKONTROL2"], api="jack",                # queued messages
                      on_connect=lambda port: ctl.forget_positions())
     for port, msg, t in midi.drain():
@@ -25,6 +26,7 @@ _EXPORTS = {
     "shipped_mappings": "mapping", "resolve_mapping_path": "mapping", "Mapping": "mapping",
     "Control": "mapping", "MAPPING_VERSION": "mapping",
     "TARGETS": "targets",
+    "resolve_palette": "palette", "DEFAULT_PALETTE_SIZE": "palette",
     "MidiController": "controller", "Action": "controller", "PendingPickup": "controller",
     "SceneBank": "scenes",
     "MidiInput": "ports", "FeedbackOutput": "ports", "decode_packet": "ports",

@@ -21,6 +21,7 @@ import mido
 from ..control.state import ControlState
 from ..errors import SemeqError
 from .mapping import Control, Mapping
+from .palette import palette_position, step_index
 from .targets import CONTINUOUS, SCENE, SWITCH, TARGETS, TERM, TRIGGER
 from .values import apply_curve, decode_relative, invert_curve
 
@@ -35,11 +36,13 @@ class Action:
 
     ``arg`` is the scene name for scene actions. ``done`` is True when the controller already
     performed it (scene actions when it was given a ``SceneBank``); the loop then only reports it.
+    ``error`` says why the controller's attempt failed (the loop reports it once, never retries).
     """
 
     kind: str
     arg: str | None = None
     done: bool = False
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,15 @@ def message_key(msg) -> tuple[str, int, int | None] | None:
 
 class MidiController:
     def __init__(self, mapping: Mapping, state: ControlState, terms=None, scenes=None):
-        """``terms``: the model's terms, used when the mapping does not list its own.
+        """``terms``: the palette to use when the mapping names none (the app passes
+        ``midi.palette.resolve_palette(mapping, model)``, which is the mapping's own when it has one).
 
         ``scenes``: an optional ``SceneBank``; when given, scene actions are performed here.
         """
         self.mapping = mapping
         self.state = state
-        self.terms: list[str] = list(mapping.terms if mapping.terms is not None else (terms or []))
+        self.palette: list[str] = list(mapping.palette if mapping.palette is not None
+                                       else (terms or []))
         self.scenes = scenes
         self.stats: Counter = Counter()
         self._forget = False
@@ -107,6 +112,15 @@ class MidiController:
             for role, number in keys:
                 self._bindings.setdefault((c.type, c.channel, number), []).append(
                     _Binding(c, rt, role))
+
+    @property
+    def terms(self) -> list[str]:
+        """The palette (its older name)."""
+        return self.palette
+
+    def palette_index(self, term: str) -> int | None:
+        """Position of ``term`` in the palette (None: not in it, e.g. typed in or from a scene)."""
+        return palette_position(self.palette, term)
 
     # ---------------------------------------------------------------- message handling
     def controls_for(self, msg) -> list[Control]:
@@ -188,7 +202,7 @@ class MidiController:
             x = 1.0 - x
         y = apply_curve(c.curve, x)
         if c.kind == TERM:
-            n = len(self.terms)
+            n = len(self.palette)
             return float(min(int(y * n), n - 1))
         lo, hi = c.range
         return lo + y * (hi - lo)
@@ -197,23 +211,23 @@ class MidiController:
         """The target's current value in the control's units (term index for term targets)."""
         value = getattr(self.state, TARGETS[c.target].field)
         if c.kind == TERM:
-            return float(self.terms.index(value)) if value in self.terms else None
+            return float(self.palette.index(value)) if value in self.palette else None
         return float(value)
 
     def _write(self, c: Control, value: float) -> None:
         field_name = TARGETS[c.target].field
         if c.kind == TERM:
-            self.state.update(**{field_name: self.terms[int(value)]})
+            self.state.update(**{field_name: self.palette[int(value)]})
         else:
             self.state.update(**{field_name: value})
 
     def _span(self, c: Control) -> float:
         if c.kind == TERM:
-            return max(len(self.terms) - 1, 1)
+            return max(len(self.palette) - 1, 1)
         return c.range[1] - c.range[0]
 
     def _absolute(self, c: Control, rt: _Runtime, x: float) -> None:
-        if c.kind == TERM and not self.terms:
+        if c.kind == TERM and not self.palette:
             self.stats["no_terms"] += 1
             return
         value = self._position_to_value(c, x)
@@ -242,7 +256,7 @@ class MidiController:
         if ticks == 0:
             return
         if c.kind == TERM:
-            if not self.terms:
+            if not self.palette:
                 self.stats["no_terms"] += 1
                 return
             rt.ticks += ticks
@@ -260,13 +274,9 @@ class MidiController:
         self._write(c, self._position_to_value(c, x))
 
     def _step_term(self, c: Control, steps: int, wrap: bool) -> None:
-        n = len(self.terms)
-        current = self._current(c)
-        if current is None:  # the state holds a term outside this list: enter it at an end
-            index = 0 if steps > 0 else n - 1
-        else:
-            index = int(current) + steps
-            index = index % n if wrap else min(max(index, 0), n - 1)
+        current = self._current(c)  # None: the state holds a word outside the palette
+        index = step_index(len(self.palette), None if current is None else int(current), steps,
+                           wrap)
         self._write(c, float(index))
 
     # ---------------------------------------------------------------- buttons & program change
@@ -287,7 +297,7 @@ class MidiController:
         elif kind == TERM:
             if c.term is not None:
                 self.state.update(**{TARGETS[c.target].field: c.term})
-            elif self.terms:
+            elif self.palette:
                 self._step_term(c, 1 if c.direction == "next" else -1, c.wrap)
             else:
                 self.stats["no_terms"] += 1
@@ -305,7 +315,7 @@ class MidiController:
                 self.stats["out_of_range"] += 1
                 return []
             return [self._scene(c.target, c.scenes[program])]
-        if program >= len(self.terms):
+        if program >= len(self.palette):
             self.stats["out_of_range"] += 1
             return []
         self._write(c, float(program))
@@ -320,9 +330,10 @@ class MidiController:
             else:
                 self.scenes.store(name, self.state)
         except SemeqError as exc:
+            # Reported by the control loop (one ``action_failed`` line); a warning here as well
+            # was a second line for the same failure.
             self.stats["scene_errors"] += 1
-            log.warning("%s %r failed: %s", kind.replace("_", " "), name, exc)
-            return Action(kind, name, done=False)
+            return Action(kind, name, done=False, error=str(exc))
         return Action(kind, name, done=True)
 
     # ---------------------------------------------------------------- pickup & feedback
@@ -406,7 +417,7 @@ class MidiController:
         if current is None:
             return []
         if c.kind == TERM:
-            n = max(len(self.terms), 1)
+            n = max(len(self.palette), 1)
             y = (current + 0.5) / n
         else:
             lo, hi = c.range

@@ -222,8 +222,9 @@ def mapping_text(learned: list[Learned], name: str, port: str | None = None) -> 
     doc = {"version": MAPPING_VERSION, "name": name}
     if port:
         doc["port"] = port
-    doc["terms"] = "all"
     body = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    # no palette: the default one (the model's most certain words); the comment shows how to set it
+    body += "# palette: [warm, cold, bright, dark, soft, harsh]   # the words term A/B step through\n"
     lines = ["controls:"]
     for item in learned:
         flow = yaml.safe_dump(item.entry, default_flow_style=True, sort_keys=False,

@@ -7,6 +7,7 @@ bindings, unknown terms), so a mapping that loads cannot surprise the performer 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,10 @@ MODES = ("absolute", "relative", "button", "select")
 BUTTON_BEHAVIOURS = ("toggle", "momentary")
 DIRECTIONS = ("next", "previous")
 
-TOP_KEYS = ("version", "name", "description", "port", "feedback_port", "channel", "terms",
-            "pickup_tolerance", "controls")
+TOP_KEYS = ("version", "name", "description", "port", "feedback_port", "channel", "palette",
+            "terms", "pickup_tolerance", "controls")
+# A palette is what a knob sweeps (128 positions) and program change picks from (128 programs).
+MAX_PALETTE = 128
 # Keys every control may have, and the extra keys each mode accepts.
 COMMON_KEYS = ("name", "target", "type", "channel", "number", "mode")
 MODE_KEYS = {
@@ -83,12 +86,21 @@ class Mapping:
     path: Path
     name: str
     controls: tuple[Control, ...]
-    terms: tuple[str, ...] | None = None  # None = every term of the loaded model
+    # The ordered words the term controls step through. None: the mapping names none, and the
+    # app uses a default (``palette_all``: every word of the model; else ``midi.palette``'s
+    # default palette). Resolved against a model by ``midi.palette.resolve_palette``.
+    palette: tuple[str, ...] | None = None
+    palette_all: bool = False
     description: str = ""
     port: str | None = None           # default input port name substring
     feedback_port: str | None = None  # LED output port name substring (defaults to ``port``)
     pickup_tolerance: float = 0.02    # fraction of a target's range that counts as "caught"
     version: int = MAPPING_VERSION
+
+    @property
+    def terms(self) -> tuple[str, ...] | None:
+        """The palette under its older name (mapping files may still say ``terms:``)."""
+        return self.palette
 
     @property
     def led_port(self) -> str | None:
@@ -201,36 +213,58 @@ def _channel(reader: _Reader, default):
     return reader.integer("channel", 1, 16) - 1
 
 
+def unknown_term_hint(term: str, known_terms) -> str:
+    """`` (did you mean 'a', 'b'?)`` from spelling and from words that start with or contain what
+    was written; or the list of known words when nothing is close (and the list is short)."""
+    known = [str(t) for t in known_terms]
+    key = str(term).strip().lower()
+    close = difflib.get_close_matches(key, known, n=3, cutoff=0.6)
+    close += [t for t in known if key and (t.startswith(key) or key.startswith(t) or key in t)
+              and t not in close][:3 - len(close)]
+    if close:
+        return " (did you mean " + ", ".join(repr(c) for c in close) + "?)"
+    if len(known) <= 12:
+        return f" (known terms: {', '.join(sorted(known))})"
+    return f" (the model knows {len(known)} words: semeq-live terms)"
+
+
 def _check_term(reader: _Reader, name: str, known_terms) -> str:
     term = reader.string(name, required=True)
     if known_terms is not None and term not in known_terms:
-        hint = did_you_mean(term, known_terms) or f" (known terms: {', '.join(sorted(known_terms))})"
-        raise reader.error(name, f"unknown term {term!r}{hint}")
+        raise reader.error(name, f"unknown term {term!r}{unknown_term_hint(term, known_terms)}")
     return term
 
 
-def _terms(top: _Reader, known_terms) -> tuple[str, ...] | None:
-    if not top.has("terms"):
-        return None
-    node = top.items["terms"]
+def _palette(top: _Reader, known_terms) -> tuple[tuple[str, ...] | None, bool]:
+    """(the listed words or None, whether 'all' was asked for). ``terms:`` is the older name."""
+    if top.has("palette") and top.has("terms"):
+        raise top.error("terms", "give either 'palette' or 'terms' (its older name), not both")
+    key = "palette" if top.has("palette") or not top.has("terms") else "terms"
+    if not top.has(key):
+        return None, False
+    node = top.items[key]
     if node.value == "all":
-        return None
+        return None, True
     if not isinstance(node.value, list) or not node.value:
-        raise top.error("terms", "expected a list of term names (or 'all' for every model term)")
+        raise top.error(key, "expected a list of words, e.g. [warm, cold, bright, dark] "
+                        "('all' = every word of the model, or leave it out for the default)")
+    if len(node.value) > MAX_PALETTE:
+        raise top.error(key, f"{len(node.value)} words: a palette holds at most {MAX_PALETTE} "
+                        "(a knob and program change have 128 positions)")
     out: list[str] = []
     for i, item in enumerate(node.value):
-        key = f"terms[{i}]"
+        item_key = f"{key}[{i}]"
         if not isinstance(item.value, str) or not item.value.strip():
-            raise top.error_at(item, key, f"expected a term name, got {item.value!r}")
+            raise top.error_at(item, item_key, f"expected a word, got {item.value!r}")
         term = item.value.strip()
         if known_terms is not None and term not in known_terms:
-            hint = did_you_mean(term, known_terms) or \
-                f" (known terms: {', '.join(sorted(known_terms))})"
-            raise top.error_at(item, key, f"unknown term {term!r}{hint}")
+            raise top.error_at(item, item_key, f"the model has no word {term!r}"
+                               + unknown_term_hint(term, known_terms))
         if term in out:
-            raise top.error_at(item, key, f"term {term!r} is listed twice")
+            raise top.error_at(item, item_key, f"{term!r} is listed twice "
+                               f"(first as {key}[{out.index(term)}])")
         out.append(term)
-    return tuple(out)
+    return tuple(out), False
 
 
 def _default_mode(reader: _Reader, kind: str, mtype: str) -> str:
@@ -453,7 +487,7 @@ def load_mapping(path, known_terms=None) -> Mapping:
         raise top.error("version", f"version {version} is not supported by this semeq-live "
                         f"(it reads version {MAPPING_VERSION})")
     default_channel = _channel(top, 0)
-    terms = _terms(top, known)
+    palette, palette_all = _palette(top, known)
     controls_node = top.items.get("controls")
     if controls_node is None:
         raise top.error("controls", "missing (required): the list of controls")
@@ -471,7 +505,8 @@ def load_mapping(path, known_terms=None) -> Mapping:
         description=top.string("description", default=""),
         port=top.string("port", default=None),
         feedback_port=top.string("feedback_port", default=None),
-        terms=terms,
+        palette=palette,
+        palette_all=palette_all,
         pickup_tolerance=top.number("pickup_tolerance", 0.0, 0.5, default=0.02),
         controls=tuple(controls),
         version=version,

@@ -4,11 +4,17 @@ Lines are JSON objects (one per line, ``event`` first), so journald shows them r
 (and the end-to-end tests) can parse them without guessing. Kinds:
 
 - ``start``, ``stop``: life cycle, with devices and settings;
-- ``state``: a control-state change (what changed, where it came from, and once the audio thread
-  has picked it up, ``latency_ms`` from input arrival to the first block with the new target and
-  ``audio_frame``, the output frame where that block starts);
-- ``device``: audio or MIDI device events (lost, retrying, reconnected);
-- ``xrun``: new under-/overflows since the previous check;
+- ``state``: control-state changes, **coalesced**: at most ``STATE_LINES_PER_S`` (10) lines in
+  any one second, each carrying the latest value of every field that changed since the previous
+  state line, ``changes`` (how many changes it sums up), and, for the newest change in it that the
+  audio thread has played, ``latency_ms`` from input arrival to the first block with the new target
+  and ``audio_frame``, the output frame where that block starts. A fader throw of 100 messages is
+  one or two lines, not 100; the final state is always written (when the moves stop, before a
+  discrete event, and at shutdown);
+- discrete events (``action``, ``action_failed``, ``bypass``, ``device``, ``xrun``, errors...):
+  written at once, one line each. Changes made before such an event that no state line has shown
+  yet are written first, as a state line when the rate bound allows one and the audio thread has played them (so the line has its latency), else in the event's own line
+  as ``pending_state``; either way the log keeps the order in which changes and events happened;
 - ``health``: every ``health_interval_s``: callback timing and load, xruns, CPU, memory, levels, mode.
 """
 
@@ -19,9 +25,16 @@ import math
 import sys
 import threading
 import time
+from collections import Counter, deque
 from datetime import datetime, timezone
 
-LATENCY_WAIT_S = 1.0  # how long a state line waits for the audio thread before it is written anyway
+LATENCY_WAIT_S = 1.0  # how long a state change waits for the audio thread before it is written anyway
+# At most this many state lines in any one second: a journal (and an SD card) can keep that. The
+# app's loop offers one every ~0.1 s; a discrete event may take one out of turn.
+STATE_LINES_PER_S = 10
+# Lines that need no pending state written before them: the periodic health line, and the start
+# line, which carries the whole state itself (the start state's own line follows once it is heard).
+UNORDERED_EVENTS = frozenset({"health", "start", "state"})
 
 
 def _clean(v):
@@ -55,42 +68,121 @@ def parse_line(line: str) -> dict | None:
 
 
 class HeadlessLog:
-    """Writes event lines from any thread (a lock keeps lines whole; never used by the callback)."""
+    """Writes event lines from any thread (a lock keeps lines whole; never used by the callback).
 
-    def __init__(self, stream=None):
+    ``metrics`` (the callback metrics) tells which published targets the audio thread has played;
+    without it, state lines carry no latency. ``clock`` is for tests.
+    """
+
+    def __init__(self, stream=None, metrics=None, clock=time.monotonic):
         self.stream = stream or sys.stdout
-        self._lock = threading.Lock()
-        self._pending: list[tuple[float, dict]] = []  # state lines waiting for their latency
+        self.metrics = metrics
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._pending: list[tuple[float, dict]] = []  # (queued at, fields) of unwritten changes
+        self._state_times: deque[float] = deque(maxlen=STATE_LINES_PER_S)  # the latest lines
+        self.lines = Counter()  # lines written, per event kind (the soak reports the rates)
 
+    # ------------------------------------------------------------------ any thread
     def write(self, event: str, **fields) -> None:
-        line = format_line(event, fields)
+        """A discrete event: written now, after the state changes that came before it."""
         with self._lock:
-            try:
-                self.stream.write(line + "\n")
-                self.stream.flush()
-            except (OSError, ValueError):  # closed pipe: the show goes on without the log
-                pass
+            if self._pending and event not in UNORDERED_EVENTS:
+                n = len(self._pending)
+                if (self._state_line_allowed(self._clock())
+                        and _newest_heard(self._pending, self.metrics) == n
+                        and (n == 1 or self._pending[0][1].get("source") != "start")):
+                    self._write_state(n)  # the usual case: a state line, with its latency
+                else:  # rate bound, or not heard yet: the event line says what it followed
+                    fields = {**fields, "pending_state": _merge(f for _, f in self._pending)}
+            self._write_line(event, fields)
 
     def state_change(self, fields: dict) -> None:
         with self._lock:
-            self._pending.append((time.monotonic(), dict(fields)))
+            self._pending.append((self._clock(), dict(fields)))
 
-    def flush_state_changes(self, metrics, force: bool = False) -> None:
-        """Write state lines whose target the audio thread has picked up (or that waited too long)."""
-        now = time.monotonic()
+    def flush_state_changes(self, metrics=None, force: bool = False) -> None:
+        """Write one coalesced state line if one is due (called every ~0.1 s by the app's loop).
+
+        Due: the rate bound allows a line, and the audio thread
+        has played at least one of the pending changes (the line then holds the changes up to the
+        newest played one, with its latency) or the oldest has waited ``LATENCY_WAIT_S`` (stream
+        stopped: written without latency). ``force`` (shutdown) writes everything pending now.
+        """
+        metrics = metrics if metrics is not None else self.metrics
         with self._lock:
-            pending, self._pending = self._pending, []
-        keep = []
-        for queued_at, fields in pending:
-            applied = metrics.applied(fields["seq"]) if metrics is not None else None
-            if applied is None and not force and now - queued_at < LATENCY_WAIT_S:
-                keep.append((queued_at, fields))
-                continue
-            if applied is not None:
-                t_block, frame = applied
-                fields["latency_ms"] = 1000.0 * (t_block - fields["t_arrival"])
-                fields["audio_frame"] = frame
-            self.write("state", **fields)
-        if keep:
-            with self._lock:
-                self._pending[:0] = keep
+            if not self._pending:
+                return
+            now = self._clock()
+            if force:
+                self._write_state(len(self._pending), metrics)
+                return
+            if not self._state_line_allowed(now):
+                return
+            # The start state (the whole initial state) is a line of its own.
+            limit = 1 if self._pending[0][1].get("source") == "start" else len(self._pending)
+            heard = _newest_heard(self._pending[:limit], metrics)
+            if heard:
+                self._write_state(heard, metrics)
+            elif now - self._pending[0][0] >= LATENCY_WAIT_S:
+                self._write_state(limit, metrics)
+
+    # ------------------------------------------------------------------ under the lock
+    def _state_line_allowed(self, now: float) -> bool:
+        times = self._state_times
+        return len(times) < STATE_LINES_PER_S or now - times[0] >= 1.0
+
+    def _write_state(self, n: int, metrics=None) -> None:
+        """One line for the first ``n`` pending changes: the latest value of each field."""
+        metrics = metrics if metrics is not None else self.metrics
+        batch, self._pending = self._pending[:n], self._pending[n:]
+        last = batch[-1][1]
+        fields = _merge(f for _, f in batch)
+        fields.update(seq=last["seq"], source=last.get("source"), t_arrival=last.get("t_arrival"),
+                      changes=len(batch))
+        fields.pop("port", None)
+        if last.get("port"):
+            fields["port"] = last["port"]
+        sources = sorted({str(f.get("source")) for _, f in batch})
+        if len(sources) > 1:
+            fields["sources"] = sources
+        applied = metrics.applied(last["seq"]) if metrics is not None else None
+        if applied is not None:
+            t_block, frame = applied
+            fields["latency_ms"] = 1000.0 * (t_block - last["t_arrival"])
+            fields["audio_frame"] = frame
+        self._state_times.append(self._clock())
+        self._write_line("state", fields)
+
+    def _write_line(self, event: str, fields: dict) -> None:
+        line = format_line(event, fields)
+        self.lines[event] += 1
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # closed pipe: the show goes on without the log
+            pass
+
+
+# Bookkeeping of a change, not state: not merged into a coalesced line's fields.
+_CHANGE_KEYS = ("seq", "source", "t_arrival", "port")
+
+
+def _merge(changes) -> dict:
+    """The latest value of every state field in ``changes`` (oldest first)."""
+    out: dict = {}
+    for f in changes:
+        out.update((k, v) for k, v in f.items() if k not in _CHANGE_KEYS)
+    return out
+
+
+def _newest_heard(pending: list[tuple[float, dict]], metrics) -> int:
+    """How many of the pending changes (oldest first) the audio thread has played: the index + 1
+    of the newest played one, 0 for none. Sequence numbers rise, and a block plays every target
+    up to the newest it picked up, so the search runs from the end and stops at the first hit."""
+    if metrics is None:
+        return 0
+    for i in range(len(pending) - 1, -1, -1):
+        if metrics.applied(pending[i][1]["seq"]) is not None:
+            return i + 1
+    return 0

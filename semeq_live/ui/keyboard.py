@@ -1,8 +1,11 @@
 """Keyboard control for when there is no MIDI controller: single keys drive the same targets.
 
 ``KEYMAP`` maps a key to a command for ``LiveControl.command``; ``KeyboardReader`` reads keys from
-a terminal without waiting for Enter (cbreak mode, restored on exit). Without a terminal (systemd,
-pipes, tests) it stays off, because reading a non-TTY stdin would steal or block on input.
+a terminal without waiting for Enter (cbreak mode, restored on exit) and splits what arrives into
+keys (``split_keys``: an arrow key is one key, not Esc, '[' and 'A'). ``KeyDispatcher`` sends each
+key either to the type-to-find finder (``ui.finder``, opened with '/' for term A and '?' for
+term B) or through ``KEYMAP``. Without a terminal (systemd, pipes, tests) the reader stays off,
+because reading a non-TTY stdin would steal or block on input.
 """
 
 from __future__ import annotations
@@ -12,10 +15,13 @@ import select
 import sys
 import threading
 
+from .finder import OPEN_KEYS
+
 ALPHA_STEP = 0.05
 INTENSITY_STEP = 0.1
 TRAVERSE_STEP = 0.1
 GAIN_STEP_DB = 1.0
+ESC_WAIT_S = 0.03  # how long a lone Esc waits for the rest of an escape sequence
 
 # key -> (LiveControl command, help). "add" commands step the current value (the state clamps).
 KEYMAP: dict[str, tuple[tuple, str]] = {
@@ -42,6 +48,40 @@ KEYMAP: dict[str, tuple[tuple, str]] = {
 }
 
 
+# The key help, short enough for an 80-column terminal: (keys, short label, long label). A key of
+# KEYMAP that no group names is still shown, with its own help text.
+KEY_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("a/A b/B", "terms", "term A / B prev/next"),
+    ("/ ?", "find A/B", "type to find A / B"),
+    (",/.", "morph", "morph A<->B"),
+    ("-/=", "intensity", "intensity"),
+    ("h/l j/k", "traverse", "traverse x / y"),
+    ("9/0", "gain", "output gain"),
+    ("space", "bypass", "bypass"),
+    ("g", "autogain", "auto-gain"),
+    ("d", "adapt", "adaptive"),
+    ("r", "learn", "learn reference"),
+    ("!", "panic", "panic"),
+    ("q", "quit", "quit"),
+)
+FINDER_HELP = (("type", "filter", "letters filter"), ("Tab/↓ ⇧Tab/↑", "move", "move"),
+               ("Enter", "choose", "choose"), ("Esc", "cancel", "cancel"))
+
+
+def _group_keys(keys: str) -> set[str]:
+    if keys == "space":
+        return {" "}
+    return {k for part in keys.split() for k in part.split("/") if k}
+
+
+def key_help_items(long: bool = False) -> list[str]:
+    """One "keys label" item per group, plus any KEYMAP key no group names."""
+    named = set().union(*(_group_keys(k) for k, _, _ in KEY_GROUPS))
+    items = [f"{k} {long_label if long else short}" for k, short, long_label in KEY_GROUPS]
+    items += [f"{'space' if k == ' ' else k} {h}" for k, (_, h) in KEYMAP.items() if k not in named]
+    return items
+
+
 def key_command(key: str) -> tuple | None:
     """The ``LiveControl`` command for ``key``, or None for keys that do nothing."""
     entry = KEYMAP.get(key)
@@ -52,8 +92,65 @@ def help_line() -> str:
     return "  ".join(f"[{'space' if k == ' ' else k}] {h}" for k, (_, h) in KEYMAP.items())
 
 
+# Escape sequences of the keys the finder uses (xterm and VT100 forms).
+ESCAPE_KEYS = {"\x1b[A": "up", "\x1b[B": "down", "\x1bOA": "up", "\x1bOB": "down",
+               "\x1b[Z": "backtab", "\x1b[C": "right", "\x1b[D": "left", "\x1bOC": "right",
+               "\x1bOD": "left"}
+CONTROL_KEYS = {"\r": "enter", "\n": "enter", "\t": "tab", "\x7f": "backspace",
+                "\x08": "backspace", "\x1b": "esc"}
+
+
+def split_keys(text: str) -> list[str]:
+    """Split what the terminal sent into keys: printable characters as themselves, and
+    'enter', 'tab', 'backtab', 'backspace', 'esc', 'up', 'down', 'left', 'right'. Other escape
+    sequences (function keys...) are dropped whole, so their letters never act as keys."""
+    keys, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\x1b" and i + 1 < len(text) and text[i + 1] in "[O":
+            j = i + 2
+            while j < len(text) and not ("@" <= text[j] <= "~"):
+                j += 1  # parameters of a CSI sequence, up to its final byte
+            seq = text[i:j + 1]
+            if seq in ESCAPE_KEYS:
+                keys.append(ESCAPE_KEYS[seq])
+            i = j + 1
+            continue
+        if ch in CONTROL_KEYS:
+            keys.append(CONTROL_KEYS[ch])
+        elif ch.isprintable():
+            keys.append(ch)
+        i += 1
+    return keys
+
+
+class KeyDispatcher:
+    """Routes keys to the finder while it is open, else through ``KEYMAP`` to ``send(command)``.
+
+    While the finder is open letters are typed into it; '!' (panic) still acts, since it must
+    work whatever the screen shows.
+    """
+
+    def __init__(self, send, finder=None):
+        self.send = send
+        self.finder = finder
+
+    def on_key(self, key: str) -> None:
+        finder = self.finder
+        if finder is not None and finder.active and key != "!":
+            cmd = finder.key(key)
+        elif finder is not None and key in OPEN_KEYS:
+            finder.open(OPEN_KEYS[key])
+            return
+        else:
+            cmd = key_command(key)
+        if cmd is not None:
+            self.send(cmd)
+
+
 class KeyboardReader:
-    """Reads single keys from the controlling terminal in a thread and calls ``on_key(key)``."""
+    """Reads keys from the controlling terminal in a thread and calls ``on_key(key)`` for each
+    (see ``split_keys`` for the names of special keys)."""
 
     def __init__(self, on_key, stream=None):
         self.on_key = on_key
@@ -89,11 +186,15 @@ class KeyboardReader:
             ready, _, _ = select.select([fd], [], [], 0.1)
             if not ready:
                 continue
-            data = os.read(fd, 32)
+            data = os.read(fd, 64)
             if not data:
                 return
-            for ch in data.decode(errors="ignore"):
-                self.on_key(ch)
+            if data.endswith(b"\x1b"):  # Esc alone, or the start of a sequence still on its way
+                more, _, _ = select.select([fd], [], [], ESC_WAIT_S)
+                if more:
+                    data += os.read(fd, 64)
+            for key in split_keys(data.decode(errors="ignore")):
+                self.on_key(key)
 
     def stop(self) -> None:
         self._stop.set()

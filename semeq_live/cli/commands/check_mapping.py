@@ -56,8 +56,12 @@ def run(args) -> int:
             failures += 1
             continue
         feedback = sum(c.feedback for c in mapping.controls)
+        if mapping.palette is not None:
+            palette = f"palette of {len(mapping.palette)} words"
+        else:
+            palette = "palette: every word" if mapping.palette_all else "default palette"
         print(f"ok: {path} ({mapping.name}: {len(mapping.controls)} controls"
-              + (f", {feedback} with LED feedback" if feedback else "") + ")")
+              + (f", {feedback} with LED feedback" if feedback else "") + f", {palette})")
     for name in args.scenes:
         try:
             bank = SceneBank(name, known_terms=known)

@@ -7,7 +7,7 @@ medium, "??" low). Sort with ``--sort``, filter with ``--min-people``, ``--min-c
 ``--certainty`` and ``--source``; ``--json`` for scripts.
 
 Layout: ``select`` (filter + sort, shared by every view) and one ``render_*`` per view, so another
-view (e.g. a word map) is one more flag and one more renderer.
+view is one more flag and one more renderer (``--map``: the word map, ``semeq_live.ui.mapview``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ def add_arguments(p) -> None:
                    help="only words at least this certain: high, medium or low (= all)")
     p.add_argument("--source", choices=("safe", "socialeq"),
                    help="only words with this source (alone or with the other)")
+    p.add_argument("--map", action="store_true",
+                   help="draw the word map (the words on the traverse plane) in the terminal")
+    p.add_argument("--width", type=int, metavar="COLUMNS",
+                   help="--map: width in columns (default: the terminal's, at most 100)")
+    p.add_argument("--height", type=int, metavar="ROWS", help="--map: rows of the map (default 22)")
 
 
 def select(model, args) -> list:
@@ -103,6 +108,10 @@ def run(args) -> int:
     from ...model import load_model
 
     model = load_model(args.model)
+    if args.map:
+        from ...ui.mapview import print_map
+
+        return print_map(model, args.width, args.height, as_json=args.json)
     infos = select(model, args)
     print(render_json(model, infos) if args.json else render_table(model, infos))
     return 0

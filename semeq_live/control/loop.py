@@ -17,8 +17,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..control.state import ControlState
 from ..errors import SemeqError
+from .state import ControlState
 
 # Keyboard (and other non-MIDI) commands: ("set", {field: value}), ("add", field, step),
 # ("step_term", "a"|"b", +-1), ("toggle", field), ("action", kind[, arg]).
@@ -54,6 +54,7 @@ class LiveControl:
         self.seq = 0
         self.last_midi: tuple[str | None, str, float] | None = None  # (port, message, time)
         self.decode_times_s: list[float] = []
+        self._panicked = False  # a panic in the event being handled (it implies bypass)
         self._queue: queue.SimpleQueue[ControlEvent] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -101,12 +102,14 @@ class LiveControl:
 
     def _handle(self, ev: ControlEvent) -> None:
         before = self.state.to_dict()
+        self._panicked = False
         estimate_changed = False
         if ev.kind == "midi":
             self.last_midi = (ev.port, str(ev.payload), ev.t)
             actions = self.controller.handle(ev.payload) if self.controller is not None else []
             for action in actions:
-                self._action(action.kind, getattr(action, "arg", None), getattr(action, "done", False))
+                self._action(action.kind, getattr(action, "arg", None), getattr(action, "done", False),
+                             getattr(action, "error", None))
         elif ev.kind == "command":
             self._command(ev.payload)
         elif ev.kind == "estimate":
@@ -115,6 +118,11 @@ class LiveControl:
             estimate_changed = (self.state.adaptive or self.state.autogain) and self.state.intensity > 0
         after = self.state.to_dict()
         changes = {k: v for k, v in after.items() if before[k] != v}
+        if "bypass" in changes and not self._panicked:
+            # A discrete event on stage (what the audience hears changes at once): its own line.
+            # Panic reports itself (and implies bypass).
+            self.on_event("bypass", {"bypass": changes["bypass"], "source": ev.kind,
+                                     **({"port": ev.port} if ev.port else {})})
         if changes and self.feedback is not None and self.controller is not None:
             self.feedback.send(self.controller.feedback_messages())  # LEDs follow the state
         if changes or estimate_changed:
@@ -134,17 +142,24 @@ class LiveControl:
             self.state.update(**{cmd[1]: getattr(self.state, cmd[1]) + cmd[2]})
         elif op == "toggle":
             self.state.update(**{cmd[1]: not getattr(self.state, cmd[1])})
-        elif op == "step_term" and self.terms:
+        elif op == "step_term" and self.terms:  # through the palette, wrapping
+            from ..midi.palette import palette_position, step_index
+
             key = "term_a" if cmd[1] == "a" else "term_b"
-            cur = getattr(self.state, key)
-            i = self.terms.index(cur) if cur in self.terms else -1
-            self.state.update(**{key: self.terms[(i + cmd[2]) % len(self.terms)]})
+            i = palette_position(self.terms, getattr(self.state, key))
+            self.state.update(**{key: self.terms[step_index(len(self.terms), i, cmd[2], True)]})
         elif op == "action":
             self._action(cmd[1], cmd[2] if len(cmd) > 2 else None, False)
 
-    def _action(self, kind: str, arg, done: bool) -> None:
+    def _action(self, kind: str, arg, done: bool, error: str | None = None) -> None:
+        """Do (or, if the MIDI controller already did it, only report) one action: one line,
+        ``action`` or ``action_failed``, per action."""
+        if error is not None:  # the controller tried it and it failed: report, never retry
+            self.on_event("action_failed", {"action": kind, "arg": arg, "error": error})
+            return
         try:
             if kind == "panic":
+                self._panicked = True
                 self.state.update(bypass=True)
                 self.processor.panic()
             elif kind == "learn_reference":
