@@ -44,6 +44,26 @@ def reading_notes(model) -> str:
             "people's bright ones. A split by user is the honest test for a tool that meets new "
             "engineers, and the validation set is dominated by one person: read these figures as "
             "one person's agreement with everyone else.")
+    crowd = m.get("crowd") or {}
+    shared = {w: a for w, a in crowd.get("shared", {}).items() if w in fid and w in crowd["words"]}
+    if shared:
+        bits, whatif = [], []
+        for w, a in shared.items():
+            bits.append(f"{w}: correlation {_f(a['corr'], 2)}, RMS {_f(a['rms_db'])} dB")
+            if "crowd_fit_val_db" in a:
+                whatif.append(f"{w} {_f(a['crowd_fit_val_db'])} dB instead of {_f(fid[w]['model'])}")
+        parts.append(
+            "Words both sources know: SAFE's engineers and the crowd agree on the direction of "
+            "warm and bright but not on the details (SAFE's mean training curve against the "
+            f"crowd's, after the depth factor: {'; '.join(bits)}). One word has one centroid, so "
+            "one source must lead. SAFE leads where it has many settings from several people: its "
+            "settings are real 5-band EQs made by engineers on their own material, and they are "
+            "validated on people the model never saw. Following the crowd instead would put these "
+            "words at SAFE's validation users' mean curve "
+            + (f"{'; '.join(whatif)}" if whatif else "further away")
+            + " (the crowd's curve as a 5-band EQ at SAFE's level). The per-word table therefore "
+            "shows warm and bright at the two sources' own agreement, not at the crowd's curve; "
+            "they count in the median and minimum like every other word.")
     return "\n\n".join(parts)
 
 
@@ -210,11 +230,14 @@ def vocabulary_section(model) -> list[str]:
                       f"{_f(a['corr'], 2)} with the crowd's '{w}' (RMS {_f(a['rms_db'])} dB); the "
                       "crowd leads it.", ""]
         lines += [
-            "Crowd words enter training as labelled rows: the least-squares 5-band SAFE-layout fit of "
+            "Crowd words enter training as rows: the least-squares 5-band SAFE-layout fit of "
             f"the word's scaled curve plus {cr['rows_per_word'] - 1} copies with the depth scaled "
             "x0.6-1.4 and each band slightly detuned (`training/vocabulary.py`); "
-            f"{cr['batch_rows']} of them join each batch of {t['batch']} SAFE rows. Each centroid is then fitted in the response "
-            "domain to its word's curve (SAFE's mean for SAFE-led words).",
+            f"{cr['batch_rows']} of them join each batch of {t['batch']} SAFE rows (loss weight "
+            f"{cr.get('loss_weight', 1.0):g}). They teach the decoder; the latent's geometry "
+            "(the encoder, with the contrastive loss) is learnt from SAFE's settings, and the encoder "
+            "places each crowd word where its EQ belongs among them. Each centroid is then fitted "
+            "in the response domain to its word's curve (SAFE's mean for SAFE-led words).",
         ]
     return lines
 

@@ -28,6 +28,10 @@ ALPHA_STEPS = 101
 FIDELITY_TIE_DB = 0.05
 GOALS = {"reconstruction_median_db": 1.0, "fidelity_db": 1.0, "warm_bright_accuracy": 0.9,
          "max_alpha_step_db": 0.5}
+# The SAFE-only model before the crowd vocabulary (format 1, seed 0, the same split by user):
+# warm / bright centroid fidelity (dB) and warm/bright nearest-centroid accuracy. Adding the crowd's
+# words must not make these worse (fidelity within FIDELITY_TIE_DB).
+SAFE_ONLY_MODEL = {"warm": 1.2299, "bright": 1.4341, "warm_bright_accuracy": 0.8839}
 
 
 def curves(params) -> np.ndarray:
@@ -194,9 +198,13 @@ def goals(metrics: dict) -> dict:
             out[f"{t}_fidelity_le_1db"] = f["model"] <= GOALS["fidelity_db"]
             out[f"{t}_fidelity_as_good_as_curve_average"] = \
                 f["model"] <= f["curve_average"] + FIDELITY_TIE_DB
+            out[f"{t}_fidelity_as_good_as_safe_only_model"] = \
+                f["model"] <= SAFE_ONLY_MODEL[t] + FIDELITY_TIE_DB
     if "warm_bright" in metrics["separation"]:
-        out["warm_bright_accuracy_ge_0.9"] = \
-            metrics["separation"]["warm_bright"]["model_accuracy"] >= GOALS["warm_bright_accuracy"]
+        acc = metrics["separation"]["warm_bright"]["model_accuracy"]
+        out["warm_bright_accuracy_ge_0.9"] = acc >= GOALS["warm_bright_accuracy"]
+        out["warm_bright_accuracy_as_good_as_safe_only_model"] = \
+            acc >= SAFE_ONLY_MODEL["warm_bright_accuracy"] - 1e-4
     if "smoothness" in metrics:
         out["alpha_step_le_0.5db"] = \
             metrics["smoothness"]["model_max_step_db"] <= GOALS["max_alpha_step_db"]

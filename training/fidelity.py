@@ -26,7 +26,7 @@ CORR_MIN_GOAL = 0.8
 
 
 def crowd_fidelity(model, vocab: Vocabulary, fits: dict[str, np.ndarray],
-                   sample_rate: float) -> dict:
+                   sample_rate: float, val=None) -> dict:
     grid = C.FIDELITY_GRID
     words = {}
     for term, lead in zip(vocab.terms, vocab.lead):
@@ -56,11 +56,33 @@ def crowd_fidelity(model, vocab: Vocabulary, fits: dict[str, np.ndarray],
         "rms_db_max_word": list(words)[int(np.argmax(rms))],
         "words": words,
         # SAFE's mean curve against the crowd's, for the words both know (level-free RMS).
-        "shared": dict(vocab.shared),
+        "shared": _shared(vocab, fits, val),
         "minor_safe": _minor_safe(vocab, sample_rate),
     }
     out["goals"] = {"corr_median_ge_0.95": out["corr_median"] >= CORR_MEDIAN_GOAL,
                     "corr_min_ge_0.8": out["corr_min"] >= CORR_MIN_GOAL}
+    return out
+
+
+def _shared(vocab: Vocabulary, fits: dict, val) -> dict:
+    """The two sources on the words both know; with ``val``, the tension in SAFE's own terms.
+
+    ``crowd_fit_val_db``: RMS dB (``training.evaluate.GRID``) between SAFE's validation users' mean
+    curve and the crowd's word as a 5-band EQ (its fit, given the level of SAFE's training mean):
+    what the word's SAFE fidelity would be if its centroid followed the crowd instead of SAFE.
+    """
+    from .evaluate import GRID, SAMPLE_RATE, curves, rms
+
+    out = {w: dict(a) for w, a in vocab.shared.items()}
+    if val is None:
+        return out
+    terms = np.array(val.terms)
+    for w, a in out.items():
+        rows = terms == w
+        if rows.any() and w in fits:
+            fit = curves(fits[w])
+            fit += np.mean(vocab.safe_curve(w, GRID, SAMPLE_RATE)) - np.mean(fit)
+            a["crowd_fit_val_db"] = float(rms(fit, curves(val.params[rows]).mean(0)))
     return out
 
 
