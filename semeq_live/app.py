@@ -62,6 +62,8 @@ class StageConfig:
     wait_for_device: bool = False
     smoothing_ms: float = 20.0
     ceiling_db: float = -1.0
+    max_boost_db: float | None = None  # the boost cap of the applied EQ (None: the EQ's +12 dB range)
+    subsonic_hz: float = 20.0  # DC/subsonic protection in the kernel (dsp.design); 0 = off
     term_a: str | None = None
     term_b: str | None = None
     alpha: float | None = None
@@ -80,9 +82,28 @@ class StageConfig:
             raise CLIError(f"channels must be 1..32, not {self.channels}")
         if self.input_file and self.test_signal:
             raise CLIError("use either --input-file or --test-signal, not both")
+        if self.input_file and self.record and _same_file(self.input_file, self.record):
+            raise CLIError(f"--record {self.record} is the --input-file itself; record to another "
+                           "file (an existing take is kept, moved aside)")
         if self.panel_rate <= 0 or self.health_interval_s <= 0:
             raise CLIError("panel_rate and health_interval_s must be positive")
+        from .control.ceiling import check_max_boost_db
+        from .dsp.design import validate_subsonic_hz
+
+        try:
+            self.max_boost_db = check_max_boost_db(self.max_boost_db)
+            self.subsonic_hz = validate_subsonic_hz(self.subsonic_hz)
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
         return self
+
+
+def _same_file(a, b) -> bool:
+    """True if the paths name one file (also through a link), or the same path when absent."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).absolute() == Path(b).absolute()
 
 
 def load_stage_config(path) -> dict:
@@ -120,7 +141,10 @@ def load_stage_config(path) -> dict:
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise CLIError(f"{path}: {raw_key} must be true or false, not {value!r}")
-        elif isinstance(default, (int, float)) and not isinstance(default, bool) or key in ("alpha", "intensity"):
+        elif key == "max_boost_db" and value is None:
+            pass  # 'max_boost_db: null': no cap
+        elif isinstance(default, (int, float)) and not isinstance(default, bool) or \
+                key in ("alpha", "intensity", "max_boost_db"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise CLIError(f"{path}: {raw_key} must be a number, not {value!r}")
             if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
@@ -183,6 +207,7 @@ class LiveApp:
         self.keyboard = None
         self.finder = None  # type-to-find (ui.finder), with the keyboard
         self.vocab = None  # the panel's vocabulary fields (ui.vocab), with the panel
+        self._curve_of, self._curve = None, None  # the panel's curve and the settings it plots
         self.log = None
         self._last_xruns = 0
         self._last_latency_ms = None
@@ -246,7 +271,8 @@ class LiveApp:
         self.audio.accelerate()
         cfg = self.cfg
         self.processor = proc = EQProcessor(cfg.sample_rate, cfg.channels,
-                                            smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db)
+                                            smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db,
+                                            subsonic_hz=cfg.subsonic_hz)
         # Start inaudible; the control thread's first publish (the state's output gain) fades the
         # sound in through the kernel's gain smoothing, with the EQ already set.
         proc.set_output_gain_db(STARTUP_GAIN_DB)
@@ -262,7 +288,7 @@ class LiveApp:
         self.analyzer = Analyzer(sr, ch, self.model)
         if self.cfg.reference and Path(self.cfg.reference).exists():
             self.analyzer.load_reference(self.cfg.reference)  # else: created by "learn reference"
-        self.engine = SemanticEngine(self.model, sr)
+        self.engine = SemanticEngine(self.model, sr, max_boost_db=self.cfg.max_boost_db)
         self.control = LiveControl(self.state, self.engine, self.processor, self.audio.metrics,
                                    terms=self.terms, controller=self.controller, scenes=self.scenes,
                                    analyzer=self.analyzer, reference_path=self.cfg.reference,
@@ -403,8 +429,11 @@ class LiveApp:
 
         s = self.control.settings
         est = self.analyzer_thread.latest if self.analyzer_thread else None
-        grid = plot_grid(CURVE_POINTS)
-        curve = applied_curve_db(s.forward, s.inverse, grid, self.cfg.sample_rate) if s else None
+        if s is not self._curve_of:  # new settings: recompute the plotted curve (else reuse it)
+            self._curve = applied_curve_db(s.forward, s.inverse, plot_grid(CURVE_POINTS),
+                                           self.cfg.sample_rate) if s else None
+            self._curve_of = s
+        curve = self._curve
         rec = None
         if self.recorder is not None:
             rec = {"path": str(self.recorder.path),
@@ -420,7 +449,8 @@ class LiveApp:
             "settings": None if s is None else {"forward": list(map(float, s.forward)),
                                                "inverse": None if s.inverse is None else list(map(float, s.inverse)),
                                                "mode": s.mode, "reason": s.reason,
-                                               "autogain_db": s.autogain_db},
+                                               "autogain_db": s.autogain_db,
+                                               "boost_cap": s.boost_cap_dict()},
             "curve_db": curve,
             "estimate": None if est is None else {"confident": est.confident, "reason": est.reason,
                                                   "profile": list(est.profile or ())},
@@ -437,6 +467,7 @@ class LiveApp:
                        "sample_rate": self.cfg.sample_rate, "block_size": self.cfg.block_size},
             "record": rec,
             "keyboard": self.keyboard is not None,
+            "protection": {"subsonic_hz": self.processor.subsonic_hz},
         }
 
     def _health(self) -> dict:
@@ -451,6 +482,8 @@ class LiveApp:
             "callback_errors": self.audio.callback_errors, **self.process_metrics.sample(),
             "in_rms_dbfs": lv["in_rms_dbfs"], "out_rms_dbfs": lv["out_rms_dbfs"],
             "mode": s.mode if s else None, "autogain_db": s.autogain_db if s else None,
+            "cap_acting": s.cap_acting if s else None,
+            "held_back_db": round(s.held_back_db, 2) if s else None,
             "estimate": est.reason if est is not None else None,
             "top_terms": est.top_terms[:3] if est is not None else [],
             "midi_ports": self.midi_input.connected if self.midi_input else [],
@@ -459,6 +492,7 @@ class LiveApp:
                            if self.recorder else None),
             "record_dropped": self.recorder.dropped_frames if self.recorder else None,
             "cpu_threads": self.process_metrics.thread_cpu(self._thread_names()),
+            "subsonic_hz": self.processor.subsonic_hz,
         }
 
     def _thread_names(self) -> dict[int, str]:
@@ -507,8 +541,10 @@ class LiveApp:
                             "input": self.source.description if self.source else self.audio.input.name,
                             "sample_rate": self.cfg.sample_rate, "block_size": self.cfg.block_size,
                             "channels": self.cfg.channels, "mapping": self.mapping_path,
+                            "palette": self.terms,
                             "midi_ports": self.midi_input.connected if self.midi_input else [],
                             "record": self.cfg.record, "state": self.state.to_dict(),
+                            "subsonic_hz": self.processor.subsonic_hz,
                             "setup_s": time.monotonic() - t_start,
                             "ready_s": self._since_process_start(time.monotonic())})
         self._start_ui()
@@ -667,8 +703,11 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
     from .midi import default_mapping_path, load_mapping, load_performance, resolve_mapping_path
     from .midi.demo import write_demo_performance
     from .model import load_model
-    from .offline import SemanticSession, open_input, render_file
+    from .offline import (DEMO_TAG, SemanticSession, check_output, make_room_for_demo, open_input,
+                          render_file)
 
+    if cfg.input_file:
+        check_output(cfg.input_file, output, force=True)  # never the input itself
     mapping_path = resolve_mapping_path(cfg.mapping) if cfg.mapping else default_mapping_path()
     print("semeq-live run: no audio device on this machine (no audio server running and no sound "
           "card), so nothing can be played live.\nRendering the demo performance offline instead: "
@@ -691,8 +730,15 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
             sr, ch = f.samplerate, f.channels
         session = SemanticSession(sr, ch, initial_state(cfg, model), model=model, mapping=mapping,
                                   performance=performance, smoothing_ms=cfg.smoothing_ms,
-                                  ceiling_db=cfg.ceiling_db)
-        render_file(source, output, session.process, progress=False)
+                                  ceiling_db=cfg.ceiling_db, subsonic_hz=cfg.subsonic_hz,
+                                  max_boost_db=cfg.max_boost_db)
+        # A second run replaces its own earlier demo; any other file there is kept, moved aside.
+        kept = make_room_for_demo(output)
+        if kept is not None:
+            print(f"semeq-live run: {output} was not a demo of ours; it is kept as {kept}",
+                  file=sys.stderr)
+        render_file(source, output, session.process, progress=False, force=True,
+                    software=DEMO_TAG)
     print(f"semeq-live run: wrote {output}. To play live, start an audio server (e.g. "
           "'jackd -d alsa') or connect an interface; 'semeq-live devices' shows what is found.",
           file=sys.stderr)

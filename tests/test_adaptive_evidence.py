@@ -93,7 +93,7 @@ def test_k0_is_flat_in_design_and_through_the_processor(bundled_model, music_fil
     an = analyzer_for(bundled_model, fs, x.shape[1], learn_from=dry)
     engine = SemanticEngine(bundled_model, fs)
     state = ControlState(term_a="warm", intensity=0.0)
-    proc = EQProcessor(fs, x.shape[1])
+    proc = EQProcessor(fs, x.shape[1], subsonic_hz=0)  # the EQ alone (protection: test_protection)
     x32 = (0.5 * x / np.abs(x).max()).astype(np.float32)
     out = np.empty_like(x32)
     per_update = int(UPDATE_S * fs)

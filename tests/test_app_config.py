@@ -46,6 +46,22 @@ def test_missing_stage_file(tmp_path):
         load_stage_config(tmp_path / "nope.yaml")
 
 
+def test_subsonic_protection_is_on_unless_asked_off(tmp_path):
+    from semeq_live.cli.commands import run as run_cmd
+
+    parser = argparse.ArgumentParser()
+    run_cmd.add_arguments(parser)
+    assert config_from_args(parser.parse_args([])).validate().subsonic_hz == 20.0
+    path = tmp_path / "stage.yaml"
+    path.write_text("subsonic_hz: 30\n")
+    assert config_from_args(parser.parse_args(["--config", str(path)])).subsonic_hz == 30.0
+    off = config_from_args(parser.parse_args(["--config", str(path), "--subsonic-hz", "0"]))
+    assert off.validate().subsonic_hz == 0.0
+    path.write_text("subsonic_hz: off\n")
+    with pytest.raises(CLIError, match="stage.yaml: subsonic_hz must be a number"):
+        load_stage_config(path)
+
+
 def test_command_line_wins_over_the_stage_file(tmp_path):
     from semeq_live.cli.commands import run as run_cmd
 
@@ -66,6 +82,8 @@ def test_command_line_wins_over_the_stage_file(tmp_path):
     ({"channels": 0}, "channels"),
     ({"midi_api": "coreaudio"}, "midi_api"),
     ({"input_file": "x.wav", "test_signal": "pink"}, "either --input-file or --test-signal"),
+    ({"subsonic_hz": 5.0}, r"subsonic_hz 5.0 is outside 10..200 Hz \(0 switches"),
+    ({"subsonic_hz": -20.0}, "subsonic_hz"),
 ])
 def test_invalid_settings_are_refused(changes, message):
     with pytest.raises(CLIError, match=message):

@@ -266,3 +266,37 @@ print(",".join(loaded) or "none")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().splitlines()[-1] == "none"
+
+
+def test_cache_fingerprint_covers_every_compiled_module():
+    """``run_block``'s numba cache is keyed on its own file plus the fingerprinted ones: every
+    numba function it can reach (the EQ kernel, the protection, the design code, the meter) must
+    come from a fingerprinted module, or a stale cached copy could run against a new layout."""
+    import inspect
+
+    from numba.core.registry import CPUDispatcher
+
+    from semeq_live.audio import block_kernel
+
+    covered = {m.__name__ for m in block_kernel.FINGERPRINTED} | {block_kernel.__name__}
+    # Compiled code reaches other code through its module's globals (functions, or modules whose
+    # functions it calls, like ``K.process_block``): walk those within the package.
+    seen, todo, modules = set(), [block_kernel], set()
+    while todo:
+        mod = todo.pop()
+        for value in vars(mod).values():
+            if isinstance(value, CPUDispatcher):
+                target = inspect.getmodule(value.py_func)
+                modules.add(target.__name__)
+            elif inspect.ismodule(value) and value.__name__.startswith("semeq_live."):
+                target = value
+            else:
+                continue
+            if target.__name__ not in seen:
+                seen.add(target.__name__)
+                todo.append(target)
+    assert {"semeq_live.dsp.kernel", "semeq_live.dsp.design",
+            "semeq_live.audio.meter_kernel"} <= modules
+    assert modules <= covered, modules - covered
+    before = block_kernel._fingerprint()
+    assert before == block_kernel._fingerprint() != 0

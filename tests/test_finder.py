@@ -100,7 +100,7 @@ def test_split_keys_recognises_special_keys_and_drops_unknown_sequences():
 def test_key_help_lists_every_key_and_the_finder():
     items = " ".join(key_help_items())
     assert "/ ? find A/B" in items and "q quit" in items and "space bypass" in items
-    from semeq_live.ui.panel import _pack
+    from semeq_live.ui.sections import pack as _pack
 
     assert len(_pack(key_help_items(), 80)) == 2  # two lines of an 80-column terminal...
     assert len(_pack(key_help_items(), 80)[1]) <= 70  # ...with room for a key more

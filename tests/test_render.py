@@ -11,6 +11,7 @@ import soundfile as sf
 
 from semeq_live.cli import main
 from semeq_live.dsp import design_sos
+from semeq_live.dsp.design import subsonic_sos
 from semeq_live.params import PARAM_NAMES
 
 SETTING = [6.0, 100.0, 0.0, 500.0, 1.0, -3.0, 2000.0, 1.5, 0.0, 5000.0, 0.7, 4.0, 9000.0]
@@ -38,8 +39,49 @@ def test_manual_render_keeps_format_and_matches_scipy(tmp_path, capsys):
     info = sf.info(out)
     assert (info.samplerate, info.channels, info.subtype) == (44100, 2, "PCM_24")
     y, _ = sf.read(out, dtype="float64", always_2d=True)
-    ref = ss.sosfilt(design_sos(np.array(SETTING), 44100), x.astype(np.float64), axis=0)
+    # The default DC/subsonic protection (20 Hz) runs in front of the EQ, as live.
+    sos = np.concatenate([subsonic_sos(20.0, 44100), design_sos(np.array(SETTING), 44100)])
+    ref = ss.sosfilt(sos, x.astype(np.float64), axis=0)
     assert np.max(np.abs(y - ref)) < 2 ** -20  # within PCM_24 quantisation
+    off = tmp_path / "off.wav"
+    assert main(["render", str(src), "-o", str(off), "--params", str(_params_file(tmp_path)),
+                 "--quiet", "--subsonic-hz", "0"]) == 0
+    y_off, _ = sf.read(off, dtype="float64", always_2d=True)
+    ref_off = ss.sosfilt(design_sos(np.array(SETTING), 44100), x.astype(np.float64), axis=0)
+    assert np.max(np.abs(y_off - ref_off)) < 2 ** -20
+
+
+@pytest.mark.parametrize("mode", [["--term-a", "warm", "--intensity", "0"],
+                                  ["--term-a", "warm", "--intensity", "1"]])
+def test_render_removes_dc_like_the_live_kernel(tmp_path, capsys, mode):
+    """The issue's file: a 0.5 DC offset under a 440 Hz tone came out with the same DC."""
+    sr = 48000
+    t = np.arange(4 * sr) / sr
+    x = 0.5 + 0.25 * np.sin(2 * np.pi * 440 * t)
+    src = tmp_path / "dc.wav"
+    sf.write(src, np.stack([x, x], axis=1).astype(np.float32), sr, subtype="FLOAT")
+    out = tmp_path / "out.wav"
+    assert main(["render", str(src), "-o", str(out), "--quiet", "--json", *mode]) == 0
+    assert json.loads(capsys.readouterr().out)["subsonic_hz"] == 20.0
+    y, _ = sf.read(out, dtype="float64", always_2d=True)
+    win = sr // 10
+    dc = np.abs(y[sr:sr + (len(y) - sr) // win * win].reshape(-1, win, 2).mean(axis=1)).max()
+    assert 20 * np.log10(dc) < -60.0  # after the first second
+    assert np.sqrt(np.mean(y[sr:] ** 2)) > 0.05  # the tone is still there
+    # Asked off, the DC passes (the renderer does what it is told).
+    off = tmp_path / "off.wav"
+    assert main(["render", str(src), "-o", str(off), "--quiet", "--subsonic-hz", "0", *mode]) == 0
+    assert abs(sf.read(off, dtype="float64")[0][sr:].mean()) > 0.3
+
+
+def test_bad_subsonic_setting_is_refused(tmp_path, capsys):
+    src = tmp_path / "in.wav"
+    _noise(src, seconds=0.1)
+    out = tmp_path / "out.wav"
+    assert main(["render", str(src), "-o", str(out), "--params", str(_params_file(tmp_path)),
+                 "--subsonic-hz", "3"]) == 2
+    assert "--subsonic-hz" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_mono_float_file_round_trip(tmp_path):

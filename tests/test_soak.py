@@ -80,7 +80,10 @@ def test_output_stays_finite_and_under_the_ceiling_in_every_segment(soak_report)
     assert segments["silence"]["out_rms_dbfs"] < -90               # silence in, silence out
     for name in ("square 50 Hz full scale", "square 1 kHz full scale", "dc +1.0"):
         assert segments[name]["out_peak_dbfs"] <= ceiling_db + 1e-3  # the limiter holds
+    for name in ("square 50 Hz full scale", "square 1 kHz full scale"):
         assert segments[name]["out_rms_dbfs"] > -80                   # ... and it still plays
+    for name in ("dc +1.0", "dc -0.5"):  # DC never reaches the PA (the subsonic protection)
+        assert segments[name]["out_rms_dbfs"] < -60
     assert segments["music"]["out_rms_dbfs"] > -80                    # music after the NaN bursts
 
 

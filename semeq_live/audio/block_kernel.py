@@ -53,10 +53,16 @@ REC_WRITTEN, REC_DRAINED, REC_DROPPED = 0, 1, 2
 _APPLIED_SEQ = K.O_MISC + K.M_APPLIED_SEQ
 
 
+# Every other file whose code or constants are compiled into ``run_block``: the EQ kernel with its
+# subsonic protection, the filter design it compiles, the meter, and the metrics' counter layout.
+# (tests/test_block_kernel.py checks that every numba function reachable from here is covered.)
+FINGERPRINTED = (K, _design, _meter_kernel, _metrics)
+
+
 def _fingerprint() -> int:
     """A number that changes whenever code compiled into ``run_block`` from other files changes."""
     h = hashlib.sha256()
-    for mod in (K, _design, _meter_kernel, _metrics):  # metrics: the counter layout constants
+    for mod in FINGERPRINTED:
         h.update(Path(mod.__file__).read_bytes())
     return int.from_bytes(h.digest()[:7], "little")
 

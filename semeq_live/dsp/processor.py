@@ -22,6 +22,7 @@ from ..params import (
     clamp_params,
 )
 from . import kernel as K
+from .design import SUBSONIC_DEFAULT_HZ, validate_subsonic_hz
 
 
 class EQProcessor:
@@ -29,17 +30,21 @@ class EQProcessor:
 
     ``smoothing_ms`` is the time constant of parameter changes (0 = jump at the next control tick,
     which clicks: for tests and comparisons only). ``ceiling_db`` is the safety limiter's ceiling in
-    dBFS. ``interpolate`` ramps coefficients per sample between control ticks.
+    dBFS. ``interpolate`` ramps coefficients per sample between control ticks. ``subsonic_hz`` is
+    the cutoff of the DC/subsonic protection in front of the EQ (a 24 dB/octave Butterworth
+    high-pass; on by default at 20 Hz, 0 = off), which stays on in bypass.
     """
 
     def __init__(self, sample_rate: float, channels: int, smoothing_ms: float = 20.0,
-                 ceiling_db: float = -1.0, release_ms: float = 80.0, interpolate: bool = True):
+                 ceiling_db: float = -1.0, release_ms: float = 80.0, interpolate: bool = True,
+                 subsonic_hz: float = SUBSONIC_DEFAULT_HZ):
         if sample_rate <= 0 or not math.isfinite(sample_rate):
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
         if int(channels) < 1:
             raise ValueError(f"channels must be >= 1, got {channels}")
         self.sample_rate = float(sample_rate)
         self.channels = int(channels)
+        subsonic_hz = self._checked_subsonic(subsonic_hz)
         self.smoothing_ms = float(smoothing_ms)
         self.ceiling_db = float(ceiling_db)
         self._pending = np.zeros(K.N_PENDING)   # written by the control side (seqlock)
@@ -62,6 +67,7 @@ class EQProcessor:
             self._pending[K.C_MIX] = 1.0
             self._write_bands(0, flat)
             self._write_bands(N_BANDS, flat)
+            self._write_subsonic(subsonic_hz)
 
     # ------------------------------------------------------------------ control side
     def _write_bands(self, first_band: int, p: np.ndarray, negate: bool = False) -> None:
@@ -123,6 +129,34 @@ class EQProcessor:
             raise ValueError("value must be finite")
         return min(max(v, lo), hi)
 
+    def _checked_subsonic(self, hz) -> float:
+        hz = validate_subsonic_hz(hz)
+        if hz >= MAX_FREQ_FRACTION * self.sample_rate:
+            raise ValueError(f"subsonic_hz {hz:g} is not below {MAX_FREQ_FRACTION:g} x the "
+                             f"sample rate ({self.sample_rate:g} Hz)")
+        return hz
+
+    def _write_subsonic(self, hz: float) -> None:
+        self._subsonic_hz = hz or None
+        if hz > 0.0:
+            self._pending[K.C_SUB_LN_F] = math.log(hz)
+            self._pending[K.C_SUB_MIX] = 1.0
+        else:  # keep the last cutoff: switching back on fades in the same filter
+            if self._pending[K.C_SUB_LN_F] == 0.0:
+                self._pending[K.C_SUB_LN_F] = math.log(SUBSONIC_DEFAULT_HZ)
+            self._pending[K.C_SUB_MIX] = 0.0
+
+    def set_subsonic_hz(self, hz: float) -> None:
+        """Move the protection's cutoff (smoothed), or switch it on or off (0; crossfaded)."""
+        hz = self._checked_subsonic(hz)
+        with self._publish():
+            self._write_subsonic(hz)
+
+    @property
+    def subsonic_hz(self) -> float | None:
+        """The protection's published cutoff in Hz, or None when it is switched off."""
+        return self._subsonic_hz
+
     def set_output_gain_db(self, gain_db: float) -> None:
         """Master output gain in dB (smoothed, applies in bypass too)."""
         self._set_scalar(K.C_MASTER_GAIN_DB, self._finite(gain_db, -60.0, 24.0))
@@ -136,7 +170,10 @@ class EQProcessor:
         self._set_scalar(K.C_MIX, 0.0 if bypass else 1.0)
 
     def panic(self) -> None:
-        """Instant bypass and filter reset, applied at the start of the next block."""
+        """Instant bypass and EQ filter reset, applied at the start of the next block.
+
+        The subsonic protection keeps running (and keeps its state): bypass plays the protected
+        input."""
         with self._publish():
             self._pending[K.C_MIX] = 0.0
             self._pending[K.C_RESET] += 1.0

@@ -18,7 +18,9 @@ Semantic and performance modes listen to the input (adaptive intensity, auto-gai
 
 def add_arguments(p):
     p.add_argument("input", metavar="IN", help="input sound file (WAV, FLAC, OGG, AIFF)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output sound file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output sound file (never the input itself; an existing file only with --force)")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.add_argument("--params", metavar="FILE", help="manual mode: YAML/JSON with the 13 named EQ parameters")
     p.add_argument("--model", metavar="FILE", help="model .npz (default: the bundled model)")
     p.add_argument("--term-a", metavar="WORD", help="target term (e.g. warm)")
@@ -39,6 +41,11 @@ def add_arguments(p):
     p.add_argument("--block-size", type=int, default=512, help="processing block size (default 512)")
     p.add_argument("--smoothing-ms", type=float, default=20.0, help="parameter smoothing (default 20 ms)")
     p.add_argument("--ceiling-db", type=float, default=-1.0, help="safety limiter ceiling in dBFS (default -1)")
+    p.add_argument("--max-boost-db", type=float, default=None, metavar="DB",
+                   help="boost cap: the applied EQ never rises more than DB anywhere (0..12), as live")
+    p.add_argument("--subsonic-hz", type=float, default=None, metavar="HZ",
+                   help="DC/subsonic protection: 24 dB/octave high-pass at HZ in front of the EQ "
+                        "(default 20, as live; 0 = off)")
     p.add_argument("--json", action="store_true", help="print a machine-readable report")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -122,18 +129,26 @@ def _semantic_session(args, sr, ch):
         raise CLIError("--mapping needs --midi PERFORMANCE.mid (live control is 'semeq-live run')")
     return SemanticSession(sr, ch, state, model=model, mapping=mapping, performance=performance,
                            scenes=scenes, block_size=args.block_size, smoothing_ms=args.smoothing_ms,
-                           ceiling_db=args.ceiling_db, reference=args.reference)
+                           ceiling_db=args.ceiling_db, reference=args.reference,
+                           max_boost_db=args.max_boost_db, subsonic_hz=args.subsonic_hz)
 
 
 def run(args) -> int:
     import json
+    import sys
 
     from ...dsp import EQProcessor
+    from ...dsp.design import SUBSONIC_DEFAULT_HZ, validate_subsonic_hz
     from ...errors import CLIError
-    from ...offline import open_input, render_file
+    from ...offline import check_output, open_input, render_file, truncation_warning
 
     if args.block_size < 1 or args.block_size > 65536:
         raise CLIError("--block-size must be between 1 and 65536")
+    try:
+        args.subsonic_hz = validate_subsonic_hz(
+            SUBSONIC_DEFAULT_HZ if args.subsonic_hz is None else args.subsonic_hz)
+    except ValueError as exc:
+        raise CLIError(f"--subsonic-hz: {exc}") from None
     semantic = any(v is not None for v in (args.term_a, args.term_b, args.midi, args.mapping))
     if args.params and semantic:
         raise CLIError("--params (manual mode) cannot be combined with terms or a MIDI performance")
@@ -142,9 +157,23 @@ def run(args) -> int:
     params = load_params_file(args.params) if args.params else None
     with open_input(args.input) as f:
         sr, ch = f.samplerate, f.channels
+    check_output(args.input, args.output, force=args.force)  # before any work: nothing written
 
+    from ...control.ceiling import check_max_boost_db
+
+    try:
+        check_max_boost_db(args.max_boost_db)
+    except ValueError as exc:
+        raise CLIError(f"--max-boost-db: {exc}") from None
+    cap = None
     if params is not None:
-        proc = EQProcessor(sr, ch, smoothing_ms=args.smoothing_ms, ceiling_db=args.ceiling_db)
+        if args.max_boost_db is not None:  # the manual setting, limited as live would limit it
+            from ...control.ceiling import BoostCeiling
+
+            cap = BoostCeiling(sr, args.max_boost_db).apply(params)
+            params = cap.forward
+        proc = EQProcessor(sr, ch, smoothing_ms=args.smoothing_ms, ceiling_db=args.ceiling_db,
+                           subsonic_hz=args.subsonic_hz)
         proc.set_params(params)
         process = lambda block, start: proc.process(block)  # noqa: E731
         session = None
@@ -154,10 +183,17 @@ def run(args) -> int:
         process = session.process
 
     report = render_file(args.input, args.output, process, block_size=args.block_size,
-                         progress=not args.quiet)
+                         progress=not args.quiet, force=args.force)
+    warning = truncation_warning(args.input, report)
+    if warning:
+        print(f"semeq-live render: {warning}", file=sys.stderr)
     report["limited_samples"] = proc.limited_samples
+    report["subsonic_hz"] = proc.subsonic_hz
     if session is None:
         report["mode"] = "manual"
+        if cap is not None:
+            report["boost_cap"] = {"max_boost_db": args.max_boost_db, "acting": cap.acting,
+                                   "held_back_db": round(cap.held_back_db, 2), "reason": cap.reason}
     else:
         s = session.settings
         report["mode"] = "performance" if args.midi else "semantic"
