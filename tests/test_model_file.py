@@ -71,11 +71,14 @@ def test_format_1_files_say_to_retrain_or_use_the_default(tmp_path, arrays):
 def test_term_metadata_is_checked(tmp_path, arrays):
     n = arrays["terms"].shape[0]
     cases = {
-        "source": ({**arrays, "term_sources": np.array(["safe"] * (n - 1) + ["forum"])}, "forum"),
+        "source": ({**arrays, "term_sources": np.array(arrays["term_sources"].tolist()[:-1] + ["forum"])},
+                   "forum"),
         "lead": ({**arrays, "term_lead": np.array(["safe"] * n),
                   "term_sources": np.array(["socialeq"] * n)}, "lead"),
         "negative": ({**arrays, "term_contributors": np.full(n, -1)}, "negative"),
         "length": ({**arrays, "term_agreement": np.zeros(n + 1)}, "term_agreement"),
+        "twice": ({**arrays, "terms": np.array(["warm"] + arrays["terms"].tolist()[1:-1] + ["warm"])},
+                  "warm appear more than once"),
     }
     for name, (bad, match) in cases.items():
         path = tmp_path / f"{name}.npz"

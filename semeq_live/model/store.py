@@ -130,6 +130,9 @@ def validate_arrays(arrays: dict) -> None:
     n_terms = terms.shape[0]
     if n_terms == 0:
         raise ModelError("the model has no terms")
+    if len(set(terms.tolist())) != n_terms:
+        twice = sorted({t for t in terms.tolist() if terms.tolist().count(t) > 1})
+        raise ModelError(f"term(s) {', '.join(twice)} appear more than once")
     latent = _need(arrays, "centroids", "f", (n_terms, None)).shape[1]
     for k in ("coding.lo", "coding.hi"):
         _need(arrays, k, "f", (N_PARAMS,))
@@ -143,7 +146,8 @@ def validate_arrays(arrays: dict) -> None:
         parts = str(sources).split("+")
         if not parts or any(p not in SOURCES for p in parts) or str(lead[k]) not in parts:
             raise ModelError(f"term '{terms[k]}': sources {str(sources)!r} / lead "
-                             f"{str(lead[k])!r} are not among {', '.join(SOURCES)}")
+                             f"{str(lead[k])!r}: the sources must be among {', '.join(SOURCES)} "
+                             "and include the lead")
     n_grid = _need(arrays, "curve_grid", "f", (None,)).shape[0]
     _need(arrays, "term_curves_grid", "f", (n_terms, n_grid))
     n_bands = _need(arrays, "analysis_freqs", "f", (None,)).shape[0]
