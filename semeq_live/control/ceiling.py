@@ -137,6 +137,9 @@ def _powers(coef, trig, start, stop, pw, net):
         c1, s1, c2, s2 = trig[0, i], trig[1, i], trig[2, i], trig[3, i]
         prod = 1.0
         for j in range(N_SECTIONS):
+            if coef[j, 1] == 0.0 and coef[j, 2] == 0.0 and coef[j, 4] == 0.0 and coef[j, 5] == 0.0:
+                pw[j, i] = 1.0  # a section at 0 dB
+                continue
             p = _power(coef, j, c1, s1, c2, s2)
             pw[j, i] = p
             prod *= p
@@ -313,6 +316,20 @@ def _limit(fwd, inv, has_inv, fs, top_hz, base_logf, base_trig, base_lo, base_t,
     for k in range(band_w.shape[0]):
         v = band_weight[k]
         band_w[k] = 1.0 if v != v else min(max(v, 0.0), 1.0)
+    # No RBJ peak or shelf (S = 1) rises above its gain anywhere: if all the boosts together stay
+    # under the lowest ceiling and all the cuts together above the floor, nothing can exceed.
+    boost_sum = cut_sum = 0.0
+    for j in range(N_SECTIONS):
+        boost_sum += max(gains[j], 0.0)
+        cut_sum += min(gains[j], 0.0)
+    lowest = 1.0
+    for k in range(band_w.shape[0]):
+        lowest = min(lowest, band_w[k])
+    if boost_sum <= empty + lowest * (cap - empty) and cut_sum >= floor_db:
+        for j in range(N_SECTIONS):
+            scale[j] = 1.0
+        info[0], info[1], info[2], info[3], info[4], info[5], info[6] = -1.0, 0.0, -1.0, 0.0, 0, 0, 0
+        return
     # The sorted grid: the fixed grid merged with the sections' centres (where a peak has its top).
     centres = np.empty(N_SECTIONS)
     for j in range(N_SECTIONS):
