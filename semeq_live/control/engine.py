@@ -58,6 +58,9 @@ MODE_FLAT = "flat"
 LATENT_LIMIT = 1.0
 # Spectra quieter than this (dBFS) say nothing about the programme: auto-gain keeps what it had.
 AUTOGAIN_MIN_LEVEL_DB = -70.0
+# Nor, below the analyzer's "too quiet" level, about where the programme has signal: a pause's
+# hiss must not become the picture of the bands, so the band weights hold until the music is back.
+BAND_WEIGHT_MIN_LEVEL_DB = -60.0
 _FLAT = FLAT_PARAMS.copy()
 _FLAT.setflags(write=False)
 
@@ -199,6 +202,7 @@ class SemanticEngine:
             self._z_input = None
         if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
             self.autogain.observe(estimate.band_power, dt)
+        if estimate.band_power is not None and estimate.level_db >= BAND_WEIGHT_MIN_LEVEL_DB:
             self._track_band_weight(estimate.band_weight, dt)
 
     def _track_band_weight(self, band_weight, dt: float) -> None:
