@@ -4,12 +4,15 @@ The applied EQ is a cascade of 10 RBJ biquads (the forward setting and the undon
 ``engine.py``), and the net curve of that cascade can reach twice what one band can (+24 dB where
 a forward boost meets the inverse of an input cut). One mechanism bounds it, per frequency:
 
-- **ceiling** ``C(f) = e + w(f) (cap - e)``: ``cap`` is ``max_boost_db`` (the stage's boost cap,
+- **ceiling** ``C(f) = e + a(f) (cap - e)``: ``cap`` is ``max_boost_db`` (the stage's boost cap,
   at most the EQ's own range of 12 dB; the range itself when no cap is set) where the input
   carries signal, and ``e`` (``EMPTY_BAND_ALLOWANCE_DB``, 0.5 dB: the far tail of a filter that
-  shapes the bands with signal) where it has nothing. ``w(f)`` is the analyzer's band weight
-  (1 = signal, 0 = nothing), interpolated on log frequency between band centres and held beyond
-  the outermost bands that lie below Nyquist;
+  shapes the bands with signal) where it has nothing. ``a(f)`` comes from the analyzer's band
+  weights (1 = signal, 0 = nothing): a band may be boosted in full when its weight is 1 (within
+  30 dB of the strongest band, against a programme's shape), not at all from weight 0.6 down
+  (36 dB under it: boosting there raises noise and leakage, not the source; the analyzer still
+  *judges* such bands, down to 45 dB), linearly between; interpolated on log frequency between
+  band centres and held beyond the outermost bands that lie below Nyquist;
 - **floor** ``-12 dB``: the correction stays inside the EQ's range on the cut side too. Cuts are
   never limited by the boost cap.
 
@@ -37,11 +40,17 @@ import numpy as np
 from numba import njit
 
 from ..analysis.bands import band_edges
+from ..analysis.presence import FULL_DB, ZERO_DB
 from ..dsp.design import MIN_FREQ_HZ, high_shelf_coeffs, low_shelf_coeffs, peaking_coeffs
 from ..params import (ANALYSIS_FREQS, BAND_INDEX, BAND_KINDS, GAIN_INDEX, GAIN_RANGE_DB, HIGH_SHELF,
                       LOW_SHELF, MAX_FREQ_FRACTION, N_BANDS, Q_RANGE)
 
 EQ_RANGE_DB = float(GAIN_RANGE_DB[1])
+# Boosting is allowed in full where a band is within FULL_DB of the input's strongest band (the
+# analyzer's weight 1) and not at all from BOOST_ZERO_DB under it: there a boost raises noise and
+# leakage, not the source. The analyzer's weights fall from 1 to 0 between FULL_DB and ZERO_DB.
+BOOST_ZERO_DB = 36.0
+BOOST_WEIGHT_FLOOR = (ZERO_DB - BOOST_ZERO_DB) / (ZERO_DB - FULL_DB)
 # Where the input has nothing, a boost this small is allowed: the far tail of a filter shaping the
 # bands that do carry signal (a 6 dB bell at 1 kHz still adds 0.15 dB at 5 kHz). Raising noise by
 # half a dB is inaudible; asking for exactly 0 dB would wipe out every boost near an empty region.
@@ -129,8 +138,8 @@ def _power(coef, j, c1, s1, c2, s2):
 
 @njit(cache=True, nogil=True)
 def _ceiling_at(x, lim):
-    """The ceiling (dB) at log-frequency ``x``. ``lim``: (fs, floor, band log-centres, band
-    weights, cap, empty-band allowance)."""
+    """The ceiling (dB) at log-frequency ``x``. ``lim``: (fs, floor, band log-centres, the bands'
+    boost allowances, cap, empty-band allowance, the weight below which a band allows nothing)."""
     return lim[5] + _interp(x, lim[2], lim[3]) * (lim[4] - lim[5])
 
 
@@ -347,10 +356,11 @@ def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, ban
             freqs[j] = min(max(p[fi], MIN_FREQ_HZ), MAX_FREQ_FRACTION * fs)
             if qi >= 0:
                 qs[j] = min(max(p[qi], Q_RANGE[0]), Q_RANGE[1])
-    # Band weights of the bands below Nyquist, in [0, 1] (not a number: assume signal).
+    # How much of the cap each band below Nyquist allows, from its weight (not a number: signal).
+    w0 = lim[6]
     for k in range(band_w.shape[0]):
         v = band_weight[k]
-        band_w[k] = 1.0 if v != v else min(max(v, 0.0), 1.0)
+        band_w[k] = 1.0 if v != v else min(max((v - w0) / (1.0 - w0), 0.0), 1.0)
     for j in range(N_SECTIONS):
         scale[j] = 1.0
     # No RBJ peak or shelf (S = 1) rises above its gain anywhere: if all the boosts together stay
@@ -498,7 +508,7 @@ class BoostCeiling:
         self._all_signal = np.ones(ANALYSIS_FREQS.size)
         self._band_w = np.empty(nv)
         self._lim = (self.sample_rate, -EQ_RANGE_DB, self._band_logc, self._band_w, self.cap_db,
-                     self.empty_db)
+                     self.empty_db, BOOST_WEIGHT_FLOOR)
         self._grid = (self._logf, self._trig, self._ceil, self._pw, self._net)
         # Compile (or load from the cache) now, not at the first control update.
         self.apply(np.array([3.0, 100, 3, 500, 1, 3, 1000, 1, 3, 3000, 1, 3, 8000.0]), None)
@@ -513,9 +523,8 @@ class BoostCeiling:
 
     def ceiling_db(self, freqs, band_weight=None) -> np.ndarray:
         """The allowed net boost (dB) at ``freqs`` (Hz) for these band weights."""
-        bw = self._weights(band_weight)[self._valid]
-        bw = np.clip(np.where(np.isnan(bw), 1.0, bw), 0.0, 1.0)
-        w = np.interp(np.log(np.asarray(freqs, dtype=np.float64)), self._band_logc, bw)
+        w = np.interp(np.log(np.asarray(freqs, dtype=np.float64)), self._band_logc,
+                      boost_allowance(self._weights(band_weight)[self._valid]))
         return self.empty_db + w * (self.cap_db - self.empty_db)
 
     @property
@@ -555,6 +564,13 @@ class BoostCeiling:
         if self.max_boost_db is not None and self.max_boost_db < EQ_RANGE_DB:
             return f"boost cap {self.max_boost_db:g} dB near {_hz(f)}"
         return f"EQ range: boost held at +{EQ_RANGE_DB:g} dB near {_hz(f)}"
+
+
+def boost_allowance(band_weight) -> np.ndarray:
+    """The share of the cap each band allows (0..1) for the analyzer's band weights."""
+    w = np.asarray(band_weight, dtype=np.float64)
+    w = np.where(np.isnan(w), 1.0, w)
+    return np.clip((w - BOOST_WEIGHT_FLOOR) / (1.0 - BOOST_WEIGHT_FLOOR), 0.0, 1.0)
 
 
 def _hz(f: float) -> str:
