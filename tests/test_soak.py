@@ -115,3 +115,16 @@ def test_memory_is_reported_idle_and_under_the_flood(soak_report):
         assert "jack shared memory" in m["by_mapping"] and "anonymous" in m["by_mapping"]
     # Under the flood the app holds no more than a little beyond what it held idle.
     assert mem["under_load"]["uss_mb"] - mem["idle"]["uss_mb"] < 20, mem
+
+
+def test_the_soak_runs_jack_as_the_stage_unit_does(soak_report):
+    """The soak's server has the port limit of deploy/jackd.service, so its memory figures are the
+    stage's (jackd's shared memory, mapped by every client, grows with that limit)."""
+    import configparser
+    import shlex
+
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(REPO / "deploy" / "jackd.service")
+    argv = shlex.split(unit["Service"]["ExecStart"])
+    stage_port_max = int(argv[argv.index("--port-max") + 1])
+    assert soak_report["memory"]["jack_port_max"] == stage_port_max
