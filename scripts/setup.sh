@@ -29,7 +29,7 @@ if ! $PY -c "import semeq_live, pytest, hypothesis, pyloudnorm" >/dev/null 2>&1 
 fi
 # Compile the numba kernels into numba's cache now, so the first live start plays sound in about a
 # second instead of compiling for 10+ s behind a silent stream.
-$PY -c "from semeq_live.audio.block_kernel import warm_up; from semeq_live.dsp.processor import warmup; warm_up(2); warmup()" \
+$PY -c "from semeq_live.audio.block_kernel import warm_up; from semeq_live.dsp.processor import warmup; from semeq_live.control.ceiling import BoostCeiling; warm_up(2); warmup(); BoostCeiling(48000)" \
   || echo "[setup] warning: could not pre-compile the numba kernels (they compile at first use)"
 touch .setup-stamp
 echo "[setup] ready: $($PY -c 'import semeq_live; print("semeq-live", semeq_live.__version__)')"

@@ -62,6 +62,7 @@ class StageConfig:
     wait_for_device: bool = False
     smoothing_ms: float = 20.0
     ceiling_db: float = -1.0
+    max_boost_db: float | None = None  # the boost cap of the applied EQ (None: the EQ's +12 dB range)
     subsonic_hz: float = 20.0  # DC/subsonic protection in the kernel (dsp.design); 0 = off
     term_a: str | None = None
     term_b: str | None = None
@@ -83,9 +84,11 @@ class StageConfig:
             raise CLIError("use either --input-file or --test-signal, not both")
         if self.panel_rate <= 0 or self.health_interval_s <= 0:
             raise CLIError("panel_rate and health_interval_s must be positive")
+        from .control.ceiling import check_max_boost_db
         from .dsp.design import validate_subsonic_hz
 
         try:
+            self.max_boost_db = check_max_boost_db(self.max_boost_db)
             self.subsonic_hz = validate_subsonic_hz(self.subsonic_hz)
         except ValueError as exc:
             raise CLIError(str(exc)) from None
@@ -127,7 +130,10 @@ def load_stage_config(path) -> dict:
         elif isinstance(default, bool):
             if not isinstance(value, bool):
                 raise CLIError(f"{path}: {raw_key} must be true or false, not {value!r}")
-        elif isinstance(default, (int, float)) and not isinstance(default, bool) or key in ("alpha", "intensity"):
+        elif key == "max_boost_db" and value is None:
+            pass  # 'max_boost_db: null': no cap
+        elif isinstance(default, (int, float)) and not isinstance(default, bool) or \
+                key in ("alpha", "intensity", "max_boost_db"):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise CLIError(f"{path}: {raw_key} must be a number, not {value!r}")
             if isinstance(default, int) and not isinstance(default, bool) and value != int(value):
@@ -271,7 +277,7 @@ class LiveApp:
         self.analyzer = Analyzer(sr, ch, self.model)
         if self.cfg.reference and Path(self.cfg.reference).exists():
             self.analyzer.load_reference(self.cfg.reference)  # else: created by "learn reference"
-        self.engine = SemanticEngine(self.model, sr)
+        self.engine = SemanticEngine(self.model, sr, max_boost_db=self.cfg.max_boost_db)
         self.control = LiveControl(self.state, self.engine, self.processor, self.audio.metrics,
                                    terms=self.terms, controller=self.controller, scenes=self.scenes,
                                    analyzer=self.analyzer, reference_path=self.cfg.reference,
@@ -432,7 +438,8 @@ class LiveApp:
             "settings": None if s is None else {"forward": list(map(float, s.forward)),
                                                "inverse": None if s.inverse is None else list(map(float, s.inverse)),
                                                "mode": s.mode, "reason": s.reason,
-                                               "autogain_db": s.autogain_db},
+                                               "autogain_db": s.autogain_db,
+                                               "boost_cap": s.boost_cap_dict()},
             "curve_db": curve,
             "estimate": None if est is None else {"confident": est.confident, "reason": est.reason,
                                                   "profile": list(est.profile or ())},
@@ -464,6 +471,8 @@ class LiveApp:
             "callback_errors": self.audio.callback_errors, **self.process_metrics.sample(),
             "in_rms_dbfs": lv["in_rms_dbfs"], "out_rms_dbfs": lv["out_rms_dbfs"],
             "mode": s.mode if s else None, "autogain_db": s.autogain_db if s else None,
+            "cap_acting": s.cap_acting if s else None,
+            "held_back_db": round(s.held_back_db, 2) if s else None,
             "estimate": est.reason if est is not None else None,
             "top_terms": est.top_terms[:3] if est is not None else [],
             "midi_ports": self.midi_input.connected if self.midi_input else [],
@@ -707,7 +716,8 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
             sr, ch = f.samplerate, f.channels
         session = SemanticSession(sr, ch, initial_state(cfg, model), model=model, mapping=mapping,
                                   performance=performance, smoothing_ms=cfg.smoothing_ms,
-                                  ceiling_db=cfg.ceiling_db, subsonic_hz=cfg.subsonic_hz)
+                                  ceiling_db=cfg.ceiling_db, subsonic_hz=cfg.subsonic_hz,
+                                  max_boost_db=cfg.max_boost_db)
         render_file(source, output, session.process, progress=False)
     print(f"semeq-live run: wrote {output}. To play live, start an audio server (e.g. "
           "'jackd -d alsa') or connect an interface; 'semeq-live devices' shows what is found.",

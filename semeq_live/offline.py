@@ -130,7 +130,8 @@ class SemanticSession:
     def __init__(self, sample_rate: int, channels: int, state, model=None, mapping=None,
                  performance=None, scenes=None, block_size: int = DEFAULT_BLOCK,
                  smoothing_ms: float = 20.0, ceiling_db: float = -1.0,
-                 analysis_interval_s: float = 0.1, reference=None, subsonic_hz: float | None = None):
+                 analysis_interval_s: float = 0.1, reference=None, subsonic_hz: float | None = None,
+                 max_boost_db: float | None = None):
         from .analysis import Analyzer
         from .control.loop import LiveControl
         from .control.engine import SemanticEngine
@@ -147,7 +148,7 @@ class SemanticSession:
         self.analyzer = Analyzer(sample_rate, channels, self.model)
         if reference is not None:
             self.analyzer.load_reference(reference)
-        self.engine = SemanticEngine(self.model, sample_rate)
+        self.engine = SemanticEngine(self.model, sample_rate, max_boost_db=max_boost_db)
         self.controller = None
         if mapping is not None:
             from .midi import MidiController, resolve_palette

@@ -111,7 +111,10 @@ def test_traverse_moves_along_the_principal_axes(engine):
 
 def test_extrapolation_stays_inside_the_latent_range(engine):
     s = engine.compute(ControlState(term_a="warm", intensity=1.5), estimate([-1.0, 1.0]))
-    assert s.forward[0] == pytest.approx(10.0)  # z clipped at 1.0, not 1.25
+    # z_f clipped at 1.0, not 1.25: forward +10 dB on top of the undone -10 dB is +20 dB uncapped
+    # (not 22.5), which the EQ's +12 dB range then holds back by 8 dB.
+    assert s.held_back_db == pytest.approx(8.0, abs=0.05) and s.cap_acting
+    assert s.applied_db(GRID, FS).max() <= 12.0 + 1e-6
     assert np.all(np.isfinite(s.forward))
 
 

@@ -114,7 +114,11 @@ def test_check_mapping_refuses_a_word_the_model_lacks(tmp_path, vocab_model, cap
     assert "ok: " in captured.out and "generic" in captured.out  # the other file is still checked
     path.write_text(path.read_text().replace("harshh", "harsh"))
     assert main(["check-mapping", "--model", str(vocab_model.path), str(path)]) == 0
-    assert "palette of 4 words" in capsys.readouterr().out
+    # 4 words, of which thin has 30 people behind it, airy 20, harsh 31, bassy 40: all certain
+    assert "palette of 4 words)" in capsys.readouterr().out
+    path.write_text(path.read_text().replace("airy", "sibilant"))  # 3 people: low certainty
+    assert main(["check-mapping", "--model", str(vocab_model.path), str(path)]) == 0
+    assert "palette of 4 words; less certain: sibilant??" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------- which palette

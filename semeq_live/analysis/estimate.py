@@ -26,10 +26,11 @@ class InputEstimate:
     band_power: np.ndarray | None = None  # [28] linear, on ANALYSIS_FREQS
     spectrum_db: np.ndarray | None = None  # [28] band levels in dBFS
     deviation_db: np.ndarray | None = None  # [28] spectrum minus reference, level removed
+    band_weight: np.ndarray | None = None  # [28] 1 = the band carries signal, 0 = nothing/above Nyquist; None = all
 
     def __post_init__(self):
         # Estimates cross threads: make their arrays read-only so no reader can alter another's view.
-        for name in ("z_a", "band_power", "spectrum_db", "deviation_db"):
+        for name in ("z_a", "band_power", "spectrum_db", "deviation_db", "band_weight"):
             value = getattr(self, name)
             if value is not None:
                 value = np.array(value, dtype=np.float64)

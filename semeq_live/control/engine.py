@@ -22,12 +22,21 @@ time): the adaptive EQ should follow the input's character, not every phrase of 
 audibly wobble with the music. Losing the estimate drops the smoothed latent at once (fallback);
 the next confident estimate starts it afresh.
 
+The boost ceiling (``ceiling.py``) bounds the composed cascade, in every mode but flat: the net
+curve never rises above ``max_boost_db`` (the stage's cap; the EQ's own +12 dB when none is set)
+nor falls below -12 dB. While adaptation is on (adaptive, or its static fallback when there is
+no estimate) it also never rises above 0.5 dB where the input has nothing: the analyzer's band
+weights, tracked like the latent (one-pole) and held through silence, so a pause between songs
+keeps the EQ. With adaptation switched off the word's EQ is applied as it is, within the cap.
+Auto-gain predicts the loudness of the EQ as limited, since that is what plays.
+
 Decoder calls are cached (small LRU keyed by the latent's bytes), so an unchanged state and
 estimate cost no decode at all.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -36,7 +45,8 @@ import numpy as np
 from ..analysis.estimate import InputEstimate
 from ..analysis.loudness import AutoGain
 from ..analysis.reference import ReferenceSpectrum
-from ..params import FLAT_PARAMS, GAIN_INDEX, clamp_params
+from ..params import ANALYSIS_FREQS, FLAT_PARAMS, GAIN_INDEX, clamp_params
+from .ceiling import BoostCeiling
 from .state import ControlState
 
 MODE_ADAPTIVE = "adaptive"
@@ -67,6 +77,10 @@ class EQSettings:
     z_target: np.ndarray
     z_input: np.ndarray | None
     predicted_change_db: float  # K-weighted loudness change of the applied EQ before compensation
+    boost_cap_db: float | None = None  # the configured boost cap (None: off, the EQ's +12 dB range)
+    cap_acting: bool = False  # the cap, the no-boost-where-no-signal rule or the range changed the EQ
+    held_back_db: float = 0.0  # how far the uncapped net curve rose above the allowed one (dB)
+    cap_reason: str = ""  # which limit acted and where, e.g. "no signal near 40 Hz: no boost there"
 
     @property
     def gain_db(self) -> float:
@@ -95,7 +109,13 @@ class EQSettings:
             "inverse": None if self.inverse is None else params_to_mapping(self.inverse),
             "autogain_db": round(self.autogain_db, 3), "output_gain_db": self.output_gain_db,
             "predicted_change_db": round(self.predicted_change_db, 3), "bypass": self.bypass,
+            "boost_cap": self.boost_cap_dict(),
         }
+
+    def boost_cap_dict(self) -> dict:
+        """The boost ceiling's state as the panel, the logs and render reports show it."""
+        return {"max_boost_db": self.boost_cap_db, "acting": self.cap_acting,
+                "held_back_db": round(self.held_back_db, 2), "reason": self.cap_reason}
 
 
 class SemanticEngine:
@@ -107,9 +127,12 @@ class SemanticEngine:
     """
 
     def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 1.0,
-                 input_smoothing_s: float = 2.0, cache_size: int = 32):
+                 input_smoothing_s: float = 2.0, cache_size: int = 32, max_boost_db: float | None = None):
         self.model = model
         self.sample_rate = float(sample_rate)
+        self.ceiling = BoostCeiling(self.sample_rate, max_boost_db)
+        self._band_weight: np.ndarray | None = None  # tracked band weights (None: all bands signal)
+        self.ceiling_seconds = 0.0  # time the ceiling took in the last compute (bench)
         if reference_band_db is None:  # until the programme is heard, assume a typical mix
             reference_band_db = ReferenceSpectrum.default().band_db
         self.autogain = AutoGain(self.sample_rate, initial_band_db=reference_band_db,
@@ -176,10 +199,27 @@ class SemanticEngine:
             self._z_input = None
         if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
             self.autogain.observe(estimate.band_power, dt)
+            self._track_band_weight(estimate.band_weight, dt)
+
+    def _track_band_weight(self, band_weight, dt: float) -> None:
+        """Follow where the input has signal (silence holds the last picture: a pause between songs
+        must not take the EQ away and bring it back with the first notes)."""
+        w = np.ones(ANALYSIS_FREQS.size) if band_weight is None else \
+            np.clip(np.nan_to_num(np.asarray(band_weight, dtype=np.float64), nan=1.0), 0.0, 1.0)
+        if self._band_weight is None or self.input_smoothing_s <= 0.0:
+            self._band_weight = w
+        else:
+            self._band_weight = self._band_weight + (1.0 - np.exp(-dt / self.input_smoothing_s)) * (w - self._band_weight)
+
+    @property
+    def band_weight(self) -> np.ndarray | None:
+        """The band weights the ceiling uses now (None: no spectrum seen yet, all bands allowed)."""
+        return self._band_weight
 
     def reset(self) -> None:
         """Forget the tracked input (new source, new song): no smoothing across the change."""
         self._z_input = None
+        self._band_weight = None
         self._last_estimate_time = None
         self.autogain.reset()
 
@@ -209,19 +249,38 @@ class SemanticEngine:
             else:
                 why = estimate.reason if estimate is not None else "no analyzer"
                 mode, reason = MODE_FALLBACK, f"static target scaled by intensity ({why})"
+        acting, held_back, cap_reason = False, 0.0, ""
+        self.ceiling_seconds = 0.0
         if mode == MODE_FLAT:
             change = 0.0
         else:
+            t0 = time.perf_counter()
+            # Switching adaptation off means "do not listen to the input": the word's EQ as it is,
+            # within the cap and the range, but not shaped by where the input has signal.
+            weights = self._band_weight if state.adaptive else None
+            limited = self.ceiling.apply(forward, inverse, weights)
+            self.ceiling_seconds = time.perf_counter() - t0
+            if limited.passes:
+                forward, inverse = _frozen(limited.forward), _frozen(limited.inverse)
+            acting, held_back, cap_reason = limited.acting, limited.held_back_db, limited.reason
             change = self.autogain.predictor.change_db(forward, inverse, self.autogain.shape)
         autogain_db = self.autogain.limit(-change) if state.autogain else 0.0
         return EQSettings(forward=forward, inverse=inverse, autogain_db=autogain_db,
                           output_gain_db=float(state.output_gain_db), bypass=bool(state.bypass),
                           mode=mode, reason=reason, intensity=k, z_target=z_t, z_input=z_input,
-                          predicted_change_db=change)
+                          predicted_change_db=change, boost_cap_db=self.ceiling.max_boost_db,
+                          cap_acting=acting, held_back_db=held_back, cap_reason=cap_reason)
 
     def flat_settings(self, state: ControlState) -> EQSettings:
         """Flat EQ at the state's master gain (e.g. before a model is loaded)."""
         flat = FLAT_PARAMS.copy()
         return EQSettings(forward=flat, inverse=None, autogain_db=0.0, output_gain_db=float(state.output_gain_db),
                           bypass=bool(state.bypass), mode=MODE_FLAT, reason="flat", intensity=float(state.intensity),
-                          z_target=np.zeros(0), z_input=None, predicted_change_db=0.0)
+                          z_target=np.zeros(0), z_input=None, predicted_change_db=0.0,
+                          boost_cap_db=self.ceiling.max_boost_db)
+
+
+def _frozen(p):
+    if p is not None:
+        p.setflags(write=False)
+    return p

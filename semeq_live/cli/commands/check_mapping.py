@@ -22,12 +22,12 @@ def add_arguments(p) -> None:
 
 
 def _known_terms(args):
-    """(terms or None, note for the user)."""
+    """(terms or None, note for the user, the model or None)."""
     if args.no_terms:
-        return None, "term names not checked (--no-terms)"
+        return None, "term names not checked (--no-terms)", None
     if args.terms:
         terms = [t.strip() for t in args.terms.split(",") if t.strip()]
-        return terms, f"terms checked against --terms ({len(terms)})"
+        return terms, f"terms checked against --terms ({len(terms)})", None
     from ...errors import ModelError
     from ...model import load_model
 
@@ -36,8 +36,22 @@ def _known_terms(args):
     except ModelError as exc:
         if args.model:
             raise
-        return None, f"term names not checked: no model ({exc})"
-    return list(model.terms), f"terms checked against {model.path} ({len(model.terms)} terms)"
+        return None, f"term names not checked: no model ({exc})", None
+    return (list(model.terms), f"terms checked against {model.path} ({len(model.terms)} terms)",
+            model)
+
+
+def _palette_note(mapping, model) -> str:
+    """How many words the mapping steps through, and which of them few people taught."""
+    if mapping.palette is None:
+        return "palette: every word" if mapping.palette_all else "default palette"
+    note = f"palette of {len(mapping.palette)} words"
+    if model is not None:
+        unsure = [t + model.term_info(t).mark for t in mapping.palette
+                  if model.term_info(t).certainty != "high"]
+        if unsure:
+            note += f"; less certain: {', '.join(unsure)}"
+    return note
 
 
 def run(args) -> int:
@@ -45,7 +59,7 @@ def run(args) -> int:
     from ...midi.mapping import load_mapping, resolve_mapping_path
     from ...midi.scenes import SceneBank
 
-    known, note = _known_terms(args)
+    known, note, model = _known_terms(args)
     failures = 0
     for name in args.files:
         try:
@@ -56,12 +70,9 @@ def run(args) -> int:
             failures += 1
             continue
         feedback = sum(c.feedback for c in mapping.controls)
-        if mapping.palette is not None:
-            palette = f"palette of {len(mapping.palette)} words"
-        else:
-            palette = "palette: every word" if mapping.palette_all else "default palette"
         print(f"ok: {path} ({mapping.name}: {len(mapping.controls)} controls"
-              + (f", {feedback} with LED feedback" if feedback else "") + f", {palette})")
+              + (f", {feedback} with LED feedback" if feedback else "")
+              + f", {_palette_note(mapping, model)})")
     for name in args.scenes:
         try:
             bank = SceneBank(name, known_terms=known)

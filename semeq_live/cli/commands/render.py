@@ -39,6 +39,8 @@ def add_arguments(p):
     p.add_argument("--block-size", type=int, default=512, help="processing block size (default 512)")
     p.add_argument("--smoothing-ms", type=float, default=20.0, help="parameter smoothing (default 20 ms)")
     p.add_argument("--ceiling-db", type=float, default=-1.0, help="safety limiter ceiling in dBFS (default -1)")
+    p.add_argument("--max-boost-db", type=float, default=None, metavar="DB",
+                   help="boost cap: the applied EQ never rises more than DB anywhere (0..12), as live")
     p.add_argument("--subsonic-hz", type=float, default=None, metavar="HZ",
                    help="DC/subsonic protection: 24 dB/octave high-pass at HZ in front of the EQ "
                         "(default 20, as live; 0 = off)")
@@ -126,7 +128,7 @@ def _semantic_session(args, sr, ch):
     return SemanticSession(sr, ch, state, model=model, mapping=mapping, performance=performance,
                            scenes=scenes, block_size=args.block_size, smoothing_ms=args.smoothing_ms,
                            ceiling_db=args.ceiling_db, reference=args.reference,
-                           subsonic_hz=args.subsonic_hz)
+                           max_boost_db=args.max_boost_db, subsonic_hz=args.subsonic_hz)
 
 
 def run(args) -> int:
@@ -153,7 +155,19 @@ def run(args) -> int:
     with open_input(args.input) as f:
         sr, ch = f.samplerate, f.channels
 
+    from ...control.ceiling import check_max_boost_db
+
+    try:
+        check_max_boost_db(args.max_boost_db)
+    except ValueError as exc:
+        raise CLIError(f"--max-boost-db: {exc}") from None
+    cap = None
     if params is not None:
+        if args.max_boost_db is not None:  # the manual setting, limited as live would limit it
+            from ...control.ceiling import BoostCeiling
+
+            cap = BoostCeiling(sr, args.max_boost_db).apply(params)
+            params = cap.forward
         proc = EQProcessor(sr, ch, smoothing_ms=args.smoothing_ms, ceiling_db=args.ceiling_db,
                            subsonic_hz=args.subsonic_hz)
         proc.set_params(params)
@@ -170,6 +184,9 @@ def run(args) -> int:
     report["subsonic_hz"] = proc.subsonic_hz
     if session is None:
         report["mode"] = "manual"
+        if cap is not None:
+            report["boost_cap"] = {"max_boost_db": args.max_boost_db, "acting": cap.acting,
+                                   "held_back_db": round(cap.held_back_db, 2), "reason": cap.reason}
     else:
         s = session.settings
         report["mode"] = "performance" if args.midi else "semantic"

@@ -45,6 +45,9 @@ def add_arguments(p):
     a.add_argument("--record", metavar="FILE", help="also write the output to FILE (.wav or .flac)")
     a.add_argument("--smoothing-ms", type=float, help="parameter smoothing time (default 20 ms)")
     a.add_argument("--ceiling-db", type=float, help="safety limiter ceiling in dBFS (default -1)")
+    a.add_argument("--max-boost-db", type=float, metavar="DB",
+                   help="boost cap: the applied EQ never rises more than DB anywhere (0..12; "
+                        "default: none beyond the EQ's +12 dB range)")
     a.add_argument("--subsonic-hz", type=float, metavar="HZ",
                    help="DC/subsonic protection: 24 dB/octave high-pass at HZ, also in bypass "
                         "(default 20; 0 = off)")

@@ -1,0 +1,527 @@
+"""The boost ceiling: the applied EQ never rises above what the stage and the input allow.
+
+The applied EQ is a cascade of 10 RBJ biquads (the forward setting and the undone inverse, see
+``engine.py``), and the net curve of that cascade can reach twice what one band can (+24 dB where
+a forward boost meets the inverse of an input cut). One mechanism bounds it, per frequency:
+
+- **ceiling** ``C(f) = e + w(f) (cap - e)``: ``cap`` is ``max_boost_db`` (the stage's boost cap,
+  at most the EQ's own range of 12 dB; the range itself when no cap is set) where the input
+  carries signal, and ``e`` (``EMPTY_BAND_ALLOWANCE_DB``, 0.5 dB: the far tail of a filter that
+  shapes the bands with signal) where it has nothing. ``w(f)`` is the analyzer's band weight
+  (1 = signal, 0 = nothing), interpolated on log frequency between band centres and held beyond
+  the outermost bands that lie below Nyquist;
+- **floor** ``-12 dB``: the correction stays inside the EQ's range on the cut side too. Cuts are
+  never limited by the boost cap.
+
+Both are checked on the *exact* net response of the 10 biquads on a dense log grid over the usable
+band (20 Hz up to 20 kHz or 0.49 fs), plus every section's centre frequency, where a narrow peak
+has its maximum. The kernel's structure stays as it is: only the gains handed to it change. The
+contributions that push the curve through the ceiling (forward boosts and inverse cuts, which
+boost) are scaled down; through the floor, the cutting ones. Each pass shares every frequency's
+excess among the sections in proportion to the square of what each contributes there (so the
+section that makes the peak gives most, a far tail almost nothing), each section takes the largest
+share it was given, and the pass is repeated on the exact response until nothing exceeds (2-3
+passes in practice). Every step is a continuous function of the inputs and the pass count is
+bounded, so a small change of the estimate or the target gives a small change of the gains: no
+jumps between solutions, nothing that could click once the kernel smooths it. If the passes were
+ever not enough, a bisection on one common factor finishes the job (always feasible: all gains
+at zero is flat).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ..analysis.bands import band_edges
+from ..dsp.design import MIN_FREQ_HZ, high_shelf_coeffs, low_shelf_coeffs, peaking_coeffs
+from ..params import (ANALYSIS_FREQS, BAND_INDEX, BAND_KINDS, GAIN_INDEX, GAIN_RANGE_DB, HIGH_SHELF,
+                      LOW_SHELF, MAX_FREQ_FRACTION, N_BANDS, Q_RANGE)
+
+EQ_RANGE_DB = float(GAIN_RANGE_DB[1])
+# Where the input has nothing, a boost this small is allowed: the far tail of a filter shaping the
+# bands that do carry signal (a 6 dB bell at 1 kHz still adds 0.15 dB at 5 kHz). Raising noise by
+# half a dB is inaudible; asking for exactly 0 dB would wipe out every boost near an empty region.
+EMPTY_BAND_ALLOWANCE_DB = 0.5
+USABLE_LOW_HZ = 20.0
+USABLE_HIGH_HZ = 20000.0
+NYQUIST_FRACTION = 0.49  # the usable band ends here at low sample rates (16 kHz: 7.84 kHz)
+POINTS_PER_OCTAVE = 12
+# Where a pass finds the curve above the ceiling it aims this much below (or as much as the excess,
+# if that is smaller, so the aim stays continuous), so that the next exact check usually passes.
+MARGIN_DB = 0.05
+MAX_PASSES = 8
+TOLERANCE_DB = 1e-6
+ACTING_DB = 0.01  # below this the ceiling changed nothing anyone could hear: not reported as acting
+
+_peak = njit(cache=True, nogil=True)(peaking_coeffs)
+_low = njit(cache=True, nogil=True)(low_shelf_coeffs)
+_high = njit(cache=True, nogil=True)(high_shelf_coeffs)
+
+_KINDS = np.array(BAND_KINDS, dtype=np.int64)
+_INDEX = np.array(BAND_INDEX, dtype=np.int64)  # (gain, freq, q) per band, q = -1 for shelves
+N_SECTIONS = 2 * N_BANDS  # the forward layout, then the inverse layout
+MAX_EXTRA_POINTS = 24  # refined extremes per pass
+REFINE_WITHIN_DB = 1.0  # extremes closer than this to a limit are located between grid points
+REFINE_ROUNDS = 4  # successive parabolic interpolation steps per extreme
+REFINE_MIN_GAIN_DB = 1e-4  # a parabola promising less than this above the grid point is not refined
+
+
+@njit(cache=True, nogil=True)
+def _interp(x, xp, fp):
+    """np.interp for one point (``xp`` ascending; the end values hold beyond it)."""
+    n = xp.shape[0]
+    if x <= xp[0]:
+        return fp[0]
+    if x >= xp[n - 1]:
+        return fp[n - 1]
+    lo, hi = 0, n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xp[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    t = (x - xp[lo]) / (xp[hi] - xp[lo])
+    return fp[lo] + t * (fp[hi] - fp[lo])
+
+
+@njit(cache=True, nogil=True)
+def _design(gains, freqs, qs, fs, coef):
+    """``coef[j]``: section ``j``'s RBJ coefficients (b0 b1 b2 a0 a1 a2); identity at 0 dB."""
+    for j in range(N_SECTIONS):
+        gain = gains[j]
+        if gain == 0.0:
+            coef[j, 0], coef[j, 1], coef[j, 2], coef[j, 3], coef[j, 4], coef[j, 5] = 1.0, 0.0, 0.0, 1.0, 0.0, 0.0
+            continue
+        w0 = 2.0 * math.pi * freqs[j] / fs
+        kind = _KINDS[j % N_BANDS]
+        if kind == LOW_SHELF:
+            c = _low(gain, w0)
+        elif kind == HIGH_SHELF:
+            c = _high(gain, w0)
+        else:
+            c = _peak(gain, w0, qs[j])
+        coef[j, 0], coef[j, 1], coef[j, 2], coef[j, 3], coef[j, 4], coef[j, 5] = c
+
+
+@njit(cache=True, nogil=True)
+def _power(coef, j, c1, s1, c2, s2):
+    """Power gain of section ``j`` at the frequency with these cos/sin of w and 2w."""
+    nr = coef[j, 0] + coef[j, 1] * c1 + coef[j, 2] * c2
+    ni = coef[j, 1] * s1 + coef[j, 2] * s2
+    dr = coef[j, 3] + coef[j, 4] * c1 + coef[j, 5] * c2
+    di = coef[j, 4] * s1 + coef[j, 5] * s2
+    return max(nr * nr + ni * ni, 1e-300) / max(dr * dr + di * di, 1e-300)
+
+
+@njit(cache=True, nogil=True)
+def _set_point(i, log_f, fs, band_logc, band_w, cap, empty, logf, trig, ceil):
+    """Grid point ``i`` at ``exp(log_f)``: its trigonometry and its ceiling."""
+    logf[i] = log_f
+    w = 2.0 * math.pi * math.exp(log_f) / fs
+    trig[0, i] = math.cos(w)
+    trig[1, i] = math.sin(w)
+    trig[2, i] = math.cos(2.0 * w)
+    trig[3, i] = math.sin(2.0 * w)
+    ceil[i] = empty + _interp(log_f, band_logc, band_w) * (cap - empty)
+
+
+@njit(cache=True, nogil=True)
+def _powers(coef, trig, start, stop, pw, net):
+    """``pw[j, i]``: power gain of section ``j`` at points ``start..stop``; ``net``: the cascade in dB."""
+    for i in range(start, stop):
+        c1, s1, c2, s2 = trig[0, i], trig[1, i], trig[2, i], trig[3, i]
+        prod = 1.0
+        for j in range(N_SECTIONS):
+            p = _power(coef, j, c1, s1, c2, s2)
+            pw[j, i] = p
+            prod *= p
+        net[i] = 10.0 * math.log10(max(prod, 1e-300))
+
+
+@njit(cache=True, nogil=True)
+def _distance(coef, x, side, fs, floor_db, band_logc, band_w, cap, empty):
+    """How far the net curve at log-frequency ``x`` is above the ceiling (side 1) or below the floor."""
+    w = 2.0 * math.pi * math.exp(x) / fs
+    c1, s1, c2, s2 = math.cos(w), math.sin(w), math.cos(2.0 * w), math.sin(2.0 * w)
+    prod = 1.0
+    for j in range(N_SECTIONS):
+        prod *= _power(coef, j, c1, s1, c2, s2)
+    net = 10.0 * math.log10(max(prod, 1e-300))
+    if side > 0.0:
+        return net - (empty + _interp(x, band_logc, band_w) * (cap - empty))
+    return floor_db - net
+
+
+@njit(cache=True, nogil=True)
+def _refine(coef, n_sorted, logf, net, ceil, trig, pw, fs, floor_db, band_logc, band_w, cap, empty):
+    """Locate the extremes of the curve's distance to its limits between grid points (a narrow peak
+    off every grid point) by successive parabolic interpolation, and add them as points. Returns
+    the number of points in use."""
+    n = n_sorted
+    for i in range(1, n_sorted - 1):
+        if logf[i] == logf[i - 1]:
+            continue  # a repeated point (two sections at one frequency): handled at its first copy
+        lft, rgt = i - 1, i + 1
+        while rgt < n_sorted and logf[rgt] == logf[i]:
+            rgt += 1
+        if rgt >= n_sorted:
+            break
+        for side in (1.0, -1.0):
+            if n >= logf.shape[0]:
+                break
+            if side > 0.0:
+                a, b, c = net[lft] - ceil[lft], net[i] - ceil[i], net[rgt] - ceil[rgt]
+            else:
+                a, b, c = floor_db - net[lft], floor_db - net[i], floor_db - net[rgt]
+            if b < -REFINE_WITHIN_DB or b <= a or b <= c:
+                continue
+            x0, x1, x2 = logf[lft], logf[i], logf[rgt]
+            h0, h1 = x1 - x0, x2 - x1
+            if h0 <= 0.0 or h1 <= 0.0:
+                continue
+            # Skip flat stretches: the parabola through the points promises almost nothing more.
+            d0, d1 = (b - a) / h0, (c - b) / h1
+            curv = (d1 - d0) / (h0 + h1)
+            if curv >= 0.0:
+                continue
+            xv = 0.5 * (x0 + x1) - d0 / (2.0 * curv)
+            if a + d0 * (xv - x0) + curv * (xv - x0) * (xv - x1) - b < REFINE_MIN_GAIN_DB:
+                continue
+            best_x, best = x1, b
+            for _ in range(REFINE_ROUNDS):
+                h0, h1 = x1 - x0, x2 - x1
+                if h0 <= 0.0 or h1 <= 0.0:
+                    break
+                d0, d1 = (b - a) / h0, (c - b) / h1
+                curv = (d1 - d0) / (h0 + h1)
+                if curv >= 0.0:
+                    break
+                xv = min(max(0.5 * (x0 + x1) - d0 / (2.0 * curv), x0), x2)
+                if xv == x1:
+                    break
+                v = _distance(coef, xv, side, fs, floor_db, band_logc, band_w, cap, empty)
+                if v > best:
+                    best_x, best = xv, v
+                # Keep the bracket around the highest of the four points.
+                if xv < x1:
+                    if v >= b:
+                        x2, c, x1, b = x1, b, xv, v
+                    else:
+                        x0, a = xv, v
+                else:
+                    if v >= b:
+                        x0, a, x1, b = x1, b, xv, v
+                    else:
+                        x2, c = xv, v
+            if best_x != logf[i]:
+                _set_point(n, best_x, fs, band_logc, band_w, cap, empty, logf, trig, ceil)
+                n += 1
+    _powers(coef, trig, n_sorted, n, pw, net)
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db, band_logc,
+              band_w, cap, empty):
+    """Net curve of the scaled sections on the sorted grid plus its refined extremes."""
+    _design(scaled, freqs, qs, fs, coef)
+    _powers(coef, trig, 0, n_sorted, pw, net)
+    return _refine(coef, n_sorted, logf, net, ceil, trig, pw, fs, floor_db, band_logc, band_w, cap, empty)
+
+
+@njit(cache=True, nogil=True)
+def _excess(n, net, ceil, floor_db, logf, found):
+    """Largest rise above the ceiling and fall below the floor over points ``0..n``, and where."""
+    over, under = -1e300, -1e300
+    for i in range(n):
+        if net[i] - ceil[i] > over:
+            over = net[i] - ceil[i]
+            found[0] = logf[i]
+        if floor_db - net[i] > under:
+            under = floor_db - net[i]
+            found[1] = logf[i]
+    return over, under
+
+
+@njit(cache=True, nogil=True)
+def _reduce(gains, scale, scaled, freqs, qs, fs, coef, n_sorted, n, logf, trig, ceil, pw, net, floor_db,
+            band_logc, band_w, cap, empty, margin, max_passes, tolerance, over, under, found):
+    """Reduction passes (see the module notes) until nothing exceeds; returns (passes, over, under,
+    points in use)."""
+    rho = np.empty(N_SECTIONS)
+    r = np.empty(N_SECTIONS)
+    passes = 0
+    while (over > tolerance or under > tolerance) and passes < max_passes:
+        passes += 1
+        rho[:] = 0.0
+        for i in range(n):
+            exc = net[i] - ceil[i]
+            side = 1.0
+            if exc <= 0.0:
+                exc = floor_db - net[i]
+                side = -1.0
+                if exc <= 0.0:
+                    continue
+            aim = exc + min(exc, margin)  # continuous in exc: no step where an excess begins
+            sumsq = 0.0
+            for j in range(N_SECTIONS):
+                r[j] = 0.0
+                if scaled[j] * side > 0.0:
+                    r[j] = max(10.0 * math.log10(pw[j, i]) * side, 0.0)
+                    sumsq += r[j] * r[j]
+            if sumsq <= 0.0:
+                continue
+            for j in range(N_SECTIONS):
+                rho[j] = max(rho[j], aim * r[j] / sumsq)
+        for j in range(N_SECTIONS):
+            scale[j] *= 1.0 - min(rho[j], 1.0)
+            scaled[j] = gains[j] * scale[j]
+        n = _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db,
+                      band_logc, band_w, cap, empty)
+        over, under = _excess(n, net, ceil, floor_db, logf, found)
+    return passes, over, under, n
+
+
+@njit(cache=True, nogil=True)
+def _limit(fwd, inv, has_inv, fs, top_hz, base_logf, base_trig, base_lo, base_t, band_logc, band_weight,
+           band_w, cap, empty, floor_db, margin, max_passes, tolerance, logf, trig, ceil, pw, net, scale,
+           info):
+    """Scale the 10 sections' gains (``scale``, from 1) until the net curve lies between floor and
+    ceiling. ``info``: held back dB and where (log Hz), raised dB and where, passes, bisected,
+    points used."""
+    gains = np.zeros(N_SECTIONS)
+    freqs = np.empty(N_SECTIONS)
+    qs = np.full(N_SECTIONS, 0.71)
+    for b in range(N_BANDS):
+        gi, fi, qi = _INDEX[b, 0], _INDEX[b, 1], _INDEX[b, 2]
+        for half in range(2):
+            p = fwd if half == 0 or not has_inv else inv
+            j = b + half * N_BANDS
+            if half == 0:
+                gains[j] = p[gi]
+            elif has_inv:
+                gains[j] = -p[gi]  # the undone inverse: the same filter with the gain negated
+            freqs[j] = min(max(p[fi], MIN_FREQ_HZ), MAX_FREQ_FRACTION * fs)
+            if qi >= 0:
+                qs[j] = min(max(p[qi], Q_RANGE[0]), Q_RANGE[1])
+    # Band weights of the bands below Nyquist, in [0, 1] (not a number: assume signal).
+    for k in range(band_w.shape[0]):
+        v = band_weight[k]
+        band_w[k] = 1.0 if v != v else min(max(v, 0.0), 1.0)
+    # The sorted grid: the fixed grid merged with the sections' centres (where a peak has its top).
+    centres = np.empty(N_SECTIONS)
+    for j in range(N_SECTIONS):
+        centres[j] = math.log(min(max(freqs[j], math.exp(base_logf[0])), top_hz))
+    centres.sort()
+    nb = base_logf.shape[0]
+    nw = band_w.shape[0]
+    a = c = 0
+    for i in range(nb + N_SECTIONS):
+        if c >= N_SECTIONS or (a < nb and base_logf[a] <= centres[c]):
+            logf[i] = base_logf[a]
+            for k in range(4):
+                trig[k, i] = base_trig[k, a]
+            lo = base_lo[a]
+            hi = min(lo + 1, nw - 1)
+            ceil[i] = empty + (band_w[lo] + base_t[a] * (band_w[hi] - band_w[lo])) * (cap - empty)
+            a += 1
+        else:
+            _set_point(i, centres[c], fs, band_logc, band_w, cap, empty, logf, trig, ceil)
+            c += 1
+    n_sorted = nb + N_SECTIONS
+    coef = np.empty((N_SECTIONS, 6))
+    scaled = gains.copy()
+    for j in range(N_SECTIONS):
+        scale[j] = 1.0
+    n = _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db, band_logc,
+                  band_w, cap, empty)
+    found = np.empty(2)
+    over, under = _excess(n, net, ceil, floor_db, logf, found)
+    info[0], info[1], info[2], info[3] = over, found[0], under, found[1]
+    passes, over, under, n = _reduce(gains, scale, scaled, freqs, qs, fs, coef, n_sorted, n, logf, trig,
+                                     ceil, pw, net, floor_db, band_logc, band_w, cap, empty, margin,
+                                     max_passes, tolerance, over, under, found)
+    worst = max(over, under)
+    if passes > 0 and worst < -tolerance:
+        # The passes overshoot (each section gives the largest share any frequency asked of it).
+        # Give back part of every reduction in one secant step, from "nothing taken" (excess v0)
+        # to "all taken" (slack): nearly linear in the step, so this lands at the limit, and one
+        # more reduction pass settles what it missed. Continuous in both, like the passes.
+        v0 = max(info[0], info[2])
+        tau = v0 / (v0 - worst)
+        for j in range(N_SECTIONS):
+            scale[j] = 1.0 - tau * (1.0 - scale[j])
+            scaled[j] = gains[j] * scale[j]
+        n = _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db,
+                      band_logc, band_w, cap, empty)
+        over, under = _excess(n, net, ceil, floor_db, logf, found)
+        more, over, under, n = _reduce(gains, scale, scaled, freqs, qs, fs, coef, n_sorted, n, logf, trig,
+                                       ceil, pw, net, floor_db, band_logc, band_w, cap, empty, margin,
+                                       max_passes, tolerance, over, under, found)
+        passes += 1 + more
+    bisected = 0.0
+    if over > tolerance or under > tolerance:
+        # Not met in testing; guarantees the bound whatever happens (all gains at 0 is flat).
+        bisected = 1.0
+        lo, hi = 0.0, 1.0
+        for _ in range(30):
+            mid = 0.5 * (lo + hi)
+            for j in range(N_SECTIONS):
+                scaled[j] = gains[j] * scale[j] * mid
+            n = _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db,
+                          band_logc, band_w, cap, empty)
+            o, u = _excess(n, net, ceil, floor_db, logf, found)
+            if o > tolerance or u > tolerance:
+                hi = mid
+            else:
+                lo = mid
+        for j in range(N_SECTIONS):
+            scale[j] *= lo
+    info[4] = passes
+    info[5] = bisected
+    info[6] = n
+
+
+def usable_band(sample_rate: float) -> tuple[float, float]:
+    """The frequencies (Hz) on which the net curve is checked at ``sample_rate``."""
+    return USABLE_LOW_HZ, min(USABLE_HIGH_HZ, NYQUIST_FRACTION * float(sample_rate))
+
+
+@dataclass(frozen=True)
+class CeilingResult:
+    forward: np.ndarray
+    inverse: np.ndarray | None
+    acting: bool  # the ceiling or the floor changed the EQ audibly (by ACTING_DB or more)
+    held_back_db: float  # how far the uncapped net curve rose above the ceiling (0 if it did not)
+    held_back_hz: float | None  # where it rose furthest
+    raised_db: float  # how far the uncapped net curve fell below the -12 dB floor (0 if it did not)
+    reason: str  # which limit acted and where ('' when none did)
+    passes: int
+    bisected: bool
+
+
+class BoostCeiling:
+    """Limits the applied EQ (forward cascade and undone inverse) to a per-frequency ceiling.
+
+    ``max_boost_db``: the stage's boost cap (None: the EQ's own +12 dB). ``apply(forward, inverse,
+    band_weight)`` returns the parameter vectors to hand to the kernel (the given ones when nothing
+    had to change). Not thread-safe: one instance per control loop (it keeps scratch arrays).
+    """
+
+    def __init__(self, sample_rate: float, max_boost_db: float | None = None,
+                 points_per_octave: int = POINTS_PER_OCTAVE):
+        self.sample_rate = float(sample_rate)
+        self.max_boost_db = check_max_boost_db(max_boost_db)
+        self.cap_db = EQ_RANGE_DB if self.max_boost_db is None else min(self.max_boost_db, EQ_RANGE_DB)
+        self.empty_db = min(EMPTY_BAND_ALLOWANCE_DB, self.cap_db)
+        lo, hi = usable_band(self.sample_rate)
+        self.top_hz = hi
+        n_log = int(math.ceil(math.log2(hi / lo) * points_per_octave)) + 1
+        # The band centres too: the ceiling has its kinks there (linear between centres).
+        centres = ANALYSIS_FREQS[(ANALYSIS_FREQS > lo) & (ANALYSIS_FREQS < hi)]
+        self._base_logf = np.log(np.unique(np.concatenate([np.geomspace(lo, hi, n_log), centres])))
+        n_base = self._base_logf.size
+        w = 2.0 * np.pi * np.exp(self._base_logf) / self.sample_rate
+        self._base_trig = np.ascontiguousarray([np.cos(w), np.sin(w), np.cos(2 * w), np.sin(2 * w)])
+        n = n_base + N_SECTIONS + MAX_EXTRA_POINTS
+        self._logf = np.empty(n)
+        self._trig = np.empty((4, n))
+        self._ceil = np.empty(n)
+        self._pw = np.empty((N_SECTIONS, n))
+        self._net = np.empty(n)
+        self._scale = np.empty(N_SECTIONS)
+        self._info = np.zeros(7)
+        # Band weights are interpolated over the bands that lie wholly below Nyquist (the analyzer's
+        # valid bands); beyond the outermost ones the nearest weight holds.
+        self._valid = band_edges(ANALYSIS_FREQS)[1] <= 0.5 * self.sample_rate
+        self._band_logc = np.log(ANALYSIS_FREQS[self._valid])
+        # Where each fixed grid point falls between band centres (np.interp, precomputed).
+        nv = self._band_logc.size
+        x = np.clip(self._base_logf, self._band_logc[0], self._band_logc[-1])
+        lo = np.clip(np.searchsorted(self._band_logc, x, side="right") - 1, 0, nv - 1)
+        hi = np.minimum(lo + 1, nv - 1)
+        span = self._band_logc[hi] - self._band_logc[lo]
+        self._base_lo = lo.astype(np.int64)
+        self._base_t = np.where(span > 0, (x - self._band_logc[lo]) / np.where(span > 0, span, 1.0), 0.0)
+        self._all_signal = np.ones(ANALYSIS_FREQS.size)
+        self._band_w = np.empty(nv)
+        # Compile (or load from the cache) now, not at the first control update.
+        self.apply(np.array([3.0, 100, 3, 500, 1, 3, 1000, 1, 3, 3000, 1, 3, 8000.0]), None)
+
+    def _weights(self, band_weight) -> np.ndarray:
+        if band_weight is None:
+            return self._all_signal
+        bw = np.asarray(band_weight, dtype=np.float64)
+        if bw.shape != (ANALYSIS_FREQS.size,):
+            raise ValueError(f"band_weight must have {ANALYSIS_FREQS.size} values, got shape {bw.shape}")
+        return bw
+
+    def ceiling_db(self, freqs, band_weight=None) -> np.ndarray:
+        """The allowed net boost (dB) at ``freqs`` (Hz) for these band weights."""
+        bw = self._weights(band_weight)[self._valid]
+        bw = np.clip(np.where(np.isnan(bw), 1.0, bw), 0.0, 1.0)
+        w = np.interp(np.log(np.asarray(freqs, dtype=np.float64)), self._band_logc, bw)
+        return self.empty_db + w * (self.cap_db - self.empty_db)
+
+    @property
+    def grid_hz(self) -> np.ndarray:
+        """The points checked by the last ``apply`` (fixed grid, section centres, refined extremes)."""
+        return np.exp(self._logf[:int(self._info[6])])
+
+    def apply(self, forward, inverse=None, band_weight=None) -> CeilingResult:
+        fwd = np.asarray(forward, dtype=np.float64)
+        has_inv = inverse is not None
+        inv = np.asarray(inverse, dtype=np.float64) if has_inv else fwd
+        info = self._info
+        _limit(fwd, inv, has_inv, self.sample_rate, self.top_hz, self._base_logf, self._base_trig,
+               self._base_lo, self._base_t, self._band_logc, self._weights(band_weight), self._band_w,
+               self.cap_db, self.empty_db, -EQ_RANGE_DB, MARGIN_DB, MAX_PASSES, TOLERANCE_DB,
+               self._logf, self._trig, self._ceil, self._pw, self._net, self._scale, info)
+        held, raised, passes = max(float(info[0]), 0.0), max(float(info[2]), 0.0), int(info[4])
+        if passes == 0:
+            return CeilingResult(forward, inverse, False, held, None, raised, "", 0, False)
+        new_fwd = fwd.copy()
+        new_fwd[GAIN_INDEX] *= self._scale[:N_BANDS]
+        new_inv = None
+        if has_inv:
+            new_inv = inv.copy()
+            new_inv[GAIN_INDEX] *= self._scale[N_BANDS:]
+        acting = held >= ACTING_DB or raised >= ACTING_DB
+        held_hz = math.exp(info[1]) if held > 0.0 else None
+        return CeilingResult(new_fwd, new_inv, acting, held, held_hz, raised,
+                             self._explain(held, info) if acting else "", passes, bool(info[5]))
+
+    def _explain(self, held, info) -> str:
+        """Which limit the uncapped curve met, and where."""
+        if held <= 0.0:
+            return f"EQ range: cut held at -{EQ_RANGE_DB:g} dB near {_hz(math.exp(info[3]))}"
+        f = math.exp(info[1])
+        if np.interp(info[1], self._band_logc, self._band_w) < 0.5:
+            return f"no signal near {_hz(f)}: no boost there"
+        if self.max_boost_db is not None and self.max_boost_db < EQ_RANGE_DB:
+            return f"boost cap {self.max_boost_db:g} dB near {_hz(f)}"
+        return f"EQ range: boost held at +{EQ_RANGE_DB:g} dB near {_hz(f)}"
+
+
+def _hz(f: float) -> str:
+    return f"{f / 1000:.1f} kHz" if f >= 1000 else f"{f:.0f} Hz"
+
+
+def check_max_boost_db(value) -> float | None:
+    """The configured cap, validated: None (off) or a number from 0 to 12 dB."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"max_boost_db must be a number of dB (0..{EQ_RANGE_DB:g}), not {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"max_boost_db must be a number of dB (0..{EQ_RANGE_DB:g}), not {value!r}") from None
+    if not (0.0 <= v <= EQ_RANGE_DB):
+        raise ValueError(f"max_boost_db must be between 0 and {EQ_RANGE_DB:g} dB (the EQ's range), not {value!r}")
+    return v
