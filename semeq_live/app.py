@@ -82,6 +82,9 @@ class StageConfig:
             raise CLIError(f"channels must be 1..32, not {self.channels}")
         if self.input_file and self.test_signal:
             raise CLIError("use either --input-file or --test-signal, not both")
+        if self.input_file and self.record and _same_file(self.input_file, self.record):
+            raise CLIError(f"--record {self.record} is the --input-file itself; record to another "
+                           "file (an existing take is kept, moved aside)")
         if self.panel_rate <= 0 or self.health_interval_s <= 0:
             raise CLIError("panel_rate and health_interval_s must be positive")
         from .control.ceiling import check_max_boost_db
@@ -93,6 +96,14 @@ class StageConfig:
         except ValueError as exc:
             raise CLIError(str(exc)) from None
         return self
+
+
+def _same_file(a, b) -> bool:
+    """True if the paths name one file (also through a link), or the same path when absent."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return Path(a).absolute() == Path(b).absolute()
 
 
 def load_stage_config(path) -> dict:
@@ -692,8 +703,11 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
     from .midi import default_mapping_path, load_mapping, load_performance, resolve_mapping_path
     from .midi.demo import write_demo_performance
     from .model import load_model
-    from .offline import SemanticSession, open_input, render_file
+    from .offline import (DEMO_TAG, SemanticSession, check_output, make_room_for_demo, open_input,
+                          render_file)
 
+    if cfg.input_file:
+        check_output(cfg.input_file, output, force=True)  # never the input itself
     mapping_path = resolve_mapping_path(cfg.mapping) if cfg.mapping else default_mapping_path()
     print("semeq-live run: no audio device on this machine (no audio server running and no sound "
           "card), so nothing can be played live.\nRendering the demo performance offline instead: "
@@ -718,7 +732,13 @@ def render_demo_instead(cfg: StageConfig, output: str, seconds: float = 20.0) ->
                                   performance=performance, smoothing_ms=cfg.smoothing_ms,
                                   ceiling_db=cfg.ceiling_db, subsonic_hz=cfg.subsonic_hz,
                                   max_boost_db=cfg.max_boost_db)
-        render_file(source, output, session.process, progress=False)
+        # A second run replaces its own earlier demo; any other file there is kept, moved aside.
+        kept = make_room_for_demo(output)
+        if kept is not None:
+            print(f"semeq-live run: {output} was not a demo of ours; it is kept as {kept}",
+                  file=sys.stderr)
+        render_file(source, output, session.process, progress=False, force=True,
+                    software=DEMO_TAG)
     print(f"semeq-live run: wrote {output}. To play live, start an audio server (e.g. "
           "'jackd -d alsa') or connect an interface; 'semeq-live devices' shows what is found.",
           file=sys.stderr)

@@ -38,6 +38,28 @@ def atomic_output(path, suffix: str = ".tmp"):
         raise
 
 
+def move_aside(path) -> Path | None:
+    """Move an existing file aside (``take.20261122-031500.wav``, from its modification time)
+    instead of overwriting it; returns where it went, or None if there was nothing to keep (no
+    file, or an empty one). Never raises: the caller's own open reports a real problem."""
+    import time
+
+    path = Path(path)
+    try:
+        if not path.exists() or path.stat().st_size == 0:
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
+        target = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+        n = 1
+        while target.exists():
+            target = path.with_name(f"{path.stem}.{stamp}-{n}{path.suffix}")
+            n += 1
+        path.rename(target)
+        return target
+    except OSError:
+        return None
+
+
 def write_text_atomic(path, text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

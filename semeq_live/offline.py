@@ -3,10 +3,17 @@
 Output keeps the input's sample rate, channel count and (where the output format allows it) its
 subtype. The file is written to a temporary name beside the target and moved into place only when
 complete, so an interrupted render never leaves a half-written file under the requested name.
+
+Nothing is lost by a typo: the output may never be the input itself (also not through a hard or
+symbolic link), and an existing file is only replaced when asked (``force``). An input shorter
+than its header says (a recording cut off by a crash or a full disk) is rendered as far as it
+goes, and the report says how much was missing.
 """
 
 from __future__ import annotations
 
+import os
+import struct
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +23,96 @@ from .errors import CLIError
 from .fileio import atomic_output
 
 DEFAULT_BLOCK = 512
+RENDER_TAG = "semeq-live render"  # written into the output's metadata (software)
+DEMO_TAG = "semeq-live demo"      # the no-audio demo: its own file may be replaced knowingly
+
+
+def check_output(in_path, out_path, force: bool = False) -> None:
+    """Refuse an output that is the input (same file, also via a link), and an existing output
+    unless ``force``. Raises ``CLIError``; nothing has been written when it does."""
+    in_path, out_path = Path(in_path), Path(out_path)
+    if not os.path.lexists(out_path):
+        return
+    try:
+        same = out_path.exists() and in_path.exists() and os.path.samefile(in_path, out_path)
+    except OSError:
+        same = False
+    if same:
+        how = "" if out_path.absolute() == in_path.absolute() else " (through a link)"
+        raise CLIError(f"{out_path}: that is the input file{how}; rendering onto it would destroy "
+                       "the original. Choose another output name")
+    if not force:
+        raise CLIError(f"{out_path}: the file exists; add --force to replace it (nothing was "
+                       "written)")
+
+
+def declared_frames(path, frames_seen_by_reader: int) -> int:
+    """Frames the file's header promises. libsndfile trims a WAV's or AIFF's count to what the
+    file holds, so their headers are read here; other formats (FLAC) report the header's count."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) == 12 and head[:4] in (b"RIFF", b"RIFX") and head[8:] == b"WAVE":
+                return _riff_frames(f, "<" if head[:4] == b"RIFF" else ">", frames_seen_by_reader)
+            if len(head) == 12 and head[:4] == b"FORM" and head[8:] in (b"AIFF", b"AIFC"):
+                return _aiff_frames(f, frames_seen_by_reader)
+    except OSError:
+        pass
+    return frames_seen_by_reader
+
+
+def _riff_frames(f, endian: str, fallback: int) -> int:
+    block_align = None
+    while True:
+        hdr = f.read(8)
+        if len(hdr) < 8:
+            return fallback
+        cid, size = hdr[:4], struct.unpack(endian + "I", hdr[4:])[0]
+        if cid == b"fmt ":
+            fmt = f.read(size)
+            if len(fmt) >= 14:
+                block_align = struct.unpack(endian + "H", fmt[12:14])[0]
+            f.seek(size & 1, 1)
+            continue
+        if cid == b"data":
+            if not block_align or size in (0, 0xFFFFFFFF):  # unknown length (a stream)
+                return fallback
+            return max(size // block_align, fallback)
+        f.seek(size + (size & 1), 1)
+
+
+def _aiff_frames(f, fallback: int) -> int:
+    while True:
+        hdr = f.read(8)
+        if len(hdr) < 8:
+            return fallback
+        cid, size = hdr[:4], struct.unpack(">I", hdr[4:])[0]
+        if cid == b"COMM":
+            comm = f.read(size)
+            if len(comm) >= 6:
+                return max(struct.unpack(">I", comm[2:6])[0], fallback)
+            return fallback
+        f.seek(size + (size & 1), 1)
+
+
+def make_room_for_demo(path) -> Path | None:
+    """Before the demo renders to ``path``: an earlier demo there is replaced knowingly; any other
+    file is moved aside (``name.YYYYmmdd-HHMMSS.wav``, like ``--record``) and its new path
+    returned, so a second run never fails and never destroys a file it did not make."""
+    import soundfile as sf
+
+    from .fileio import move_aside
+
+    path = Path(path)
+    if not os.path.lexists(path):
+        return None
+    try:
+        with sf.SoundFile(str(path)) as f:
+            if (f.software or "").startswith(DEMO_TAG):  # libsndfile may append its version
+                return None
+    except Exception:  # noqa: BLE001 - not a sound file we can read: certainly not our demo
+        pass
+    return move_aside(path)
 
 
 def open_input(path):
@@ -46,25 +143,31 @@ def output_subtype(in_subtype: str, out_path: Path) -> tuple[str, str]:
 
 def render_file(in_path, out_path, process_block: Callable[[np.ndarray, int], np.ndarray],
                 block_size: int = DEFAULT_BLOCK, progress: bool = True,
-                description: str = "rendering") -> dict:
+                description: str = "rendering", *, force: bool = False,
+                software: str = RENDER_TAG) -> dict:
     """Read ``in_path`` in blocks, call ``process_block(block, start_frame)``, write ``out_path``.
 
     ``process_block`` gets float32 ``[frames, channels]`` and returns the processed block. Returns a
-    small report (frames, seconds, sample rate, channels, subtype).
+    small report (frames, seconds, sample rate, channels, subtype, and ``truncated`` with the
+    frames found and expected when the input is shorter than its header says). The output must
+    not be the input, and an existing output is only replaced with ``force`` (``check_output``).
     """
     import soundfile as sf
 
     in_path, out_path = Path(in_path), Path(out_path)
+    check_output(in_path, out_path, force)
     with open_input(in_path) as src:
         fmt, subtype = output_subtype(src.subtype, out_path)
-        total = src.frames
+        total = declared_frames(in_path, src.frames)
         done = 0
+        unreadable = []
         try:
             with atomic_output(out_path, suffix=".partial") as tmp, \
                     sf.SoundFile(str(tmp), "w", samplerate=src.samplerate, channels=src.channels,
                                  format=fmt, subtype=subtype) as dst, \
                     _progress(progress, total, description) as tick:
-                for block in src.blocks(blocksize=block_size, dtype="float32", always_2d=True):
+                _tag(dst, software)
+                for block in _readable_blocks(src, block_size, unreadable):
                     out = process_block(np.ascontiguousarray(block), done)
                     dst.write(out)
                     done += len(block)
@@ -74,8 +177,49 @@ def render_file(in_path, out_path, process_block: Callable[[np.ndarray, int], np
             reason = getattr(exc, "strerror", None) or str(exc)
             raise CLIError(f"{out_path}: cannot write the output ({reason}); nothing was changed "
                            "at that path") from None
-        return {"frames": done, "seconds": done / src.samplerate, "sample_rate": src.samplerate,
-                "channels": src.channels, "subtype": subtype, "output": str(out_path)}
+        report = {"frames": done, "seconds": done / src.samplerate, "sample_rate": src.samplerate,
+                  "channels": src.channels, "subtype": subtype, "output": str(out_path),
+                  "truncated": None}
+        if done < total:
+            report["truncated"] = {"frames_found": done, "frames_expected": total,
+                                   "seconds_missing": (total - done) / src.samplerate,
+                                   "read_error": unreadable[0] if unreadable else None}
+        return report
+
+
+def truncation_warning(in_path, report: dict) -> str | None:
+    """One line for the user when ``render_file`` found the input shorter than its header."""
+    t = report.get("truncated")
+    if not t:
+        return None
+    sr = report["sample_rate"]
+    return (f"warning: {in_path} is shorter than its header says: {t['frames_found']} of "
+            f"{t['frames_expected']} frames ({t['frames_found'] / sr:.2f} of "
+            f"{t['frames_expected'] / sr:.2f} s) could be read; rendered what is there")
+
+
+def _readable_blocks(src, block_size: int, unreadable: list):
+    """``src.blocks`` that stops (noting why in ``unreadable``) where a damaged file stops
+    decoding, instead of failing the render: what was read is kept."""
+    import soundfile as sf
+
+    blocks = src.blocks(blocksize=block_size, dtype="float32", always_2d=True)
+    while True:
+        try:
+            block = next(blocks)
+        except StopIteration:
+            return
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            unreadable.append(str(exc))
+            return
+        yield block
+
+
+def _tag(dst, software: str) -> None:
+    try:
+        dst.software = software
+    except Exception:  # noqa: BLE001 - a format without metadata (the tag is a courtesy)
+        pass
 
 
 class _progress:

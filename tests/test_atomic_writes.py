@@ -146,9 +146,11 @@ def test_render_on_a_full_disk_keeps_the_previous_output(tmp_path, render_inputs
     src, params = render_inputs
     out = tmp_path / "out.wav"
     out.write_bytes(b"previous take")
-    r = _render([str(src), "-o", str(out), "--params", str(params)], tmp_path, limit_bytes=100_000)
+    r = _render([str(src), "-o", str(out), "--params", str(params), "--force"], tmp_path,
+                limit_bytes=100_000)
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     assert "Traceback" not in r.stderr and "error:" in r.stderr and str(out.name) in r.stderr
+    assert "cannot write the output" in r.stderr  # the disk, not the --force rule, stopped it
     assert out.read_bytes() == b"previous take"
     assert leftovers(tmp_path, {"in.wav", "eq.yaml", "out.wav"}) == []
 

@@ -1,7 +1,9 @@
 """Find audio devices by a name substring and list what the machine offers.
 
 Every failure is a ``DeviceError`` whose message says what was looked for, what exists, and what to
-do next, because on stage the person reading it has a show to start.
+do next, because on stage the person reading it has a show to start. Probing runs with the C
+libraries' stderr captured (``semeq_live.quiet``): their noise about a missing JACK server or ALSA
+sequencer becomes one cause of our own instead of a dozen lines before our table.
 """
 
 from __future__ import annotations
@@ -9,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import DeviceError
+from ..quiet import native_stderr_captured
+
+# Causes the last PortAudio start-up reported (e.g. "no JACK server running"), for advice.
+audio_probe_causes: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -26,11 +32,17 @@ class AudioDevice:
 
 
 def _sd():
+    import sys
+
+    if "sounddevice" in sys.modules:
+        return sys.modules["sounddevice"]
     try:
-        import sounddevice as sd
+        with native_stderr_captured() as noise:  # importing starts PortAudio, which probes
+            import sounddevice as sd
     except OSError as exc:  # PortAudio library missing
         raise DeviceError(f"PortAudio is not available ({exc}); install it with "
                           "'apt-get install libportaudio2'") from None
+    audio_probe_causes[:] = noise.causes
     return sd
 
 
@@ -38,7 +50,9 @@ def rescan() -> None:
     """Re-initialise PortAudio so devices (or a JACK server) that appeared since start-up are seen."""
     sd = _sd()
     release()  # sounddevice has no public re-scan; terminate + initialise is the documented way
-    sd._initialize()
+    with native_stderr_captured() as noise:
+        sd._initialize()
+    audio_probe_causes[:] = noise.causes
 
 
 def release() -> None:
@@ -97,21 +111,10 @@ def find_device(pattern: str | None, kind: str, channels: int,
     return chosen
 
 
-def list_midi_ports(api: str = "alsa") -> dict[str, list[str]]:
-    """MIDI input and output port names for ``api`` ("alsa" or "jack"); empty lists if unusable."""
-    try:
-        import rtmidi
-    except ImportError:
-        return {"inputs": [], "outputs": []}
-    api_id = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK}[api]
-    if api_id not in rtmidi.get_compiled_api():
-        return {"inputs": [], "outputs": []}
-    out = {}
-    for key, cls in (("inputs", rtmidi.MidiIn), ("outputs", rtmidi.MidiOut)):
-        try:
-            port = cls(api_id, name="semeq-live-scan")
-            out[key] = port.get_ports()
-            port.delete()
-        except Exception:  # noqa: BLE001 - no ALSA sequencer / no JACK server means "no ports"
-            out[key] = []
-    return out
+def list_midi_ports(api: str = "alsa") -> dict:
+    """MIDI ports of ``api`` ("alsa" or "jack"): ``{"inputs": [...], "outputs": [...],
+    "unavailable": None}``, or empty lists and in ``unavailable`` why the system could not be
+    asked (e.g. "no JACK server running"). Never prints the libraries' noise."""
+    from ..midi.ports import probe_ports
+
+    return probe_ports(api)

@@ -116,20 +116,8 @@ def _keep_previous_take(path: Path) -> Path | None:
     """Move an existing recording aside (``take.20261122-031500.wav``) instead of overwriting it.
 
     A fresh start on the same ``--record`` path (a restart after a crash, or tomorrow's show) must
-    never destroy the take that is already there.
+    never destroy the take that is already there. (The open after it reports a real problem.)
     """
-    import time
+    from ..fileio import move_aside
 
-    try:
-        if not path.exists() or path.stat().st_size == 0:
-            return None
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(path.stat().st_mtime))
-        target = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
-        n = 1
-        while target.exists():
-            target = path.with_name(f"{path.stem}.{stamp}-{n}{path.suffix}")
-            n += 1
-        path.rename(target)
-        return target
-    except OSError:
-        return None  # the open below reports the real problem, if any
+    return move_aside(path)

@@ -12,6 +12,11 @@ keeps the same name under JACK and can go unnoticed: keep the interval around a 
 
 Port patterns are case-insensitive substrings; an empty pattern ``""`` matches every port and
 an empty list matches none.
+
+Opening clients and listing ports runs with the C libraries' stderr captured
+(``semeq_live.quiet``): without a JACK server or an ALSA sequencer, libjack and libasound print
+several lines per attempt (and the app retries every few seconds), which become one cause of ours
+in the error instead.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from collections import Counter
 import mido
 
 from ..errors import DeviceError
+from ..quiet import native_stderr_captured
 
 log = logging.getLogger("semeq_live.midi")
 
@@ -49,12 +55,54 @@ def _open_client(kind: str, api: str, client_name: str):
     import rtmidi
 
     cls = rtmidi.MidiIn if kind == "in" else rtmidi.MidiOut
+    api_id = _rtmidi_api(api)
     try:
-        return cls(_rtmidi_api(api), client_name)
+        with native_stderr_captured() as noise:
+            return cls(api_id, client_name)
     except (SystemError, RuntimeError, rtmidi.RtMidiError) as exc:
-        hint = ("is the JACK server running?" if api == "jack"
-                else "is the ALSA sequencer available (/dev/snd/seq)? try --midi-api jack")
-        raise DeviceError(f"cannot open the {api.upper()} MIDI system: {exc} ({hint})") from None
+        if noise.causes:  # the libraries said why, in words of ours
+            why = "; ".join(noise.causes)
+            if api == "alsa":
+                why += " (try --midi-api jack)"
+        else:
+            why = str(exc) + (" (is the JACK server running?)" if api == "jack" else
+                              " (is the ALSA sequencer available (/dev/snd/seq)? try --midi-api jack)")
+        raise DeviceError(f"cannot open the {api.upper()} MIDI system: {why}") from None
+
+
+def _ports_of(client, api: str) -> list[str]:
+    """``client.get_ports()`` without the libraries' noise; a DeviceError if the MIDI system is not
+    there (RtMidi's JACK client only connects when asked for ports, and then quietly finds none)."""
+    with native_stderr_captured() as noise:
+        names = client.get_ports()
+    if not names and noise.causes:
+        raise DeviceError(f"cannot list {api.upper()} MIDI ports: {'; '.join(noise.causes)}")
+    return names
+
+
+def probe_ports(api: str, client_name: str = DEFAULT_CLIENT) -> dict:
+    """``{"inputs", "outputs", "unavailable"}`` for ``api``: the port names, or empty lists and
+    the reason the MIDI system could not be asked (for ``semeq-live devices``)."""
+    out: dict = {"inputs": [], "outputs": [], "unavailable": None}
+    try:
+        import rtmidi  # noqa: F401
+    except ImportError:
+        out["unavailable"] = "python-rtmidi is not installed"
+        return out
+    for key, kind in (("inputs", "in"), ("outputs", "out")):
+        try:
+            out[key] = _list_ports(kind, api, client_name)
+        except DeviceError as exc:
+            out["unavailable"] = _reason(str(exc))
+            break
+    return out
+
+
+def _reason(message: str) -> str:
+    """The cause in a DeviceError from ``_open_client``/``_ports_of``, without the framing."""
+    m = re.match(r"cannot (?:open the \w+ MIDI system|list \w+ MIDI ports): (.*?)"
+                 r"(?: \((?:is the|try) .*)?$", message)
+    return m.group(1) if m else message
 
 
 def decode_packet(data) -> mido.Message | None:
@@ -85,7 +133,7 @@ def _list_ports(kind: str, api: str, client_name: str) -> list[str]:
     """Port names of ``kind`` ("in"/"out"), without semeq-live's own ports."""
     client = _open_client(kind, api, f"{client_name} list")
     try:
-        return [n for n in client.get_ports() if not n.startswith(client_name)]
+        return [n for n in _ports_of(client, api) if not n.startswith(client_name)]
     finally:
         client.delete()
 
@@ -130,6 +178,7 @@ class MidiInput:
         self._scan_lock = threading.Lock()
         self._stop = threading.Event()
         self._scanner = _open_client("in", api, f"{client_name} scan")
+        self._saw_ports = False  # while nothing is seen, scans run quietly (see scan)
         self.scan()
         if not self._ports:
             log.warning("no MIDI input matches %s yet; waiting for it to appear",
@@ -182,8 +231,16 @@ class MidiInput:
             if self._scanner is None:
                 return
             try:
-                available = [n for n in self._scanner.get_ports()
-                             if not n.startswith(self.client_name)]
+                # While no port is seen the MIDI system may be missing (no JACK server): RtMidi
+                # then retries, and libjack prints, on every scan. Once ports are seen a scan is
+                # an ordinary query, left uncaptured (a crash dump must reach stderr).
+                if self._saw_ports:
+                    names = self._scanner.get_ports()
+                else:
+                    with native_stderr_captured():
+                        names = self._scanner.get_ports()
+                self._saw_ports = bool(names)
+                available = [n for n in names if not n.startswith(self.client_name)]
             except Exception as exc:  # the MIDI system went away (JACK shut down)
                 self.stats["scan_errors"] += 1
                 log.warning("cannot list MIDI ports: %s", exc)
@@ -316,7 +373,11 @@ class FeedbackOutput:
         except DeviceError as exc:
             log.warning("LED feedback unavailable: %s", exc)
             return
-        names = [n for n in client.get_ports()
+        try:
+            found = _ports_of(client, self.api)
+        except DeviceError:
+            found = []
+        names = [n for n in found
                  if not n.startswith(self.client_name) and matches(n, [self.pattern])]
         if not names:
             client.delete()

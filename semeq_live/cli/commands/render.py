@@ -18,7 +18,9 @@ Semantic and performance modes listen to the input (adaptive intensity, auto-gai
 
 def add_arguments(p):
     p.add_argument("input", metavar="IN", help="input sound file (WAV, FLAC, OGG, AIFF)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output sound file")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output sound file (never the input itself; an existing file only with --force)")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.add_argument("--params", metavar="FILE", help="manual mode: YAML/JSON with the 13 named EQ parameters")
     p.add_argument("--model", metavar="FILE", help="model .npz (default: the bundled model)")
     p.add_argument("--term-a", metavar="WORD", help="target term (e.g. warm)")
@@ -133,11 +135,12 @@ def _semantic_session(args, sr, ch):
 
 def run(args) -> int:
     import json
+    import sys
 
     from ...dsp import EQProcessor
     from ...dsp.design import SUBSONIC_DEFAULT_HZ, validate_subsonic_hz
     from ...errors import CLIError
-    from ...offline import open_input, render_file
+    from ...offline import check_output, open_input, render_file, truncation_warning
 
     if args.block_size < 1 or args.block_size > 65536:
         raise CLIError("--block-size must be between 1 and 65536")
@@ -154,6 +157,7 @@ def run(args) -> int:
     params = load_params_file(args.params) if args.params else None
     with open_input(args.input) as f:
         sr, ch = f.samplerate, f.channels
+    check_output(args.input, args.output, force=args.force)  # before any work: nothing written
 
     from ...control.ceiling import check_max_boost_db
 
@@ -179,7 +183,10 @@ def run(args) -> int:
         process = session.process
 
     report = render_file(args.input, args.output, process, block_size=args.block_size,
-                         progress=not args.quiet)
+                         progress=not args.quiet, force=args.force)
+    warning = truncation_warning(args.input, report)
+    if warning:
+        print(f"semeq-live render: {warning}", file=sys.stderr)
     report["limited_samples"] = proc.limited_samples
     report["subsonic_hz"] = proc.subsonic_hz
     if session is None:
