@@ -281,17 +281,24 @@ class LiveApp:
     def build_control(self) -> None:
         """The analyzer, the semantic engine and the control thread (while audio already runs)."""
         from .analysis import Analyzer, AnalyzerThread
+        from .analysis.reference import BUILTIN_NAMES
         from .control.loop import LiveControl
         from .control.engine import SemanticEngine
 
         sr, ch = self.cfg.sample_rate, self.cfg.channels
         self.analyzer = Analyzer(sr, ch, self.model)
-        if self.cfg.reference and Path(self.cfg.reference).exists():
-            self.analyzer.load_reference(self.cfg.reference)  # else: created by "learn reference"
-        self.engine = SemanticEngine(self.model, sr, max_boost_db=self.cfg.max_boost_db)
+        # --reference: a built-in name (music, voice, pink) or a file, loaded if it exists and
+        # written by "learn reference" (a built-in name keeps a learned reference in memory only).
+        ref = self.cfg.reference
+        builtin = ref in BUILTIN_NAMES
+        if ref and (builtin or Path(ref).exists()):
+            self.analyzer.load_reference(ref)
+        self.engine = SemanticEngine(self.model, sr, reference_band_db=self.analyzer.reference.band_db,
+                                     max_boost_db=self.cfg.max_boost_db)
         self.control = LiveControl(self.state, self.engine, self.processor, self.audio.metrics,
                                    terms=self.terms, controller=self.controller, scenes=self.scenes,
-                                   analyzer=self.analyzer, reference_path=self.cfg.reference,
+                                   analyzer=self.analyzer,
+                                   reference_path=None if builtin else self.cfg.reference,
                                    on_event=self._on_control_event,
                                    on_quit=lambda: self.request_stop("quit key"))
         self.analyzer_thread = AnalyzerThread(self.analyzer, 0.1, on_estimate=self.control.new_estimate)
@@ -467,8 +474,15 @@ class LiveApp:
                        "sample_rate": self.cfg.sample_rate, "block_size": self.cfg.block_size},
             "record": rec,
             "keyboard": self.keyboard is not None,
+            "reference": self._reference_status(),
             "protection": {"subsonic_hz": self.processor.subsonic_hz},
         }
+
+    def _reference_status(self) -> dict | None:
+        """Which "neutral" the analyzer judges the input against (contract 6)."""
+        ref = getattr(self, "analyzer", None)
+        ref = ref.reference if ref is not None else None
+        return None if ref is None else {"name": ref.name, "source": ref.source}
 
     def _health(self) -> dict:
         tm = self.audio.metrics.timing()
@@ -486,6 +500,7 @@ class LiveApp:
             "held_back_db": round(s.held_back_db, 2) if s else None,
             "estimate": est.reason if est is not None else None,
             "top_terms": est.top_terms[:3] if est is not None else [],
+            "reference": (self._reference_status() or {}).get("name"),
             "midi_ports": self.midi_input.connected if self.midi_input else [],
             "latency_ms": self._last_latency_ms,
             "recorded_s": (self.recorder.frames_written / self.cfg.sample_rate

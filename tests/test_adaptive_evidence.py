@@ -1,102 +1,109 @@
-"""Evidence: adaptive intensity with the real bundled model.
+"""Evidence: adaptive intensity with the real bundled model, on every source of ``evidence.py``.
 
-With target "warm" and k = 1, input that is already warm-shaped gets a much smaller correction
-than bright-shaped input (>= 3 dB RMS less deviation from flat, 20 Hz-20 kHz, on a 96-point log
-grid), and k = 0 is flat to 0.01 dB, both in the filter design and measured through the real EQ
-processor. Inputs, shaping and
-references as in test_analysis_evidence.py.
+With target "warm" and k = 1, input that is already warm-shaped gets a smaller correction than
+bright-shaped input: the applied EQ's RMS change over the bands with signal (weighted by the
+estimate's band weights, median over the live updates once the window is full, no auto-gain).
+Goal: >= 3 dB less; where a source does not reach it, ``SHORTFALLS`` says what it reaches and why,
+and the test holds it there. k = 0 is flat to 0.01 dB, in the filter design and measured through
+the real EQ processor.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from semeq_live.analysis import ReferenceSpectrum
 from semeq_live.analysis.bands import BandAnalyzer
 from semeq_live.control.engine import MODE_ADAPTIVE, MODE_FLAT, SemanticEngine
 from semeq_live.control.state import ControlState
 from semeq_live.dsp.design import log_frequency_grid
 
-from .test_analysis_evidence import (
-    PINK_FS, UPDATE_S, analyzer_for, bundled_model, live_estimates, load_excerpt, make_pink,  # noqa: F401
-    shape_with_term,
-)
+from . import evidence as E
+from .test_analysis_evidence import PINK_FS, bundled_model, make_pink  # noqa: F401
 
 GRID = log_frequency_grid(96, 20.0, 20000.0)
 
+# source -> (the difference it is held to, dB, a little under what it reaches: README table; why
+# it is short of 3 dB). The "ideal" is the difference if the estimate were the exact shaping curve.
+SHORTFALLS: dict[str, tuple[float, str]] = {
+    "hats": (0.0, "over the hats' range (1.2-16 kHz) the mean warm and bright curves differ by level "
+                  "(about 7 dB), not by shape (0.4 dB RMS level-free): the input's level says "
+                  "nothing (it is how loud the hats play), so no estimate can tell how much of the "
+                  "correction is a gain. Held to: never more correction for the warm-shaped input"),
+    "bass line": (2.0, "over 31.5 Hz-1.2 kHz warm and bright differ mostly by a level (2-3 dB); only the "
+                       "harmonics' skirt shows shape (ideal 3.4 dB)"),
+    "lead line": (1.4, "notes coming and going in the fundamentals' bands (see the profile test)"),
+    "plucked string": (1.5, "notes 110-880 Hz ringing into each other: a different note mix in every "
+                            "2 s window; and the boost ceiling (no boost where there is no signal) "
+                            "scales back the low shelf of the bright input's correction"),
+    "speech_male_librispeech": (1.6, "this voice's lows lie 7-9 dB above the ANSI speech spectrum; "
+                                     "and the boost ceiling scales back the correction's low shelf, "
+                                     "which also reaches below 100 Hz where the voice has nothing"),
+    "speech_female_librispeech": (1.9, "the boost ceiling scales back the correction's low shelf, "
+                                       "which also reaches below 100 Hz where the voice has nothing "
+                                       "(3.2 dB without the ceiling)"),
+}
 
-def rms(v) -> float:
-    return float(np.sqrt(np.mean(np.square(v))))
+
+def need(name: str) -> float:
+    return SHORTFALLS.get(name, (E.GOALS["warm_vs_bright_db"], ""))[0]
 
 
-def applied_deviation(model, an, x, intensity=1.0, target="warm"):
-    """Median RMS deviation from flat (dB) of the applied EQ over the steady live updates."""
-    engine = SemanticEngine(model, an.sample_rate, reference_band_db=an.reference.band_db)
-    state = ControlState(term_a=target, term_b=target, intensity=intensity)
-    devs, settings = [], []
-    for est in live_estimates(an, x)[int(round(an.window_s / UPDATE_S)):]:
-        s = engine.compute(state, est)
-        settings.append(s)
-        devs.append(rms(s.applied_db(GRID, an.sample_rate)))
-    return float(np.median(devs)), settings
-
-
-def test_pink_noise_already_warm_gets_clearly_less_warming_than_bright(bundled_model):
-    """Steady input: judged on the live estimates (median over the updates after the first window)."""
-    dev = {}
+def check(model, src: E.Source) -> dict:
+    fig = E.warm_vs_bright_db(model, src)
     for shape in ("warm", "bright"):
-        an = analyzer_for(bundled_model, PINK_FS, 2, reference=ReferenceSpectrum.builtin("pink"))
-        x = shape_with_term(make_pink(8.0), PINK_FS, bundled_model, shape)
-        dev[shape], settings = applied_deviation(bundled_model, an, x)
-        assert all(s.mode == MODE_ADAPTIVE for s in settings)
-    assert dev["bright"] - dev["warm"] >= 3.0, dev
+        _, settings = E.applied_change_db(model, src, shape)
+        assert settings and all(s.mode == MODE_ADAPTIVE for s in settings), \
+            (src.name, shape, {s.reason for s in settings if s.mode != MODE_ADAPTIVE})
+    assert fig["difference"] >= need(src.name), (src.name, fig)
+    return fig
 
 
-def character_deviation(model, an, x, target="warm"):
-    """Applied EQ's RMS deviation from flat for the excerpt's long-term character."""
-    live_estimates(an, x)
-    power, level_db = an.average_since_reset()
-    est = an.estimate_from_power(power, level_db=level_db)
-    engine = SemanticEngine(model, an.sample_rate)
-    s = engine.compute(ControlState(term_a=target, term_b=target, intensity=1.0), est)
-    assert s.mode == MODE_ADAPTIVE
-    return rms(s.applied_db(GRID, an.sample_rate))
+@pytest.mark.parametrize("name", [n for n in E.synth_sources.SOURCES if n != "sine melody"])
+def test_made_sources_already_warm_get_less_warming(bundled_model, name):
+    check(bundled_model, next(s for s in E.made_sources() if s.name == name))
 
 
-def test_music_already_warm_gets_clearly_less_warming_than_bright(bundled_model, music_files):
-    """Music: the >= 3 dB criterion on each excerpt's character (its long-term spectrum, as
-    `semeq-live analyze` reports it overall). The live 2 s estimates also follow the song's own
-    phrase-to-phrase balance, which the adaptive EQ is right to answer, so live the margin is
-    smaller: there the warm-shaped input must still get clearly (>= 2 dB RMS) less."""
+def test_music_already_warm_gets_less_warming(bundled_model, music_files):
     for path in music_files:
-        dry, fs = load_excerpt(path)
-        char, live = {}, {}
-        for shape in ("warm", "bright"):
-            x = shape_with_term(dry, fs, bundled_model, shape)
-            char[shape] = character_deviation(bundled_model, analyzer_for(bundled_model, fs, 2, learn_from=dry), x)
-            live[shape], _ = applied_deviation(bundled_model, analyzer_for(bundled_model, fs, 2, learn_from=dry), x)
-        assert char["bright"] - char["warm"] >= 3.0, (path.stem, char)
-        assert live["bright"] - live["warm"] >= 2.0, (path.stem, live)
+        check(bundled_model, E.music_source(path))
+
+
+def test_speech_already_warm_gets_less_warming(bundled_model, speech_files):
+    for path in speech_files:
+        check(bundled_model, E.speech_source(path))
+
+
+def test_pink_noise_already_warm_gets_clearly_less_warming(bundled_model):
+    src = E.Source("pink noise", make_pink(8.0), PINK_FS, "pink", kind="made")
+    assert check(bundled_model, src)["difference"] >= 3.0
+
+
+def test_the_sine_melody_falls_back_to_the_static_target(bundled_model):
+    """No estimate: the static target scaled by intensity, and the reason says why."""
+    src = next(s for s in E.made_sources() if s.name == "sine melody")
+    _, settings = E.applied_change_db(bundled_model, src, "warm")
+    assert all(s.mode.startswith("static fallback") and "near-pure tone" in s.reason for s in settings)
 
 
 def test_k0_is_flat_in_design_and_through_the_processor(bundled_model, music_files):
     from semeq_live.dsp import EQProcessor
 
-    dry, fs = load_excerpt(music_files[0])
-    x = shape_with_term(dry, fs, bundled_model, "bright")
-    an = analyzer_for(bundled_model, fs, x.shape[1], learn_from=dry)
-    _, settings = applied_deviation(bundled_model, an, x, intensity=0.0)
+    src = E.music_source(music_files[0])
+    fs = src.fs
+    _, settings = E.applied_change_db(bundled_model, src, "bright", intensity=0.0)
     assert all(s.mode == MODE_FLAT for s in settings)
     assert max(np.abs(s.applied_db(GRID, fs)).max() for s in settings) <= 0.01
 
     # Through the real kernel, with the estimate (and so both cascades) moving all the time.
-    an = analyzer_for(bundled_model, fs, x.shape[1], learn_from=dry)
+    x = E.shape_with_term(src.audio, fs, bundled_model, "bright")
+    an = E.analyzer_for(bundled_model, src)
     engine = SemanticEngine(bundled_model, fs)
     state = ControlState(term_a="warm", intensity=0.0)
     proc = EQProcessor(fs, x.shape[1], subsonic_hz=0)  # the EQ alone (protection: test_protection)
     x32 = (0.5 * x / np.abs(x).max()).astype(np.float32)
     out = np.empty_like(x32)
-    per_update = int(UPDATE_S * fs)
+    per_update = int(E.UPDATE_S * fs)
     for i in range(0, len(x32), per_update):
         blk = x32[i:i + per_update]
         an.push(blk)

@@ -69,3 +69,35 @@ def test_errors_are_one_clear_line(tmp_path, capsys, args, message):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("fs", [16000, 22050, 96000])
+def test_any_sample_rate_mono_or_stereo(tmp_path, capsys, fs):
+    """16 kHz mono (a speech recording) to 96 kHz: the bands above Nyquist are absent (weight 0),
+    not "empty", and everything below is judged."""
+    path = tmp_path / f"pink_{fs}.wav"
+    x = make_pink(3.0, fs=fs)[:, :1]
+    sf.write(path, x.astype(np.float32), fs, subtype="FLOAT")
+    assert main(["analyze", str(path), "--json", "--reference", "pink"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    overall = doc["overall"]
+    assert overall["confident"], overall["reason"]
+    from semeq_live.analysis.bands import band_edges
+
+    above = band_edges()[1] > fs / 2
+    weights = np.array(overall["band_weight"])
+    assert np.all(weights[above] == 0.0) and np.all(weights[~above] > 0.9)
+    assert all(v is None for v, a in zip(overall["deviation_db"], above) if a)
+    assert doc["bands_with_signal"].endswith("octaves)")
+
+
+def test_render_a_16k_mono_file_against_the_voice_reference(tmp_path, capsys):
+    """``render`` on a 16 kHz mono file with adaptive intensity and the voice reference."""
+    path, out = tmp_path / "voice16k.wav", tmp_path / "out.wav"
+    fs = 16000
+    x = make_pink(4.0, fs=fs)[:, :1]
+    sf.write(path, x.astype(np.float32), fs, subtype="FLOAT")
+    assert main(["render", str(path), "-o", str(out), "--term-a", "warm", "--intensity", "1",
+                 "--reference", "voice"]) == 0
+    y, fs_out = sf.read(out, always_2d=True)
+    assert fs_out == fs and y.shape == x.shape and np.all(np.isfinite(y))

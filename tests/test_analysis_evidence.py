@@ -1,14 +1,13 @@
-"""Evidence: the term profile recognises warm- and bright-shaped input (real bundled model).
+"""Evidence: the term profile recognises warm- and bright-shaped input, for any source with
+musical signal over a few octaves (real bundled model).
 
-Inputs: synthetic pink noise and 10 s excerpts of the music in ../shared/audio, each pre-shaped
-with the dataset's mean "warm" and mean "bright" response curves (``model.term_curve``). Shaping
-is zero-phase FFT-domain filtering with exactly that magnitude curve (interpolated to every FFT
-bin), so the input carries the mean curve itself rather than a 5-band approximation of it.
-
-References: pink noise is judged against the built-in pink reference; music against a reference
-learned from the same excerpt unshaped (the soundcheck workflow: "learn reference" on the dry
-source, then the show sounds warmer or brighter). The live estimates see 2 s windows of the music,
-whose own balance moves by several dB from phrase to phrase, so they are a real test of robustness.
+Sources, references and shaping: ``tests/evidence.py`` (the two music excerpts, the two 16 kHz
+speech clips against the built-in voice reference, and sparse sources made here: a bass line, a
+lead line, hats, a plucked string, a sine melody). For every source: an estimate in >= 90 % of the
+live 2 s updates after the first second, and the right word (warm vs bright) ranked above the
+other in >= 90 % of them, with the exceptions listed in ``SHORTFALLS`` (measured, explained, and
+held to what they do reach so they cannot get worse unnoticed). The sine melody must give "no
+estimate" (a near-pure tone).
 """
 
 from __future__ import annotations
@@ -18,9 +17,28 @@ import pytest
 
 from semeq_live.analysis import Analyzer, ReferenceSpectrum
 
+from . import evidence as E
+from .evidence import shape_with_term  # noqa: F401  (used by other test modules)
+
 PINK_FS = 48000
-EXCERPT = (10.0, 20.0)  # seconds of each music file
-UPDATE_S = 0.1
+
+# Where a source does not reach a goal: (figure, source, shape) -> the share it is held to (a little
+# under what it reaches, README table) and why.
+SHORTFALLS: dict[tuple[str, str, str], tuple[float, str]] = {
+    ("right_word", "speech_female_librispeech", "warm"): (
+        0.2, "this recording is about 6 dB brighter above 2.5 kHz than the ANSI speech spectrum: "
+             "shaped warm it is still neutral-to-bright against the built-in voice reference "
+             "(learned from the voice itself, it is right: that is what 'learn reference' is for)"),
+    ("right_word", "speech_male_librispeech", "bright"): (
+        0.6, "this voice has 7-9 dB more at 125-160 Hz than the ANSI spectrum (a low voice close to "
+             "the microphone): shaped bright it keeps warm lows"),
+    ("right_word", "lead line", "warm"): (
+        0.7, "legato notes 196-784 Hz: in a 2 s window the fundamentals' bands come and go by 10-30 dB"),
+    ("right_word", "lead line", "bright"): (0.7, "as above"),
+    ("right_word", "hats", "bright"): (
+        0.6, "above 2 kHz the mean warm and bright curves differ by level (about 7 dB), hardly by "
+             "shape (< 0.5 dB RMS once the level is removed): the ranking rests on a 1 dB slope"),
+}
 
 
 @pytest.fixture(scope="session")
@@ -42,106 +60,131 @@ def make_pink(seconds: float, fs: int = PINK_FS, seed: int = 0, rms: float = 0.1
     return rms * x / x.std()
 
 
-def shape_with_curve(x: np.ndarray, fs: float, curve_db_at) -> np.ndarray:
-    """Zero-phase FFT-domain filter of ``x [n, ch]`` by the magnitude curve ``curve_db_at(freqs)``."""
-    n = len(x)
-    spec = np.fft.rfft(x, axis=0)
-    f = np.fft.rfftfreq(n, 1.0 / fs)
-    gain = 10.0 ** (curve_db_at(np.maximum(f, 1.0)) / 20.0)
-    return np.fft.irfft(spec * gain[:, None], n, axis=0)
+def goal(figure: str, source: str, shape: str) -> float:
+    return SHORTFALLS.get((figure, source, shape), (E.GOALS[figure], ""))[0]
 
 
-def shape_with_term(x, fs, model, term):
-    return shape_with_curve(x, fs, lambda f: model.term_curve(term, f))
+def check_source(model, src: E.Source) -> None:
+    for term, other in (("warm", "bright"), ("bright", "warm")):
+        fig = E.profile_figures(model, src, term, other)
+        if not src.expect_estimate:
+            assert fig["estimate"] == 0.0, (src.name, fig["estimate"])
+            assert fig["reasons"] == ["near-pure tone: no timbre to judge (a sine or whistle)"]
+            assert not fig["overall"].confident
+            continue
+        assert fig["estimate"] >= goal("estimate", src.name, term), (src.name, term, fig["reasons"])
+        assert fig["right_word"] >= goal("right_word", src.name, term), \
+            (src.name, term, f"{term} above {other} in {fig['right_word']:.0%} of the estimates")
+        # Every confident estimate says which bands it judged, and never one above Nyquist.
+        from semeq_live.analysis.bands import band_edges
+
+        above = band_edges()[1] > src.fs / 2
+        for e in E.settled(fig["estimates"]):
+            assert e.band_weight is not None and not np.any(e.band_weight[above])
 
 
-def load_excerpt(path) -> tuple[np.ndarray, int]:
-    import soundfile as sf
-
-    info = sf.info(str(path))
-    start, stop = (int(t * info.samplerate) for t in EXCERPT)
-    x, fs = sf.read(str(path), start=start, stop=stop, dtype="float64", always_2d=True)
-    return x, fs
+@pytest.mark.parametrize("name", list(E.synth_sources.SOURCES))
+def test_made_sources(bundled_model, name):
+    src = next(s for s in E.made_sources() if s.name == name)
+    check_source(bundled_model, src)
 
 
-def live_estimates(analyzer: Analyzer, x: np.ndarray, block: int = 512):
-    """Push like the audio callback, update every 0.1 s like the analysis thread."""
-    x = x.astype(np.float32)
-    per_update = int(UPDATE_S * analyzer.sample_rate)
-    ests, pending = [], 0
-    for i in range(0, len(x), block):
-        analyzer.push(x[i:i + block])
-        pending += len(x[i:i + block])
-        if pending >= per_update:
-            pending = 0
-            ests.append(analyzer.update())
-    return ests
+def test_music_excerpts(bundled_model, music_files):
+    for path in music_files:
+        check_source(bundled_model, E.music_source(path))
 
 
-def analyzer_for(model, fs, channels, reference=None, learn_from=None) -> Analyzer:
-    an = Analyzer(fs, channels, model=model, reference=reference)
-    if learn_from is not None:
-        live_estimates(an, learn_from)
-        an.learn_reference()
-        an.reset()
-    return an
-
-
-def _ranks_first(est, first, second) -> bool:
-    return est.similarity(first) > est.similarity(second)
-
-
-def check_profile(model, an: Analyzer, shaped: np.ndarray, term: str, other: str, min_fraction: float):
-    ests = live_estimates(an, shaped)
-    steady = ests[int(round(an.window_s / UPDATE_S)):]  # once the first window is full
-    assert steady and all(e.confident for e in steady), {e.reason for e in steady if not e.confident}
-    fraction = np.mean([_ranks_first(e, term, other) for e in steady])
-    power, level_db = an.average_since_reset()
-    overall = an.estimate_from_power(power, level_db=level_db)
-    assert overall.confident
-    assert _ranks_first(overall, term, other), overall.profile
-    assert fraction >= min_fraction, f"{term} above {other} in only {fraction:.0%} of live estimates"
-    return overall, fraction
+def test_speech_clips_at_16k_against_the_voice_reference(bundled_model, speech_files):
+    for path in speech_files:
+        src = E.speech_source(path)
+        assert src.fs == 16000 and src.audio.shape[1] == 1
+        check_source(bundled_model, src)
 
 
 @pytest.mark.parametrize("term, other", [("warm", "bright"), ("bright", "warm")])
 def test_pink_noise_shaped_like_a_term_is_recognised(bundled_model, term, other):
-    x = shape_with_term(make_pink(8.0), PINK_FS, bundled_model, term)
-    an = analyzer_for(bundled_model, PINK_FS, 2, reference=ReferenceSpectrum.builtin("pink"))
-    overall, fraction = check_profile(bundled_model, an, x, term, other, min_fraction=1.0)
-    assert overall.profile[0][0] == term  # steady noise: the shaped term is the top match
+    """Steady full-range noise against the pink reference: every estimate right, the shaped term on
+    top of the whole profile."""
+    src = E.Source("pink noise", make_pink(8.0), PINK_FS, "pink", kind="made")
+    fig = E.profile_figures(bundled_model, src, term, other)
+    assert fig["estimate"] == 1.0 and fig["right_word"] == 1.0
+    assert fig["overall"].profile[0][0] == term
 
 
-@pytest.mark.parametrize("term, other", [("warm", "bright"), ("bright", "warm")])
-def test_music_shaped_like_a_term_is_recognised(bundled_model, music_files, term, other):
-    for path in music_files:
-        dry, fs = load_excerpt(path)
-        an = analyzer_for(bundled_model, fs, dry.shape[1], learn_from=dry)
-        check_profile(bundled_model, an, shape_with_term(dry, fs, bundled_model, term), term, other,
-                      min_fraction=0.75)
+def _feed(an, x):
+    return E.live_estimates(an, x)
 
 
-def test_silence_and_a_lone_tone_give_no_estimate(bundled_model):
-    an = analyzer_for(bundled_model, PINK_FS, 2)
-    assert not any(e.confident for e in live_estimates(an, np.zeros((3 * PINK_FS, 2))))
+def test_silence_a_lone_tone_and_quiet_input_give_no_estimate_with_their_reasons(bundled_model):
+    an = Analyzer(PINK_FS, 2, model=bundled_model)
+    ests = _feed(an, np.zeros((3 * PINK_FS, 2)))
+    assert not any(e.confident for e in ests) and "too quiet" in ests[-1].reason
     t = np.arange(3 * PINK_FS) / PINK_FS
     tone = np.repeat((0.3 * np.sin(2 * np.pi * 1000 * t))[:, None], 2, axis=1)
-    an = analyzer_for(bundled_model, PINK_FS, 2)
-    ests = live_estimates(an, tone)
+    an = Analyzer(PINK_FS, 2, model=bundled_model)
+    ests = _feed(an, tone)
     assert not any(e.confident for e in ests)
     assert all(e.profile is None and e.z_a is None for e in ests)
+    assert ests[-1].reason.startswith("near-pure tone")
+    an = Analyzer(PINK_FS, 2, model=bundled_model)
+    early = _feed(an, make_pink(0.3))
+    assert early[-1].reason.startswith("listening")
     # Very quiet programme (-75 dBFS) is "too quiet", not a guess.
-    an = analyzer_for(bundled_model, PINK_FS, 2)
-    quiet = live_estimates(an, make_pink(3.0, rms=10 ** (-75 / 20)))
+    an = Analyzer(PINK_FS, 2, model=bundled_model)
+    quiet = _feed(an, make_pink(3.0, rms=10 ** (-75 / 20)))
     assert not any(e.confident for e in quiet) and "too quiet" in quiet[-1].reason
+
+
+def test_a_one_octave_source_is_too_narrow(bundled_model):
+    """Noise in one octave (700-1400 Hz): not a tone, but too narrow a range to judge."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(3 * PINK_FS)
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1 / PINK_FS)
+    spec[(f < 700) | (f > 1400)] = 0.0
+    x = np.fft.irfft(spec, len(x))
+    an = Analyzer(PINK_FS, 1, model=bundled_model)
+    e = _feed(an, (0.1 * x / x.std())[:, None])[-1]
+    assert not e.confident and e.reason.startswith("too narrow a range")
+
+
+def _band_noise(lo_hz, hi_hz, seconds=3.0, seed=0):
+    rng = np.random.default_rng(seed)
+    n = int(seconds * PINK_FS)
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.fft.rfftfreq(n, 1 / PINK_FS)
+    spec[(f < lo_hz) | (f > hi_hz)] = 0.0
+    x = np.fft.irfft(spec, n)
+    return (0.1 * x / x.std())[:, None]
+
+
+def test_a_reference_that_does_not_fit_says_so(bundled_model):
+    """A reference learned from a bass (40-300 Hz), then a singer's range (300 Hz-8 kHz) plays:
+    the reference has nothing where the input has signal. "No estimate", choose or learn a
+    reference, rather than a confident answer about bands nobody judged."""
+    an = Analyzer(PINK_FS, 1, model=bundled_model)
+    _feed(an, _band_noise(40, 300))
+    an.learn_reference()
+    e = _feed(an, _band_noise(300, 8000, seed=1))[-1]
+    assert not e.confident and "reference has little where the input has signal" in e.reason
+    an.learn_reference(seconds=2.0)  # learnt from this input, it fits
+    assert _feed(an, _band_noise(300, 8000, seed=2))[-1].confident
+
+
+def test_white_noise_against_the_music_reference_is_too_tilted(bundled_model):
+    """White noise rises 5-6 dB per octave against a mix: no EQ does that, so no estimate (and the
+    adaptive EQ falls back to the static target) instead of a confident "very bright"."""
+    x = np.random.default_rng(5).standard_normal((3 * PINK_FS, 1)) * 0.05
+    e = _feed(Analyzer(PINK_FS, 1, model=bundled_model), x)[-1]
+    assert not e.confident and "tilted +5 dB per octave" in e.reason
 
 
 def test_level_gate_has_hysteresis_so_a_fade_does_not_flicker(bundled_model):
     ref = ReferenceSpectrum.builtin("pink")
-    an = analyzer_for(bundled_model, PINK_FS, 2, reference=ref)  # gate at -60 dBFS, 6 dB hysteresis
+    an = Analyzer(PINK_FS, 2, model=bundled_model, reference=ref)  # gate at -60 dBFS, 6 dB hysteresis
 
     def settle(level_db):
-        return live_estimates(an, make_pink(2.5, rms=10 ** (level_db / 20), seed=int(-level_db)))[-1]
+        return _feed(an, make_pink(2.5, rms=10 ** (level_db / 20), seed=int(-level_db)))[-1]
 
     assert not settle(-63.0).confident  # below the gate from the start
     assert settle(-57.0).confident

@@ -20,8 +20,25 @@ def test_builtins():
     assert music.band_db[np.argmin(np.abs(ANALYSIS_FREQS - 200.0))] == 0.0
     assert music.band_db[-1] < -12.0  # full mixes fall faster than pink at the top
     assert np.all(ReferenceSpectrum.builtin("pink").band_db == 0.0)
-    with pytest.raises(ReferenceFileError, match="choose music, pink"):
+    for name in ("music", "pink"):
+        np.testing.assert_array_equal(ReferenceSpectrum.builtin(name).band_weight, 1.0)
+    with pytest.raises(ReferenceFileError, match="choose music, voice, pink"):
         ReferenceSpectrum.builtin("purple")
+
+
+def test_voice_reference_is_the_ansi_speech_spectrum():
+    """ANSI S3.5-1997 Table 3 (normal effort) as third-octave band levels: its peak at 500 Hz,
+    about 21 dB down at 8 kHz (the table: 34.27 dB/Hz at 500 Hz, 1.13 dB/Hz at 8 kHz, plus 12 dB
+    more bandwidth), and judged only where speech has energy."""
+    voice = ReferenceSpectrum.builtin("voice")
+    f = ANALYSIS_FREQS
+    at = lambda hz: int(np.argmin(np.abs(f - hz)))  # noqa: E731
+    assert voice.band_db[at(500)] == 0.0
+    assert voice.band_db[at(8000)] == pytest.approx(1.13 - 34.27 + 10 * np.log10(8000 / 500), abs=0.05)
+    assert voice.band_db[at(1000)] == pytest.approx(25.01 - 34.27 + 10 * np.log10(2.0), abs=0.05)
+    assert np.all(voice.band_weight[(f > 150) & (f < 8500)] == 1.0)
+    assert np.all(voice.band_weight[(f < 90) | (f > 14000)] == 0.0)
+    assert ReferenceSpectrum.resolve("voice").name == "voice"
 
 
 def test_learned_reference_makes_the_same_input_read_neutral(tmp_path):
@@ -56,10 +73,55 @@ def test_learning_averages_a_longer_stretch_than_the_window():
     feed(an, 0.01 * rng.standard_normal(2 * FS))
     # The last 2 s are quieter white noise; the learned reference still reflects all 8 s.
     ref = an.learn_reference()
-    assert ref.meta["seconds"] == pytest.approx(8.0, abs=0.1)
+    assert ref.meta["seconds"] == pytest.approx(8.0, abs=an.hop / FS)  # to one hop
     white_tilt = an.learn_reference(seconds=1.0).band_db
     assert white_tilt[-1] - white_tilt[5] > 18.0  # white noise: +1 dB per third-octave band upwards
     assert abs(ref.band_db[-1] - ref.band_db[5]) < 6.0
+
+
+@pytest.mark.parametrize("fs", [16000, 22050])
+def test_learning_at_a_low_sample_rate_leaves_the_top_bands_unjudged(fs, tmp_path):
+    rng = np.random.default_rng(10)
+    an = Analyzer(fs, 1)
+    feed(an, pink_noise(3 * fs, fs, rng))
+    ref = an.learn_reference()
+    above = ~an.bands.valid
+    assert above.any() and np.all(ref.band_weight[above] == 0.0)
+    assert np.all(ref.band_weight[an.bands.valid] > 0.9)
+    loaded = ReferenceSpectrum.load(ref.save(tmp_path / "low.json"))
+    np.testing.assert_allclose(loaded.band_weight, ref.band_weight, atol=1e-4)
+    # The same programme against it: every measurable band judged, deviation near zero.
+    e = feed(an, pink_noise(3 * fs, fs, rng))[-1]
+    np.testing.assert_array_equal(e.band_weight[above], 0.0)
+    # (the lowest bands hold a few FFT bins each: a few dB of statistical ripple in 2 s)
+    assert np.abs(e.deviation_db[an.bands.valid & (ANALYSIS_FREQS > 200)]).max() < 1.5
+
+
+def test_a_learned_reference_only_judges_the_bands_it_had():
+    """Learned from a band-limited source: the bands that were empty at soundcheck get weight 0."""
+    fs = 48000
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(3 * fs)
+    spec = np.fft.rfft(x)
+    f = np.fft.rfftfreq(len(x), 1 / fs)
+    spec[(f < 150) | (f > 3000)] = 0.0
+    x = np.fft.irfft(spec, len(x))
+    an = Analyzer(FS, 1)
+    feed(an, 0.1 * x / x.std())
+    ref = an.learn_reference()
+    assert np.all(ref.band_weight[(ANALYSIS_FREQS < 80) | (ANALYSIS_FREQS > 6000)] == 0.0)
+    assert np.all(ref.band_weight[(ANALYSIS_FREQS > 200) & (ANALYSIS_FREQS < 2500)] == 1.0)
+
+
+def test_next_reference_cycles_the_builtins_and_the_learned_one():
+    an = Analyzer(FS, 1)
+    assert an.reference.name == "music"
+    assert [an.next_reference().name for _ in range(3)] == ["voice", "pink", "music"]
+    feed(an, pink_noise(3 * FS, FS, np.random.default_rng(12)))
+    an.learn_reference()
+    assert an.reference.name == "learned"
+    assert [an.next_reference().name for _ in range(4)] == ["music", "voice", "pink", "learned"]
+    assert an.next_reference(-1).name == "pink"
 
 
 def test_learning_from_silence_or_too_little_audio_is_refused():
@@ -69,6 +131,10 @@ def test_learning_from_silence_or_too_little_audio_is_refused():
     feed(an, np.zeros(2 * FS))
     with pytest.raises(ReferenceCaptureError, match="too quiet"):
         an.learn_reference()
+    t = np.arange(2 * FS) / FS
+    feed(an, 0.3 * np.sin(2 * np.pi * 440 * t))
+    with pytest.raises(ReferenceCaptureError, match="too narrow"):
+        an.learn_reference(seconds=1.5)
     assert an.reference.name == "music"  # the old reference is kept
 
 
@@ -102,3 +168,37 @@ def test_non_finite_levels_and_missing_file(tmp_path):
         ReferenceSpectrum.load(tmp_path / "nope.json")
     assert ReferenceSpectrum.resolve(str(good)).name == "pink"
     assert ReferenceSpectrum.resolve(None).name == "music"
+
+
+def test_the_reference_action_and_key_step_through_the_references():
+    """The mapping target / panel key: the control loop selects the next reference and logs it."""
+    import time
+
+    from semeq_live.audio.metrics import CallbackMetrics
+    from semeq_live.control.engine import SemanticEngine
+    from semeq_live.control.loop import LiveControl
+    from semeq_live.control.state import ControlState
+    from semeq_live.dsp import EQProcessor
+    from semeq_live.midi.targets import TARGETS, TRIGGER
+    from semeq_live.model import load_model
+    from semeq_live.ui.keyboard import key_command
+
+    assert TARGETS["reference"].kind == TRIGGER
+    assert key_command("R") == ("action", "reference")
+    model = load_model()
+    an = Analyzer(FS, 2, model=model)
+    events = []
+    ctl = LiveControl(ControlState(), SemanticEngine(model, FS), EQProcessor(FS, 2),
+                      CallbackMetrics(FS, 128), terms=model.terms, analyzer=an,
+                      on_event=lambda kind, fields: events.append((kind, fields)))
+    ctl.start()
+    try:
+        for _ in range(2):
+            ctl.command(key_command("R"))
+        deadline = time.monotonic() + 5
+        while sum(k == "action" for k, _ in events) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        ctl.stop()
+    assert [f["arg"] for k, f in events if k == "action"] == ["voice", "pink"]
+    assert an.reference.name == "pink"

@@ -30,14 +30,16 @@ def test_thread_follows_a_live_writer_and_learns_a_reference_meanwhile():
         time.sleep(0.5)
         ref = an.learn_reference()  # from the control thread, while the analysis thread runs
         writer.join()
+        # Estimates refer to the end of the newest complete FFT segment.
+        end_s = (an.nfft + (len(x) - an.nfft) // an.hop * an.hop) / FS
         deadline = time.monotonic() + 2.0
-        while thread.latest.time_s < len(x) / FS and time.monotonic() < deadline:
+        while thread.latest.time_s < end_s and time.monotonic() < deadline:
             time.sleep(0.01)
     assert thread.error is None
     assert ref.name == "learned"
     assert len(seen) >= 10 and len(thread.update_times_s) >= 10
     last = thread.latest
-    assert last.time_s == pytest.approx(3.0)
+    assert last.time_s == pytest.approx(end_s)
     assert last.level_db == pytest.approx(-20.0, abs=0.5)
     times = [e.time_s for e in seen]
     assert times == sorted(times)
@@ -54,3 +56,16 @@ def test_stop_is_prompt_and_errors_are_kept_not_raised():
     thread.stop()
     assert time.monotonic() - t0 < 0.5
     assert isinstance(thread.error, RuntimeError)
+
+
+def test_only_new_estimates_wake_the_consumer():
+    """No new FFT segment, no new estimate: the same object, and on_estimate is not called."""
+    an = Analyzer(FS, 1)
+    x = pink_noise(FS, FS, np.random.default_rng(1)).astype(np.float32)
+    an.push(x)
+    first = an.update()
+    assert an.update() is first  # nothing new pushed
+    an.push(x[:100])  # far less than a hop
+    assert an.update() is first
+    an.push(x[:an.hop])
+    assert an.update() is not first

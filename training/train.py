@@ -33,13 +33,12 @@ import torch
 import semeq_live
 from semeq_live.dsp import log_frequency_grid, response_db
 from semeq_live.model import FORMAT_VERSION, load_model, model_from_arrays
-from semeq_live.model.curves import LEVEL_BAND_RANGE_HZ
 from semeq_live.model.store import write_model
 from semeq_live.params import ANALYSIS_FREQS
 
 from . import crowd as C
 from . import data as D
-from .curve_encoder import CURVE_SCALE_DB, train_curve_encoder
+from .curve_encoder import CURVE_SCALE_DB, CURVE_STEPS, train_curve_encoder
 from .curves import prepare_curve
 from .evaluate import SAMPLE_RATE, evaluate, evaluate_curve_encoder
 from .fidelity import crowd_fidelity
@@ -76,7 +75,7 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, type=Path, help="model file to write (.npz)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=2000, help="encoder/decoder training steps")
-    p.add_argument("--curve-steps", type=int, default=2000, help="curve encoder training steps")
+    p.add_argument("--curve-steps", type=int, default=CURVE_STEPS, help="curve encoder training steps")
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--latent", type=int, default=32)
@@ -268,7 +267,6 @@ def build_arrays(raw, val, vocab, rows, labels, is_safe, z_train, centroids, enc
         "axis_scale": axis_scale,
         "profile_scale": np.array(profile_scale),
         "curve_scale": np.array(CURVE_SCALE_DB),
-        "curve_level_band_hz": np.array(LEVEL_BAND_RANGE_HZ),
         "sample_rate": np.array(SAMPLE_RATE),
         "metrics": np.array("{}"),
         "training": np.array("{}"),

@@ -5,16 +5,22 @@ Two sides (DESIGN.md sections 1 and 4):
 - audio thread: ``push(block)`` copies the block into a preallocated lock-free ring (cheap, no
   array allocation, never waits);
 - analysis thread: ``update()`` (about 10 times a second) turns every newly completed FFT segment
-  (0.34 s Hann window, hop of a quarter of it, i.e. about 12 new spectra a second) into 1/3-octave
-  band powers, averages the last ``window_s`` seconds of them, compares the result with the
-  reference spectrum, and maps the level-free deviation curve to the audio latent ``z_a`` with the
-  model's curve encoder.
+  (about 0.34 s, Hann window, channels averaged, hop of half a segment or 0.2 s at most, i.e. 5-8
+  new spectra a second) into 1/3-octave band powers, averages the last ``window_s`` seconds of
+  them, finds the bands that carry signal (``presence``), compares the result with the reference
+  spectrum, and maps the deviation curve of those bands to the audio latent ``z_a`` with the
+  model's curve encoder. An update without a new spectrum costs almost nothing.
 
-"No estimate" rules, so the engine never acts on a confident wrong answer: not enough audio yet,
-too quiet (below ``min_level_db``, with ``hysteresis_db`` so a fade does not flicker), too few bands
-carrying signal (a sine, a band-limited source), or a deviation far outside what the encoder was
-trained on (learn a reference for such material). The spectrum itself is reported whenever any
-signal was analysed, because loudness compensation uses it.
+The whole-file average (``semeq-live analyze``'s "overall") goes through ``estimate_from_power``,
+the same path as every live estimate.
+
+"No estimate" rules, so the engine never acts on a confident wrong answer, each with its reason:
+not enough audio yet; too quiet (below ``min_level_db``, with ``hysteresis_db`` so a fade does not
+flicker); a near-pure tone (a sine melody: its band levels say where the notes are, not how the
+source sounds); too narrow a range (less than two octaves with signal); a deviation far outside
+what the encoder was trained on (choose or learn a fitting reference). The spectrum and the band
+weights are reported whenever any signal was analysed, because loudness compensation and the
+adaptive EQ's "no boost where there is no signal" use them.
 """
 
 from __future__ import annotations
@@ -26,28 +32,25 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SemeqError
+from ..model.curves import curve_level
 from ..params import ANALYSIS_FREQS
 from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
-from .reference import ReferenceSpectrum, learned_reference
+from .presence import (IMPLAUSIBLE_DB, MAX_TILT_DB_PER_OCT, MAX_TONE_PARTIALS, MIN_BANDS,
+                       judged_weights, octaves, presence_weights, tilt_db_per_octave)
+from .reference import BUILTIN_NAMES, ReferenceSpectrum, learned_reference
 from .ring import AudioRing
-
-# The encoder was trained on EQ curves (+-12 dB) plus a few dB of spectral noise; deviations are
-# clipped to this before encoding so one dead band cannot dominate the latent.
-ENCODER_INPUT_LIMIT_DB = 24.0
-# A band this far below the strongest one (after the reference is removed) carries no signal.
-MISSING_BAND_DB = -50.0
 
 
 class ReferenceCaptureError(SemeqError):
     """"Learn reference" was asked for while there is not enough signal to learn from."""
 
 
-def remove_level(dev_db: np.ndarray) -> np.ndarray:
-    """The deviation minus its mean over the mid bands: the curve encoder's input convention."""
-    from ..model.curves import remove_level as _remove_level
-
-    return _remove_level(dev_db)
+def _tonal_share(partials: np.ndarray) -> float:
+    """Share of the segments with any signal that show at most ``MAX_TONE_PARTIALS`` partials."""
+    sounding = partials > 0
+    n = int(np.count_nonzero(sounding))
+    return 0.0 if n == 0 else float(np.count_nonzero(sounding & (partials <= MAX_TONE_PARTIALS))) / n
 
 
 class Analyzer:
@@ -55,7 +58,7 @@ class Analyzer:
 
     def __init__(self, sample_rate: float, channels: int, model=None, window_s: float = 2.0,
                  reference: ReferenceSpectrum | None = None, min_level_db: float = -60.0,
-                 hysteresis_db: float = 6.0, min_seconds: float = 0.5, max_missing_bands: int = 6,
+                 hysteresis_db: float = 6.0, min_seconds: float = 0.5, min_bands: float = MIN_BANDS,
                  max_deviation_rms_db: float = 12.0, learn_seconds: float = 30.0):
         if not (sample_rate > 0 and math.isfinite(sample_rate)):
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
@@ -64,9 +67,12 @@ class Analyzer:
         self.model = model
         self.window_s = float(window_s)
         self.reference = reference if reference is not None else ReferenceSpectrum.default()
+        # The last learned or loaded reference stays selectable next to the built-ins.
+        self._own_reference = None if self.reference.source == "built-in" or \
+            self.reference.name in BUILTIN_NAMES else self.reference
         self.min_level_db = float(min_level_db)
         self.hysteresis_db = float(hysteresis_db)
-        self.max_missing_bands = int(max_missing_bands)
+        self.min_bands = float(min_bands)
         self.max_deviation_rms_db = float(max_deviation_rms_db)
 
         self.nfft = segment_length(self.sample_rate)
@@ -86,6 +92,7 @@ class Analyzer:
         self._segment = np.zeros((self.nfft, self.channels), dtype=np.float32)
         self._seg_power = np.zeros((self.n_history, ANALYSIS_FREQS.size))
         self._seg_ms = np.zeros(self.n_history)
+        self._seg_partials = np.zeros(self.n_history, dtype=np.int64)
         self._lock = threading.Lock()  # analysis-side only: update vs learn/load from the control thread
         self._reset_locked()
 
@@ -106,6 +113,8 @@ class Analyzer:
         self._sum_power = np.zeros(ANALYSIS_FREQS.size)  # every segment since reset (whole-file average)
         self._sum_ms = 0.0
         self._sum_count = 0
+        self._sum_sounding = 0  # segments with any signal since reset, and the near-pure ones
+        self._sum_tonal = 0
         # Segment j covers frames [j*hop, j*hop + nfft); start with the first one not yet begun.
         self._next_segment = -(-self.ring.written // self.hop)
         self._was_confident = False
@@ -129,6 +138,10 @@ class Analyzer:
             power, ms = self.bands.band_power(seg)
             self._seg_power[self._slot] = power
             self._seg_ms[self._slot] = ms
+            partials = self.bands.last_partials
+            self._seg_partials[self._slot] = partials
+            self._sum_sounding += partials > 0
+            self._sum_tonal += 0 < partials <= MAX_TONE_PARTIALS
             self._slot = (self._slot + 1) % self.n_history
             self._filled = min(self._filled + 1, self.n_history)
             self._sum_power += power
@@ -168,79 +181,130 @@ class Analyzer:
             ms = self._sum_ms / self._sum_count
             return self._sum_power / self._sum_count, 10.0 * math.log10(max(ms, 1e-30))
 
+    def tonal_share_since_reset(self) -> float:
+        """Share of the segments since reset that were near-pure tones (see ``presence``)."""
+        with self._lock:
+            return 0.0 if self._sum_sounding == 0 else self._sum_tonal / self._sum_sounding
+
+    def overall_estimate(self, time_s: float | None = None) -> InputEstimate | None:
+        """The estimate for everything analysed since reset (a whole file), or None if nothing."""
+        avg = self.average_since_reset()
+        if avg is None:
+            return None
+        t = self._analysed_until_s() if time_s is None else time_s
+        return self.estimate_from_power(avg[0], level_db=avg[1], time_s=t,
+                                        tonal_share=self.tonal_share_since_reset())
+
     def update(self) -> InputEstimate:
-        """Analyse what arrived since the last call and return the current estimate."""
+        """Analyse what arrived since the last call and return the current estimate (the same
+        object as last time when no new FFT segment was completed)."""
         with self._lock:
             self._analyse_new_segments()
             if not self._dirty:
-                # No new spectrum since the last estimate: same result, later audio time.
-                est = replace(self.last_estimate, time_s=self.ring.written / self.sample_rate)
-            else:
-                est = self._estimate_locked()
-                self._dirty = False
+                # No new spectrum since the last estimate: the very same estimate (it still refers
+                # to the same audio), so its consumers can tell nothing changed and skip their work.
+                return self.last_estimate
+            est = self._estimate_locked()
+            self._dirty = False
             self.last_estimate = est
             return est
 
+    def _analysed_until_s(self) -> float:
+        """Audio time at the end of the newest analysed segment (what the estimates refer to)."""
+        if self._filled == 0:
+            return self.ring.written / self.sample_rate
+        return ((self._next_segment - 1) * self.hop + self.nfft) / self.sample_rate
+
     def _estimate_locked(self) -> InputEstimate:
-        time_s = self.ring.written / self.sample_rate
+        time_s = self._analysed_until_s()
         power = self.window_power()
         if power is None:
-            return no_estimate("listening: no audio analysed yet", time_s)
+            return no_estimate("listening: no audio analysed yet", time_s, reference=self.reference.name)
         level_db = self._window_level_db(self.n_segments)
         if self._filled < self.min_segments:
             seconds = (self.nfft + (self._filled - 1) * self.hop) / self.sample_rate
             return no_estimate(f"listening: {seconds:.1f} s analysed", time_s, level_db,
-                               band_power=power, spectrum_db=10.0 * np.log10(power))
+                               band_power=power, spectrum_db=10.0 * np.log10(power),
+                               reference=self.reference.name)
+        tonal = _tonal_share(self._seg_partials[self._recent(self.n_segments)])
         est = self.estimate_from_power(power, level_db=level_db, time_s=time_s,
-                                       was_confident=self._was_confident)
+                                       was_confident=self._was_confident, tonal_share=tonal)
         self._was_confident = est.confident
         return est
 
+    def band_weights(self, spectrum_db) -> np.ndarray:
+        """Which bands are judged: the input's presence times the reference's own weights."""
+        return presence_weights(spectrum_db, self.bands.valid) * self.reference.band_weight
+
     def estimate_from_power(self, power, *, level_db: float | None = None, time_s: float = 0.0,
-                            was_confident: bool = False) -> InputEstimate:
-        """The estimate for given long-term band powers (also used for a whole file's average)."""
+                            was_confident: bool = False, tonal_share: float = 0.0) -> InputEstimate:
+        """The estimate for given long-term band powers (a live window or a whole file's average).
+
+        ``tonal_share``: the share of the analysed segments that were near-pure tones.
+        """
         power = np.maximum(np.asarray(power, dtype=np.float64), 1e-30)
         spectrum_db = 10.0 * np.log10(power)
         if level_db is None:
             level_db = 10.0 * math.log10(float(power.sum()))
-        spectra = {"band_power": power, "spectrum_db": spectrum_db}
+        spectra = {"band_power": power, "spectrum_db": spectrum_db, "reference": self.reference.name}
         threshold = self.min_level_db - (self.hysteresis_db if was_confident else 0.0)
         if level_db < threshold:
             return no_estimate(f"too quiet ({level_db:.0f} dBFS, needs {threshold:.0f})", time_s,
                                level_db, **spectra)
-        deviation = self.deviation_db(spectrum_db)
+        presence = presence_weights(spectrum_db, self.bands.valid)
+        weight = presence * self.reference.band_weight
+        raw = spectrum_db - self.reference.band_db
+        judged = judged_weights(raw, weight)
+        deviation = self._level_free(raw, judged if judged.any() else weight)
         spectra["deviation_db"] = deviation
-        valid = self.bands.valid
-        missing = int(np.sum(deviation[valid] < deviation[valid].max() + MISSING_BAND_DB))
-        if missing > self.max_missing_bands:
-            return no_estimate(f"too little broadband signal ({missing} of {int(valid.sum())} bands empty)",
-                               time_s, level_db, **spectra)
-        rms = float(np.sqrt(np.mean(deviation[valid] ** 2)))
-        if rms > self.max_deviation_rms_db:
-            return no_estimate(f"input far from the {self.reference.name} reference ({rms:.0f} dB RMS): "
+        spectra["band_weight"] = weight
+        if tonal_share > 0.5:
+            return no_estimate("near-pure tone: no timbre to judge (a sine or whistle)", time_s,
+                               level_db, **spectra)
+        span = octaves(weight)
+        if span < self.min_bands / 3.0 <= octaves(presence):
+            return no_estimate(f"the {self.reference.name} reference has little where the input has "
+                               f"signal ({span:.1f} of {octaves(presence):.1f} octaves): choose or "
                                "learn a reference", time_s, level_db, **spectra)
+        if span < self.min_bands / 3.0:
+            return no_estimate(f"too narrow a range ({span:.1f} octaves with signal, needs "
+                               f"{self.min_bands / 3.0:.0f})", time_s, level_db, **spectra)
+        fits = float(np.sum(judged)) / float(np.sum(weight))
+        rms = float(np.sqrt(np.sum(judged * deviation ** 2) / max(float(np.sum(judged)), 1e-9)))
+        tilt = tilt_db_per_octave(deviation, judged)
+        if abs(tilt) > MAX_TILT_DB_PER_OCT:
+            return no_estimate(f"input far from the {self.reference.name} reference (tilted "
+                               f"{tilt:+.0f} dB per octave against it): choose or learn a reference",
+                               time_s, level_db, **spectra)
+        if fits < 0.5 or octaves(judged) < self.min_bands / 3.0 or rms > self.max_deviation_rms_db:
+            return no_estimate(f"input far from the {self.reference.name} reference "
+                               f"({fits:.0%} of its bands within {IMPLAUSIBLE_DB:.0f} dB, {rms:.0f} dB RMS): "
+                               "choose or learn a reference", time_s, level_db, **spectra)
         if self.model is None:
             return no_estimate("no model loaded", time_s, level_db, **spectra)
-        clipped = np.clip(deviation, -ENCODER_INPUT_LIMIT_DB, ENCODER_INPUT_LIMIT_DB)
-        z_a = np.asarray(self.model.encode_curve(clipped[None, :]), dtype=np.float64)[0]
+        z_a = np.asarray(self.model.encode_curve(deviation, judged), dtype=np.float64)
         profile = tuple((str(t), float(s)) for t, s in self.model.term_profile(z_a))
         return InputEstimate(confident=True, reason="ok", time_s=time_s, level_db=level_db,
                              z_a=z_a, profile=profile, **spectra)
 
     def deviation_db(self, spectrum_db: np.ndarray) -> np.ndarray:
-        """Spectrum minus reference, level removed; bands above Nyquist repeat the highest measured one."""
-        dev = np.asarray(spectrum_db, dtype=np.float64) - self.reference.band_db
-        valid = self.bands.valid
-        if not valid.all():
-            top = int(np.flatnonzero(valid)[-1])
-            dev = dev.copy()
-            dev[top + 1:] = dev[top]
-        return remove_level(dev)
+        """Spectrum minus reference, minus its level over the judged bands (as estimates have it)."""
+        raw = np.asarray(spectrum_db, dtype=np.float64) - self.reference.band_db
+        weight = self.band_weights(spectrum_db)
+        judged = judged_weights(raw, weight)
+        return self._level_free(raw, judged if judged.any() else weight)
+
+    @staticmethod
+    def _level_free(raw: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        if not np.any(weight > 0):
+            return raw - raw.mean()
+        return raw - curve_level(raw, weight, check=False)
 
     # ------------------------------------------------------------------ reference
     def learn_reference(self, seconds: float | None = None, name: str = "learned") -> ReferenceSpectrum:
         """Make the long-term spectrum of the last ``seconds`` (default: all kept, up to
-        ``learn_seconds``) the reference: "learn reference" at soundcheck."""
+        ``learn_seconds``) the reference: "learn reference" at soundcheck. Any sample rate: bands
+        above Nyquist (or empty at soundcheck) get weight 0 and are not judged against it."""
         with self._lock:
             self._analyse_new_segments()
             n = self._filled if seconds is None else \
@@ -250,31 +314,51 @@ class Analyzer:
                 need_s = (self.nfft + self.min_segments * self.hop) / self.sample_rate
                 raise ReferenceCaptureError("not enough audio analysed yet to learn a reference "
                                             f"(play at least {need_s:.1f} s)")
-            if not self.bands.valid.all():
-                raise ReferenceCaptureError(f"cannot learn a full reference at {self.sample_rate:.0f} Hz: "
-                                            "the top bands lie above Nyquist")
             level_db = self._window_level_db(n)
             if level_db < self.min_level_db:
                 raise ReferenceCaptureError(f"input too quiet to learn a reference ({level_db:.0f} dBFS, "
                                             f"needs {self.min_level_db:.0f})")
             power = self._seg_power[self._recent(n)].mean(axis=0)
             span = (self.nfft + (n - 1) * self.hop) / self.sample_rate
-            ref = learned_reference(power, seconds=span, sample_rate=self.sample_rate)
-            self.reference = ReferenceSpectrum(ref.band_db, name=name, source="learned", meta=ref.meta)
-            self._was_confident = False
-            self._dirty = True
+            ref = learned_reference(power, seconds=span, sample_rate=self.sample_rate, valid=self.bands.valid)
+            if octaves(ref.band_weight) < self.min_bands / 3.0:
+                raise ReferenceCaptureError(f"too narrow a range to learn a reference from "
+                                            f"({octaves(ref.band_weight):.1f} octaves with signal)")
+            self._set_reference_locked(replace(ref, name=name))
             return self.reference
+
+    def _set_reference_locked(self, reference: ReferenceSpectrum) -> None:
+        self.reference = reference
+        if reference.source != "built-in" and not reference.source.startswith("built-in"):
+            self._own_reference = reference
+        self._was_confident = False
+        self._dirty = True
 
     def set_reference(self, reference: ReferenceSpectrum) -> None:
         with self._lock:
-            self.reference = reference
-            self._was_confident = False
-            self._dirty = True
+            self._set_reference_locked(reference)
+
+    def reference_choices(self) -> list[ReferenceSpectrum]:
+        """What "next reference" steps through: the built-ins, then the learned/loaded one if any."""
+        refs = [ReferenceSpectrum.builtin(name) for name in BUILTIN_NAMES]
+        if self._own_reference is not None:
+            refs.append(self._own_reference)
+        return refs
+
+    def next_reference(self, step: int = 1) -> ReferenceSpectrum:
+        """Select the next (or previous) reference of ``reference_choices`` and return it."""
+        with self._lock:
+            refs = self.reference_choices()
+            current = next((i for i, r in enumerate(refs) if r is self.reference or
+                            (r.name == self.reference.name and r.source == self.reference.source)), -1)
+            self._set_reference_locked(refs[(current + step) % len(refs)])
+            return self.reference
 
     def save_reference(self, path):
         return self.reference.save(path)
 
-    def load_reference(self, path) -> ReferenceSpectrum:
-        ref = ReferenceSpectrum.load(path)  # raises ReferenceFileError, keeps the old one on failure
+    def load_reference(self, spec) -> ReferenceSpectrum:
+        """Use a built-in reference (``music``, ``voice``, ``pink``) or one saved in a file."""
+        ref = ReferenceSpectrum.resolve(str(spec))  # raises ReferenceFileError, keeps the old one
         self.set_reference(ref)
         return ref

@@ -1,6 +1,6 @@
 """Fractional-octave band powers of one audio segment (the analyzer's unit of work).
 
-A Hann-windowed FFT segment is integrated over the 1/3-octave bands of
+A Hann-windowed FFT segment (the channels' mean) is integrated over the 1/3-octave bands of
 ``semeq_live.params.ANALYSIS_FREQS``. Bands narrower than an FFT bin (the lowest ones) are
 integrated exactly with fractional bins: the cumulative bin power is interpolated at the band
 edges. Powers are mean-square values (Parseval-normalised), so their sum is the segment's mean
@@ -17,6 +17,9 @@ from ..params import ANALYSIS_FREQS
 BAND_HALF_WIDTH = 10.0 ** 0.05
 # Power floor so that digital silence gives a finite (very low) level instead of -inf.
 POWER_FLOOR = 1e-20
+# A partial is a run of FFT bins within this of the strongest bin (Hann sidelobes: -31 dB and below).
+PARTIAL_RANGE_DB = 30.0
+PARTIAL_RANGE = 10.0 ** (-PARTIAL_RANGE_DB / 10.0)
 
 
 def band_edges(freqs=ANALYSIS_FREQS) -> tuple[np.ndarray, np.ndarray]:
@@ -30,16 +33,27 @@ def segment_length(sample_rate: float) -> int:
 
 
 def hop_length(sample_rate: float, nfft: int) -> int:
-    """Hop between segments: a power of two of at most 0.1 s (a new spectrum at least 10 times a
-    second) and at most a quarter segment (Hann windows overlapping 75 % weigh every sample alike)."""
-    return int(min(nfft // 4, 2 ** np.floor(np.log2(0.1 * sample_rate))))
+    """Hop between segments: a power of two of at most 0.2 s (a new spectrum at least 5 times a
+    second) and at most half a segment (Hann windows overlapping 50 % weigh every sample alike).
+
+    More overlap adds little to a 2 s average (overlapping Hann segments are strongly correlated)
+    but costs an FFT each; the semantic engine smooths the input's character over 2 s anyway.
+    """
+    return int(min(nfft // 2, 2 ** np.floor(np.log2(0.2 * sample_rate))))
 
 
 class BandAnalyzer:
-    """Band powers ``[n_bands]`` of ``[nfft, channels]`` segments, averaged over channels.
+    """Band powers ``[n_bands]`` of ``[nfft, channels]`` segments.
 
-    Channel powers are averaged (not the channels summed first), so anti-phase content never
-    cancels and a mono signal reads the same on one channel or two.
+    Channel *powers* are averaged (one FFT per channel, not one of the channels' sum): anti-phase
+    content never cancels, a mono signal reads the same on one channel or two, and wide stereo
+    content (reverb, panned cymbals) keeps its share of the spectrum, which loudness compensation
+    needs (BS.1770 sums channel powers; a mid-only spectrum had auto-gain 1 LU off on a folk mix).
+
+    Besides the band powers, each segment's number of *partials* is kept in ``last_partials``:
+    peaks (local maxima) of the bin powers within ``PARTIAL_RANGE_DB`` of the strongest bin. A pure
+    tone has one (two while a melody moves between notes), an instrument with harmonics several,
+    noise hundreds: the analyzer's "near-pure tone" test.
     """
 
     def __init__(self, sample_rate: float, nfft: int, freqs=ANALYSIS_FREQS):
@@ -47,43 +61,74 @@ class BandAnalyzer:
         self.nfft = int(nfft)
         self.freqs = np.asarray(freqs, dtype=np.float64)
         self.window = np.hanning(self.nfft + 2)[1:-1]  # periodic-ish, no zero end points
-        # numpy's FFT, one contiguous float64 row per channel: within 1.5x of scipy.fft's float32
-        # transform (about 0.18 vs 0.12 ms per channel at 16384 points), while importing
-        # scipy.fft would cost the live app a third of a second of start-up and 10+ MB.
-        self._rows = None  # [channels, nfft] float64 scratch, made on first use
+        # numpy's float64 FFT: within 1.5x of scipy.fft's float32 transform (about 0.12 vs 0.08 ms
+        # at 16384 points; numpy's own float32 path is slower still), while importing scipy.fft
+        # would cost the live app a third of a second of start-up and 10+ MB.
+        self._mono = np.empty(self.nfft)
+        self._rows = None  # [channels, nfft] float64 scratch for multichannel input
         n_bins = self.nfft // 2 + 1
-        self._power = np.zeros(n_bins)
-        self._mag = np.zeros(n_bins)
+        self._power = np.empty(n_bins)
+        self._peak = np.empty(n_bins - 2, dtype=bool)
+        self._tmp = np.empty(n_bins - 2, dtype=bool)
         bin_hz = self.sample_rate / self.nfft
         self._scale = np.full(n_bins, 2.0 / (self.nfft * np.sum(self.window ** 2)))
         self._scale[0] *= 0.5
         if self.nfft % 2 == 0:
             self._scale[-1] *= 0.5
-        # Bin k covers [(k - 1/2), (k + 1/2)] * bin_hz; cumulative power is known at those edges.
-        self._cum_edges_hz = (np.arange(n_bins + 1) - 0.5) * bin_hz
         lo, hi = band_edges(self.freqs)
         nyquist = 0.5 * self.sample_rate
         # Bands reaching past Nyquist cannot be measured at this sample rate.
         self.valid = hi <= nyquist
-        self._lo = np.minimum(lo, nyquist)
-        self._hi = np.minimum(hi, nyquist)
+        # Bin k covers [(k - 1/2), (k + 1/2)] * bin_hz; the cumulative power is known at those
+        # edges and interpolated linearly at the band edges (exact fractional bins for the lowest
+        # bands, which are narrower than a bin or two). Precomputed: index and fraction per edge.
+        edges_hz = np.concatenate([np.minimum(lo, nyquist), np.minimum(hi, nyquist)])
+        pos = np.clip(edges_hz / bin_hz + 0.5, 0.0, n_bins)
+        self._edge_i = np.minimum(pos.astype(np.int64), n_bins - 1)
+        self._edge_f = pos - self._edge_i
         self._cum = np.zeros(n_bins + 1)
+        self._n = self.freqs.size
+        self.last_partials = 0
 
     def band_power(self, segment: np.ndarray) -> tuple[np.ndarray, float]:
-        """``(band powers [n_bands], total mean square)`` of one ``[nfft, channels]`` segment."""
-        channels = segment.shape[1]
-        if self._rows is None or self._rows.shape[0] != channels:
-            self._rows = np.empty((channels, self.nfft))
-        np.multiply(segment.T, self.window, out=self._rows)
-        power, mag = self._power, self._mag
-        power.fill(0.0)
-        for row in self._rows:
-            np.abs(np.fft.rfft(row), out=mag)
-            mag *= mag
-            power += mag
-        power *= self._scale / channels
-        np.cumsum(power, out=self._cum[1:])
-        cum_lo = np.interp(self._lo, self._cum_edges_hz, self._cum)
-        cum_hi = np.interp(self._hi, self._cum_edges_hz, self._cum)
-        bands = np.maximum(cum_hi - cum_lo, POWER_FLOOR)
-        return bands, float(self._cum[-1])
+        """``(band powers [n_bands], mean square)`` of one ``[nfft, channels]`` segment, both
+        averaged over the channels (the band powers sum to the mean square)."""
+        power = self._power
+        if segment.ndim == 1 or segment.shape[1] == 1:
+            flat = segment.reshape(-1)
+            np.multiply(flat, self.window, out=self._mono)
+            spec = np.fft.rfft(self._mono)
+            np.multiply(spec.real, spec.real, out=power)
+            power += spec.imag * spec.imag
+        else:
+            channels = segment.shape[1]
+            rows = self._rows
+            if rows is None or rows.shape[0] != channels:
+                rows = self._rows = np.empty((channels, self.nfft))
+            np.multiply(segment.T, self.window, out=rows)  # one strided pass, then contiguous rows
+            power.fill(0.0)
+            for row in rows:
+                spec = np.fft.rfft(row)
+                power += spec.real * spec.real
+                power += spec.imag * spec.imag
+            power *= 1.0 / channels
+        power *= self._scale
+        cum = self._cum
+        np.cumsum(power, out=cum[1:])
+        i, f = self._edge_i, self._edge_f
+        at_edges = cum[i] + f * (cum[i + 1] - cum[i])
+        n = self._n
+        bands = np.maximum(at_edges[n:] - at_edges[:n], POWER_FLOOR)
+        # Partials: local maxima of the bin powers within PARTIAL_RANGE_DB of the strongest.
+        top = power.max()
+        if top > POWER_FLOOR:
+            mid, peak, tmp = power[1:-1], self._peak, self._tmp
+            np.greater(mid, power[:-2], out=peak)
+            np.greater_equal(mid, power[2:], out=tmp)
+            peak &= tmp
+            np.greater(mid, top * PARTIAL_RANGE, out=tmp)
+            peak &= tmp
+            self.last_partials = int(np.count_nonzero(peak))
+        else:
+            self.last_partials = 0
+        return bands, float(cum[-1])

@@ -14,12 +14,14 @@ class InputEstimate:
     ``confident`` is False when there is no estimate (silence, too little signal, input far outside
     what the curve encoder knows); ``z_a`` and ``profile`` are then None and ``reason`` says why.
     ``band_power`` (linear mean square per band) and ``spectrum_db`` are given whenever any signal
-    was analysed, confident or not, because loudness compensation still needs them.
+    was analysed, confident or not, because loudness compensation still needs them; so is
+    ``band_weight`` (which bands carry signal, 0 above Nyquist: the adaptive EQ boosts nothing where
+    the input has nothing) once the level gate is passed. ``reference`` names the reference in use.
     """
 
     confident: bool
     reason: str
-    time_s: float  # audio time (seconds of input pushed) the estimate refers to
+    time_s: float  # audio time the estimate refers to (end of the newest analysed segment)
     level_db: float  # mean-square level of the analysis window, dBFS per channel (-inf: nothing yet)
     z_a: np.ndarray | None = None  # audio latent of the input's character
     profile: tuple[tuple[str, float], ...] | None = None  # (term, similarity), best first
@@ -27,6 +29,7 @@ class InputEstimate:
     spectrum_db: np.ndarray | None = None  # [28] band levels in dBFS
     deviation_db: np.ndarray | None = None  # [28] spectrum minus reference, level removed
     band_weight: np.ndarray | None = None  # [28] 1 = the band carries signal, 0 = nothing/above Nyquist; None = all
+    reference: str | None = None  # name of the reference spectrum ('music', 'voice', 'learned', ...)
 
     def __post_init__(self):
         # Estimates cross threads: make their arrays read-only so no reader can alter another's view.
@@ -56,8 +59,15 @@ class InputEstimate:
             "time_s": round(self.time_s, 3),
             "level_db": None if not np.isfinite(self.level_db) else round(float(self.level_db), 2),
             "profile": None if prof is None else [{"term": t, "similarity": round(float(s), 4)} for t, s in prof],
-            "deviation_db": None if self.deviation_db is None else [round(float(v), 2) for v in self.deviation_db],
+            "deviation_db": None if self.deviation_db is None else [
+                None if w is not None and w <= 0.0 else round(float(v), 2)
+                for v, w in zip(self.deviation_db, self._weights_or_none())],
+            "band_weight": None if self.band_weight is None else [round(float(w), 2) for w in self.band_weight],
+            "reference": self.reference,
         }
+
+    def _weights_or_none(self):
+        return self.band_weight if self.band_weight is not None else [None] * len(self.deviation_db)
 
 
 def no_estimate(reason: str, time_s: float, level_db: float = float("-inf"), **spectra) -> InputEstimate:

@@ -7,7 +7,15 @@ analyzer removes overall level. Built in:
   equal power per band (like pink noise) from 50 to 400 Hz, falling 3 dB per octave faster than
   pink above 400 Hz and gently below 50 Hz, as full mixes do. Real material varies around it by
   several dB, so for a given band or instrument "learn reference" during soundcheck is better.
+- ``voice``: the long-term average speech spectrum, for one voice into a microphone (see
+  ``_voice_curve_db``: ANSI S3.5-1997's standard speech spectrum, 160 Hz-8 kHz). Judged only where
+  speech has energy: its band weights fall to 0 below 100 Hz and above 12.5 kHz.
 - ``pink``: pink noise (equal power in every band), the classic mixing reference.
+
+Each reference carries band weights (``band_weight``, [0, 1]): where it is defined. The analyzer
+judges a band only as far as both the input and the reference have something there; a learned
+reference's weights are the presence of its own spectrum (``presence.presence_weights``), so the
+bands that were empty at soundcheck, or above the soundcheck's Nyquist, are not judged.
 
 A learned reference is saved as a small JSON file (versioned, band centres included) and checked on
 load; a bad file raises ``ReferenceFileError`` naming the file and the problem.
@@ -25,10 +33,11 @@ import numpy as np
 from ..fileio import write_text_atomic
 from ..errors import SemeqError
 from ..params import ANALYSIS_FREQS
+from .presence import presence_weights
 
 FILE_FORMAT = "semeq-live reference spectrum"
 FILE_VERSION = 1
-BUILTIN_NAMES = ("music", "pink")
+BUILTIN_NAMES = ("music", "voice", "pink")
 
 
 class ReferenceFileError(SemeqError):
@@ -41,6 +50,49 @@ def _music_curve_db(freqs: np.ndarray) -> np.ndarray:
     return -3.0 * np.maximum(octaves_above, 0.0) - 3.0 * np.maximum(octaves_below, 0.0)
 
 
+# ANSI S3.5-1997 (R2007), "Methods for calculation of the speech intelligibility index", Table 3:
+# standard speech spectrum level for *normal* vocal effort, one-third-octave band procedure, centre
+# frequencies 160 Hz ... 8 kHz, in dB re 20 uPa per Hz (spectrum level, i.e. per 1 Hz of bandwidth).
+# The standard builds it from male and female talkers (it follows Pearsons et al. 1977 and agrees
+# within a few dB with Byrne et al. 1994, "An international comparison of long-term average speech
+# spectra", JASA 96(4):2108-2120, over the same range).
+_ANSI_S35_FREQS_HZ = (160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150,
+                      4000, 5000, 6300, 8000)
+_ANSI_S35_NORMAL_SPECTRUM_DB = (32.41, 34.48, 34.75, 33.98, 34.59, 34.27, 32.06, 28.30, 25.01, 23.00,
+                                20.15, 17.32, 13.18, 11.55, 9.33, 5.31, 2.59, 1.13)
+# Outside the table: two bands either side extrapolated with the table's end slopes, at half and a
+# quarter weight (speech still has some energy there: a low voice's fundamental, sibilance).
+_VOICE_EDGE_WEIGHTS = (0.5, 0.25)
+
+
+def _voice_curve_db(freqs=ANALYSIS_FREQS) -> tuple[np.ndarray, np.ndarray]:
+    """``(band levels dB, band weights)`` of the long-term average speech spectrum on ``freqs``.
+
+    The table's spectrum levels become third-octave *band* levels by adding 10 log10(bandwidth)
+    (base-10 third octaves: bandwidth = 0.2308 x centre frequency).
+    """
+    f = np.asarray(freqs, dtype=np.float64)
+    table_f = np.asarray(_ANSI_S35_FREQS_HZ, dtype=np.float64)
+    band = np.asarray(_ANSI_S35_NORMAL_SPECTRUM_DB) + 10.0 * np.log10((10 ** 0.05 - 10 ** -0.05) * table_f)
+    idx = np.round(3.0 * np.log2(f / 1000.0)).astype(int)  # band number, 1 kHz = 0
+    t_idx = np.round(3.0 * np.log2(table_f / 1000.0)).astype(int)
+    low_step, high_step = band[1] - band[0], band[-1] - band[-2]
+    out = np.empty(f.size)
+    weight = np.zeros(f.size)
+    for k, i in enumerate(idx):
+        if i < t_idx[0]:
+            out[k] = band[0] - low_step * (t_idx[0] - i)
+            d = t_idx[0] - i
+        elif i > t_idx[-1]:
+            out[k] = band[-1] + high_step * (i - t_idx[-1])
+            d = i - t_idx[-1]
+        else:
+            out[k] = band[int(np.flatnonzero(t_idx == i)[0])]
+            d = 0
+        weight[k] = 1.0 if d == 0 else (_VOICE_EDGE_WEIGHTS[d - 1] if d <= len(_VOICE_EDGE_WEIGHTS) else 0.0)
+    return out - out.max(), weight
+
+
 @dataclass(frozen=True)
 class ReferenceSpectrum:
     """Band levels in dB on ``ANALYSIS_FREQS`` plus where they came from."""
@@ -49,17 +101,29 @@ class ReferenceSpectrum:
     name: str = "music"
     source: str = "built-in"
     meta: dict = field(default_factory=dict)
+    band_weight: np.ndarray | None = None  # [28] in [0, 1]: where the reference is defined (None: all)
 
     def __post_init__(self):
         band_db = np.asarray(self.band_db, dtype=np.float64)
         if band_db.shape != ANALYSIS_FREQS.shape or not np.all(np.isfinite(band_db)):
             raise ValueError(f"a reference needs {ANALYSIS_FREQS.size} finite band levels")
+        weight = np.ones(band_db.shape) if self.band_weight is None else \
+            np.asarray(self.band_weight, dtype=np.float64)
+        if weight.shape != band_db.shape or not np.all((weight >= 0.0) & (weight <= 1.0)):
+            raise ValueError(f"a reference's band weights must be {ANALYSIS_FREQS.size} values in [0, 1]")
+        for arr in (band_db, weight):
+            arr.setflags(write=False)
         object.__setattr__(self, "band_db", band_db)
+        object.__setattr__(self, "band_weight", weight)
 
     @classmethod
     def builtin(cls, name: str = "music") -> "ReferenceSpectrum":
         if name == "music":
             return cls(_music_curve_db(ANALYSIS_FREQS), name="music", source="built-in")
+        if name == "voice":
+            band_db, weight = _voice_curve_db(ANALYSIS_FREQS)
+            return cls(band_db, name="voice", source="built-in (ANSI S3.5 speech spectrum)",
+                       band_weight=weight)
         if name == "pink":
             return cls(np.zeros(ANALYSIS_FREQS.size), name="pink", source="built-in")
         raise ReferenceFileError(f"unknown built-in reference {name!r} (choose {', '.join(BUILTIN_NAMES)})")
@@ -77,6 +141,7 @@ class ReferenceSpectrum:
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "band_centres_hz": [round(float(f), 3) for f in ANALYSIS_FREQS],
             "band_db": [round(float(v), 4) for v in self.band_db],
+            "band_weight": [round(float(v), 4) for v in self.band_weight],
             "meta": self.meta,
         }
         try:
@@ -113,12 +178,22 @@ class ReferenceSpectrum:
                                      f"{ANALYSIS_FREQS.size} third-octave bands")
         if levels.shape != ANALYSIS_FREQS.shape or not np.all(np.isfinite(levels)):
             raise ReferenceFileError(f"{path}: band_db must hold {ANALYSIS_FREQS.size} finite numbers")
+        weight = None  # files from before band weights: defined everywhere
+        if doc.get("band_weight") is not None:
+            try:
+                weight = np.asarray(doc["band_weight"], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ReferenceFileError(f"{path}: band_weight must be a list of numbers") from None
+            if weight.shape != ANALYSIS_FREQS.shape or not np.all((weight >= 0.0) & (weight <= 1.0)):
+                raise ReferenceFileError(f"{path}: band_weight must hold {ANALYSIS_FREQS.size} "
+                                         "numbers between 0 and 1")
         meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
-        return cls(levels, name=str(doc.get("name", path.stem)), source=str(path), meta=meta)
+        return cls(levels, name=str(doc.get("name", path.stem)), source=str(path), meta=meta,
+                   band_weight=weight)
 
     @classmethod
     def resolve(cls, spec: str | None) -> "ReferenceSpectrum":
-        """A built-in name (``music``, ``pink``), a file path, or None for the default."""
+        """A built-in name (``music``, ``voice``, ``pink``), a file path, or None for the default."""
         if spec is None:
             return cls.default()
         if spec in BUILTIN_NAMES:
@@ -129,11 +204,23 @@ class ReferenceSpectrum:
         return f"{self.name} ({self.source})"
 
 
-def learned_reference(band_power: np.ndarray, *, seconds: float, sample_rate: float) -> ReferenceSpectrum:
-    """A reference captured from the analyzer's current long-term spectrum (linear band powers)."""
+def learned_reference(band_power: np.ndarray, *, seconds: float, sample_rate: float,
+                      valid=None) -> ReferenceSpectrum:
+    """A reference captured from the analyzer's long-term spectrum (linear band powers).
+
+    ``valid``: the bands measurable at ``sample_rate`` (default: all). Its band weights are the
+    presence of the captured spectrum: bands that were empty (or above Nyquist) are not judged.
+    """
     band_db = 10.0 * np.log10(np.maximum(np.asarray(band_power, dtype=np.float64), 1e-20))
-    band_db = band_db - float(np.mean(band_db))
+    valid = np.ones(band_db.shape, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
+    weight = presence_weights(band_db, valid)
+    present = weight > 0
+    band_db = band_db - float(np.mean(band_db[present] if present.any() else band_db))
+    top = int(np.flatnonzero(valid)[-1]) if valid.any() else band_db.size - 1
+    band_db[top + 1:] = band_db[top]  # above Nyquist: a placeholder level, weight 0
     meta = {"seconds": round(float(seconds), 3), "sample_rate": float(sample_rate)}
-    return ReferenceSpectrum(band_db, name="learned", source="learned", meta=meta)
+    return ReferenceSpectrum(band_db, name="learned", source="learned", meta=meta, band_weight=weight)
 
 
+def builtin_names() -> tuple[str, ...]:
+    return BUILTIN_NAMES

@@ -51,9 +51,10 @@ class AnalyzerThread:
             except Exception as exc:  # keep the show going; the panel reports the error
                 self.error = exc
             else:
-                self.latest = est
-                if self.on_estimate is not None:
+                # Only a new estimate (a new FFT segment, 5-8 a second) wakes the control thread.
+                if est is not self.latest and self.on_estimate is not None:
                     self.on_estimate(est)
+                self.latest = est
             self.update_times_s.append(time.perf_counter() - t0)
             del self.update_times_s[:-100]
             next_t += self.interval_s

@@ -1,20 +1,27 @@
 """Input analysis and adaptive engine: cost per second of audio at 10 updates per second.
 
-Stereo 48 kHz pink noise with a slowly moving tilt (so every update sees a new spectrum and a new
-audio latent, i.e. the engine decodes every time: the worst case). Timed separately:
+Stereo 48 kHz pink noise with a slowly moving tilt (so every new spectrum differs and gives a new
+audio latent, i.e. the engine decodes both cascades every time: the worst case for adaptation).
+The first 2 s fill the analysis window and are not measured (start-up, not steady state). As live,
+the engine runs for each *new* estimate (the analysis thread hands on nothing when no new FFT
+segment was completed); the controls stand still (a MIDI move is control work, not analysis).
+Timed separately, update by update:
 
 - ``push``: the audio-thread side, per 128-frame block, against a plain numpy copy of the same
-  block into a preallocated array (the floor for "copy it somewhere");
-- ``update``: ``Analyzer.update`` with 0.1 s of new audio (FFT segments, bands, encoder, profile);
-- ``engine``: ``SemanticEngine.compute`` on the new estimate (decode, auto-gain prediction);
-- baseline ``fft_2s``: one numpy FFT of the whole 2 s stereo window, the naive way to get a long
-  term spectrum at every update.
+  block into a preallocated array (the floor for "copy it somewhere"). Live, the fused callback
+  kernel does this write itself; the Python ``push`` is its pre-numba twin.
+- ``update``: ``Analyzer.update`` with 0.1 s of new audio (new FFT segments, bands, presence,
+  curve encoder, term profile; an update without a new segment reuses the last estimate);
+- ``engine``: ``SemanticEngine.compute`` on each new estimate (decode, auto-gain prediction);
+- baselines: one numpy FFT of the whole 2 s stereo window (the naive way to get a long-term
+  spectrum at every update) and one FFT of one analysis segment (the unit of the analyzer's work).
 
 All parts are interleaved update by update, so machine noise hits them alike. The load is
-reported two ways: ``cpu_load_pct_of_one_core`` from the thread's CPU time (what the work really
-costs a core: time spent descheduled on a busy machine does not count), and
-``wall_load_pct_of_one_core`` from wall-clock medians (push per block + 10 x (update + engine)),
-which a shared machine inflates.
+reported two ways: ``cpu_load_pct_of_one_core`` from the analysis and engine calls' thread CPU time
+over the measured span (what the work really costs a core: time spent descheduled on a busy
+machine does not count; the audio-thread push is reported on its own), and
+``wall_load_pct_of_one_core`` from wall-clock medians (10 updates + one engine call per new
+segment, per second), which a shared machine inflates. The goal (<= 1 % of one core) is judged on the CPU time.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ FS = 48000
 CHANNELS = 2
 BLOCK = 128
 UPDATES_PER_S = 10
+WARMUP_S = 2.0
+GOAL_PCT = 1.0
 
 
 def _programme(seconds: float, rng) -> np.ndarray:
@@ -54,7 +63,7 @@ def run(quick: bool = False) -> dict:
     model = load_model()
     rng = np.random.default_rng(0)
     seconds = 6.0 if quick else 20.0
-    x = _programme(seconds, rng)
+    x = _programme(WARMUP_S + seconds, rng)
     per_update = FS // UPDATES_PER_S
     analyzer = Analyzer(FS, CHANNELS, model=model)
     engine = SemanticEngine(model, FS, reference_band_db=analyzer.reference.band_db)
@@ -62,61 +71,79 @@ def run(quick: bool = False) -> dict:
 
     copy_dst = np.empty((BLOCK, CHANNELS), np.float32)
     window = x[:2 * FS].astype(np.float64)
-    push_t, copy_t, update_t, engine_t, fft_t = [], [], [], [], []
+    segment = x[:analyzer.nfft].mean(axis=1).astype(np.float64)
+    push_t, copy_t, update_t, engine_t, fft_t, seg_fft_t = [], [], [], [], [], []
     confident = 0
     clock = time.perf_counter
     cpu = time.thread_time
     cpu_ours = 0.0
+    n_warm = int(WARMUP_S * UPDATES_PER_S)
     n_updates = int(seconds * UPDATES_PER_S)
-    for u in range(n_updates):
+    segments_before = 0
+    previous = None
+    for u in range(n_warm + n_updates):
+        measured = u >= n_warm
+        if u == n_warm:
+            segments_before = analyzer._next_segment
         chunk = x[u * per_update:(u + 1) * per_update]
         for i in range(0, per_update, BLOCK):
             blk = chunk[i:i + BLOCK]
-            c0 = cpu()
             t0 = clock()
             analyzer.push(blk)
-            push_t.append(clock() - t0)
-            cpu_ours += cpu() - c0
-            t0 = clock()
+            t1 = clock()
             copy_dst[:len(blk)] = blk
-            copy_t.append(clock() - t0)
+            t2 = clock()
+            if measured:
+                push_t.append(t1 - t0)
+                copy_t.append(t2 - t1)
         c0 = cpu()
         t0 = clock()
         est = analyzer.update()
-        update_t.append(clock() - t0)
-        cpu_ours += cpu() - c0
-        state.update(alpha=0.5 + 0.5 * np.sin(u / 7.0))
-        c0 = cpu()
-        t0 = clock()
-        engine.compute(state, est)
-        engine_t.append(clock() - t0)
-        cpu_ours += cpu() - c0
-        t0 = clock()
+        t1 = clock()
+        new = est is not previous
+        if new:
+            engine.compute(state, est)
+        previous = est
+        t2 = clock()
+        c1 = cpu()
         np.fft.rfft(window, axis=0)
-        fft_t.append(clock() - t0)
-        confident += bool(est.confident)
+        t3 = clock()
+        np.fft.rfft(segment)
+        t4 = clock()
+        if measured:
+            cpu_ours += c1 - c0
+            update_t.append(t1 - t0)
+            if new:
+                engine_t.append(t2 - t1)
+            fft_t.append(t3 - t2)
+            seg_fft_t.append(t4 - t3)
+            confident += bool(est.confident)
 
-    warm = slice(UPDATES_PER_S * 1, None)  # the first second fills the window; not steady state
-    push_p50 = float(np.median(push_t))
-    upd_p50 = float(np.median(update_t[warm]))
-    eng_p50 = float(np.median(engine_t[warm]))
+    upd_p50 = float(np.median(update_t))
+    eng_p50 = float(np.median(engine_t))
     fft_p50 = float(np.median(fft_t))
-    wall_load = (push_p50 * FS / BLOCK + UPDATES_PER_S * (upd_p50 + eng_p50)) * 100.0
+    seg_fft_p50 = float(np.median(seg_fft_t))
+    segments = analyzer._next_segment - segments_before
     cpu_load = cpu_ours / seconds * 100.0
+    per_second_s = cpu_ours / seconds
     return {
         "sample_rate": FS, "channels": CHANNELS, "block": BLOCK, "updates_per_s": UPDATES_PER_S,
-        "audio_s": seconds, "confident_updates": confident, "updates": n_updates,
+        "audio_s": seconds, "warmup_s": WARMUP_S, "confident_updates": confident, "updates": n_updates,
         "fft_segment": analyzer.nfft, "hop": analyzer.hop, "window_segments": analyzer.n_segments,
+        "segments_per_s": segments / seconds,
         "push": summary_us(np.array(push_t)),
         "baseline_block_copy": summary_us(np.array(copy_t)),
-        "push_vs_copy_ratio": push_p50 / max(float(np.median(copy_t)), 1e-12),
-        "update": summary_us(np.array(update_t[warm])),
-        "engine": summary_us(np.array(engine_t[warm])),
+        "push_vs_copy_ratio": float(np.median(push_t)) / max(float(np.median(copy_t)), 1e-12),
+        "update": summary_us(np.array(update_t)),
+        "engine": summary_us(np.array(engine_t)),  # per new estimate
         "engine_decode_calls": engine.decode_calls,
         "baseline_fft_2s": summary_us(np.array(fft_t)),
+        "baseline_fft_segment": summary_us(np.array(seg_fft_t)),
         "update_plus_engine_vs_fft_2s_ratio": (upd_p50 + eng_p50) / fft_p50,
+        # The whole second's analysis and engine work, in FFTs of one analysis segment.
+        "cpu_per_second_in_segment_ffts": per_second_s / seg_fft_p50,
         "cpu_load_pct_of_one_core": cpu_load,
-        "wall_load_pct_of_one_core": wall_load,
-        "goal_load_pct": 1.0,
-        "meets_goal": cpu_load < 1.0,
+        "wall_load_pct_of_one_core": (UPDATES_PER_S * upd_p50 + segments / seconds * eng_p50) * 100.0,
+        "goal_load_pct": GOAL_PCT,
+        "meets_goal": cpu_load <= GOAL_PCT,
     }

@@ -22,7 +22,7 @@ from .state import ControlState
 
 # Keyboard (and other non-MIDI) commands: ("set", {field: value}), ("add", field, step),
 # ("step_term", "a"|"b", +-1), ("toggle", field), ("action", kind[, arg]).
-ACTIONS = ("learn_reference", "panic", "quit")
+ACTIONS = ("learn_reference", "reference", "panic", "quit")
 
 
 @dataclass
@@ -168,6 +168,10 @@ class LiveControl:
                 self.analyzer.learn_reference()
                 if self.reference_path:
                     self.analyzer.save_reference(self.reference_path)
+            elif kind == "reference":  # step through the references (the new one's name is logged)
+                if self.analyzer is None:
+                    raise SemeqError("no analyzer running: no reference to choose")
+                arg = self.analyzer.next_reference(-1 if arg == "previous" else 1).name
             elif kind in ("scene_recall", "scene_store") and not done:
                 if self.scenes is None:
                     raise SemeqError(f"{kind.replace('_', ' ')} '{arg}': no scene file (use --scenes)")

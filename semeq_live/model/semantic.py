@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..params import ANALYSIS_FREQS, N_PARAMS
-from .curves import LEVEL_BAND_RANGE_HZ, remove_level
+from .curves import encoder_input
 from .forward import ResidualMLP
 from .terms import TermInfo
 
@@ -68,9 +68,6 @@ class SemanticModel:
                 not np.allclose(self.analysis_freqs, ANALYSIS_FREQS, rtol=1e-9):
             raise ModelError("the model's analysis bands differ from semeq_live.params."
                              "ANALYSIS_FREQS (trained by another version?)")
-        if not np.allclose(arrays["curve_level_band_hz"], LEVEL_BAND_RANGE_HZ):
-            raise ModelError("the model's curve level band differs from this semeq-live's "
-                             f"{LEVEL_BAND_RANGE_HZ} Hz (trained by another version?)")
         self._curve_scale = float(arrays["curve_scale"])
 
         is_log = np.asarray(arrays["coding.is_log"], dtype=bool)
@@ -169,13 +166,15 @@ class SemanticModel:
         t = np.where(self._is_log, np.log(np.maximum(p, 1e-6)), p)
         return np.tanh(self._encoder(2.0 * (t - self._lo) / self._span - 1.0))
 
-    def encode_curve(self, dev_db) -> np.ndarray:
+    def encode_curve(self, dev_db, weights=None) -> np.ndarray:
         """Deviation curve(s) on ``analysis_freqs`` (dB, ``[28]`` or ``[n, 28]``) -> audio latent.
 
-        The level is irrelevant: the mean over the mid bands is removed here (see
-        ``semeq_live.model.curves``), so a raw or a level-free deviation gives the same result.
+        ``weights`` (``[28]`` or ``[n, 28]`` in [0, 1], None = every band) say which bands carry
+        signal: only those are judged (a voice, a bass line, hats). The level is irrelevant: the
+        weighted mean is removed here (``semeq_live.model.curves``), so a raw or a level-free
+        deviation gives the same result.
         """
-        return np.tanh(self._curve_encoder(remove_level(dev_db) / self._curve_scale))
+        return np.tanh(self._curve_encoder(encoder_input(dev_db, weights, self._curve_scale)))
 
     def morph_latent(self, term_a: str, term_b: str | None = None, alpha: float = 0.0) -> np.ndarray:
         """``(1 - alpha) c_A + alpha c_B`` (just ``c_A`` without ``term_b``)."""

@@ -25,7 +25,8 @@ arrays); a version 1 file is refused with a message to retrain or use the bundle
 ``latent_mean``, ``axes``, ``axis_scale``  ``[L]``, ``[2, L]`` unit rows, ``[2]`` sd along them
 ``profile_scale``                 0-d: latent distance scale of the term profile
 ``curve_scale``                   0-d dB: divisor of the level-free deviation curve
-``curve_level_band_hz``           ``[2]`` mid-band range whose mean is removed
+                                  (the curve encoder reads ``[28]`` deviations and ``[28]`` band
+                                  weights, ``semeq_live.model.curves.encoder_input``)
 ``sample_rate``                   0-d: sample rate of all stored curves
 ``metrics``, ``training``         0-d unicode JSON
 ================================  ==========================================================
@@ -53,8 +54,8 @@ _SCALARS = ("format_version", "profile_scale", "curve_scale", "sample_rate")
 _STRINGS = ("semeq_version", "data_sha256", "metrics", "training")
 _ARRAYS = ("coding.is_log", "coding.lo", "coding.hi", "terms", "term_sources", "term_lead",
            "term_counts", "term_safe_users", "term_val_counts", "term_contributors",
-           "term_agreement", "centroids", "curve_grid", "term_curves_grid", "analysis_freqs", "term_curves",
-           "latent_mean", "axes", "axis_scale", "curve_level_band_hz")
+           "term_agreement", "centroids", "curve_grid", "term_curves_grid", "analysis_freqs",
+           "term_curves", "latent_mean", "axes", "axis_scale")
 
 
 def write_model(path, arrays: dict) -> None:
@@ -155,9 +156,8 @@ def validate_arrays(arrays: dict) -> None:
     _need(arrays, "latent_mean", "f", (latent,))
     _need(arrays, "axes", "f", (2, latent))
     _need(arrays, "axis_scale", "f", (2,))
-    _need(arrays, "curve_level_band_hz", "f", (2,))
     io = {"encoder": (N_PARAMS, latent), "decoder": (latent, N_PARAMS),
-          "curve_encoder": (n_bands, latent)}
+          "curve_encoder": (2 * n_bands, latent)}  # deviation and band weight per band
     for net, (n_in, n_out) in io.items():
         _check_net(arrays, net, n_in, n_out)
 

@@ -43,6 +43,7 @@ KEYMAP: dict[str, tuple[tuple, str]] = {
     "g": (("toggle", "autogain"), "auto-gain on/off"),
     "d": (("toggle", "adaptive"), "adaptive on/off"),
     "r": (("action", "learn_reference"), "learn reference"),
+    "R": (("action", "reference"), "next reference (music, voice, pink, learned)"),
     "!": (("action", "panic"), "panic (bypass + reset)"),
     "q": (("action", "quit"), "quit"),
 }
@@ -60,7 +61,7 @@ KEY_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("space", "bypass", "bypass"),
     ("g", "autogain", "auto-gain"),
     ("d", "adapt", "adaptive"),
-    ("r", "learn", "learn reference"),
+    ("r/R", "ref", "learn / next reference"),
     ("!", "panic", "panic"),
     ("q", "quit", "quit"),
 )

@@ -7,8 +7,10 @@ HELP = "term profile of a sound file over time (per second) and overall"
 DESCRIPTION = (
     "Feed a sound file through the live input analyzer (2 s rolling third-octave spectrum against a "
     "reference, mapped to the model's latent space by its curve encoder) and print how close the "
-    "input sounds to each term: once per second and for the whole file. 'no estimate' means the "
-    "analyzer would not trust itself there (silence, too little signal, far from the reference)."
+    "input sounds to each term: once per second and for the whole file (the same code path as "
+    "live). Only the bands where the input carries signal are judged (a voice, one instrument, a "
+    "16 kHz recording). 'no estimate' means the analyzer would not trust itself there, and says "
+    "why: silence, a near-pure tone, too narrow a range, far from the reference."
 )
 ORDER = 30
 UPDATE_INTERVAL_S = 0.1  # the live analysis rate
@@ -19,7 +21,8 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--model", metavar="PATH", help="model file (.npz); default: the bundled model")
     p.add_argument("--reference", metavar="REF", default=None,
-                   help="reference spectrum: 'music' (default), 'pink', or a file saved by --save-reference")
+                   help="what 'neutral' is: 'music' (a full mix, default), 'voice' (the long-term "
+                        "average speech spectrum), 'pink', or a file saved by --save-reference")
     p.add_argument("--top", type=int, default=3, metavar="N", help="terms to show per second (default 3)")
     p.add_argument("--window", type=float, default=2.0, metavar="SECONDS",
                    help="analysis window (default 2 s)")
@@ -61,18 +64,36 @@ def analyze_file(path, model, reference=None, window_s: float = 2.0, block: int 
         last_t = per_second[-1][0] if per_second else 0.0
         if done / fs - last_t > 0.05:  # the final partial second
             per_second.append((done / fs, est))
-    avg = analyzer.average_since_reset()
-    if avg is None:
+    overall = analyzer.overall_estimate(time_s=done / fs)
+    if overall is None:
         raise CLIError(f"{path} is shorter than one analysis segment "
                        f"({analyzer.nfft / fs:.2f} s): nothing to analyse")
-    overall = analyzer.estimate_from_power(avg[0], level_db=avg[1], time_s=done / fs)
     info = {"file": str(path), "sample_rate": fs, "channels": channels, "duration_s": round(frames / fs, 3),
-            "reference": analyzer.reference.describe(), "window_s": window_s}
+            "reference": analyzer.reference.describe(), "window_s": window_s,
+            "bands_with_signal": _band_range(overall.band_weight)}
     return info, per_second, overall, analyzer
+
+
+def _band_range(weight) -> str | None:
+    """"80 Hz-6.3 kHz (6.1 octaves)": the span of the bands judged, for people."""
+    import numpy as np
+
+    from ...params import ANALYSIS_FREQS
+
+    if weight is None or not np.any(weight > 0):
+        return None
+    idx = np.flatnonzero(weight >= 0.5) if np.any(weight >= 0.5) else np.flatnonzero(weight > 0)
+
+    def hz(f):
+        return f"{f / 1000:.1f} kHz" if f >= 1000 else f"{f:.0f} Hz"
+
+    return (f"{hz(ANALYSIS_FREQS[idx[0]])}-{hz(ANALYSIS_FREQS[idx[-1]])} "
+            f"({float(np.sum(weight)) / 3:.1f} octaves)")
 
 
 def run(args) -> int:
     import json
+    from dataclasses import replace
 
     from ...analysis import ReferenceSpectrum
     from ...analysis.reference import learned_reference
@@ -93,8 +114,9 @@ def run(args) -> int:
         power, level_db = analyzer.average_since_reset()
         if level_db < analyzer.min_level_db:
             raise CLIError(f"{args.file} is too quiet to learn a reference from ({level_db:.0f} dBFS)")
-        ref = learned_reference(power, seconds=info["duration_s"], sample_rate=info["sample_rate"])
-        ref = ReferenceSpectrum(ref.band_db, name=f"learned from {args.file}", source="learned", meta=ref.meta)
+        ref = learned_reference(power, seconds=info["duration_s"], sample_rate=info["sample_rate"],
+                                valid=analyzer.bands.valid)
+        ref = replace(ref, name=f"learned from {args.file}")
         saved = str(ref.save(args.save_reference))
 
     if args.json:
@@ -115,7 +137,8 @@ def _print_rich(info, per_second, overall, top, saved) -> None:
 
     console = Console()
     console.print(f"[bold]{info['file']}[/]  {info['duration_s']:.1f} s, {info['sample_rate']} Hz, "
-                  f"{info['channels']} ch; reference: {info['reference']}")
+                  f"{info['channels']} ch; reference: {info['reference']}; bands judged: "
+                  f"{info['bands_with_signal'] or 'none'}")
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("time", justify="right")
     table.add_column("level", justify="right")

@@ -20,8 +20,10 @@ def add_arguments(p):
                    help="MIDI mapping YAML or a shipped name, e.g. nanokontrol2 (default: generic)")
     g.add_argument("--model", metavar="FILE", help="semantic model .npz (default: the bundled model)")
     g.add_argument("--scenes", metavar="FILE", help="scene bank YAML (created when a scene is stored)")
-    g.add_argument("--reference", metavar="FILE",
-                   help="reference spectrum file: loaded at start if it exists, written by 'learn reference'")
+    g.add_argument("--reference", metavar="REF",
+                   help="what 'neutral' is for the input: music (a full mix, default), voice (the "
+                        "long-term average speech spectrum), pink, or a FILE (loaded at start if it "
+                        "exists, written by 'learn reference')")
     g.add_argument("--midi-port", action="append", metavar="NAME", default=None,
                    help="MIDI input port name substring (repeatable; default: none, keyboard only)")
     g.add_argument("--midi-api", choices=("alsa", "jack"), default=None, help="MIDI system (default alsa)")
