@@ -90,6 +90,18 @@ def run(quick: bool = False) -> dict:
         out["torch_decode"] = None
         out["torch_skipped"] = f"torch (or the training package) is not installed: {exc}"
         return out
+    # One intra-op thread, like the numpy side: on a shared 2-core machine torch's default pool
+    # spins against other work and made a single decode ~15x slower, which says nothing about
+    # either implementation.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _compare(out, model, z, torch, t_decode, t_morph, t_profile, term_a, term_b, repeats)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _compare(out, model, z, torch, t_decode, t_morph, t_profile, term_a, term_b, repeats) -> dict:
     zt = torch.tensor(z[None, :], dtype=torch.float32)
     zt1 = zt[0]
     ia, ib = model.terms.index(term_a), model.terms.index(term_b)
