@@ -33,10 +33,10 @@ SHORTFALLS: dict[str, tuple[float, str]] = {
     "bass line": (2.0, "over 31.5 Hz-1.2 kHz warm and bright differ mostly by a level (2-3 dB); only the "
                        "harmonics' skirt shows shape (ideal 3.4 dB)"),
     "lead line": (1.4, "notes coming and going in the fundamentals' bands (see the profile test)"),
-    "plucked string": (1.5, "notes 110-880 Hz ringing into each other: a different note mix in every "
+    "plucked string": (1.4, "notes 110-880 Hz ringing into each other: a different note mix in every "
                             "2 s window; and the boost ceiling (no boost where there is no signal) "
                             "scales back the low shelf of the bright input's correction"),
-    "speech_male_librispeech": (1.6, "this voice's lows lie 7-9 dB above the ANSI speech spectrum; "
+    "speech_male_librispeech": (1.5, "this voice's lows lie 7-9 dB above the ANSI speech spectrum; "
                                      "and the boost ceiling scales back the correction's low shelf, "
                                      "which also reaches below 100 Hz where the voice has nothing"),
     "speech_female_librispeech": (1.9, "the boost ceiling scales back the correction's low shelf, "
