@@ -33,13 +33,13 @@ SHORTFALLS: dict[str, tuple[float, str]] = {
     "bass line": (2.0, "over 31.5 Hz-1.2 kHz warm and bright differ mostly by a level (2-3 dB); only the "
                        "harmonics' skirt shows shape (ideal 3.4 dB)"),
     "lead line": (1.4, "notes coming and going in the fundamentals' bands (see the profile test)"),
-    "plucked string": (1.5, "notes 110-880 Hz ringing into each other: a different note mix in every "
+    "plucked string": (1.4, "notes 110-880 Hz ringing into each other: a different note mix in every "
                             "2 s window; and the boost ceiling (no boost where there is no signal) "
                             "scales back the low shelf of the bright input's correction"),
     "speech_male_librispeech": (1.4, "this voice's lows lie 7-9 dB above the ANSI speech spectrum; "
                                      "and the boost ceiling scales back the correction's low shelf, "
                                      "which also reaches below 100 Hz where the voice has nothing "
-                                     "(1.88 dB with the 4-word model, 1.50 with the 52-word one)"),
+                                     "(1.70 dB with the 4-word model, 1.50 with the 52-word one)"),
     "speech_female_librispeech": (1.9, "the boost ceiling scales back the correction's low shelf, "
                                        "which also reaches below 100 Hz where the voice has nothing "
                                        "(3.2 dB without the ceiling)"),
