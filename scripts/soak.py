@@ -15,9 +15,16 @@ full-scale square waves and bursts of NaN/inf. It is a 32-bit float WAV at the s
 WAV keeps non-finite samples, and no resampling in the app means the NaNs reach the kernel as
 written (checked when the file is made).
 
+Before the flood starts the app runs idle for a few seconds (its memory then is the "idle"
+figure); the flood process waits for a go-file. The JACK server runs with the stage unit's port
+limit (``deploy/jackd.service``), and the app's numba cache is warmed by a short start first, as on
+a stage machine that has run the app before (``--cold`` skips that).
+
 Report (JSON on stdout, optionally ``--json-out``): exceptions (tracebacks, error events, callback
-errors, exit status), xruns of the app and of the pass-through, resident memory growth after
-warm-up, and the recording: readable, finite, never above the limiter ceiling, as long as the run.
+errors, exit status), xruns of the app and of the pass-through, memory (RSS/USS/PSS idle and under
+the flood, by kind of mapping, growth after warm-up), the log (lines and bytes per minute, state
+lines per second), the output's DC during the DC segments, and the recording: readable, finite,
+never above the limiter ceiling, as long as the run.
 The exit status is 1 if any criterion fails, 2 if the soak could not be set up.
 
     python scripts/soak.py --minutes 10 --json-out soak.json
@@ -61,6 +68,13 @@ PCM24_LSB = 2.0 ** -23                         # the recorder writes 24-bit PCM
 # machine in the same run it must stay in the same league: at most this many times the baseline
 # plus a small allowance per minute for scheduling noise on a loaded, shared machine.
 XRUN_FACTOR, XRUN_ALLOWANCE_PER_MIN = 3.0, 6.0
+# A processor in front of a PA passes no DC: during the DC segments, once the first second of each
+# is over, the output's mean must be below this (issue 12: the subsonic protection).
+MAX_DC_DBFS, DC_SETTLE_S = -60.0, 1.0
+# The headless log must stay something a journal keeps: at most this many state lines in any second.
+MAX_STATE_LINES_PER_S = 10
+IDLE_S = 10.0         # the app runs this long without MIDI before the flood (its idle memory)
+STAGE_PORT_MAX = 256  # jackd --port-max of deploy/jackd.service (the server's shared memory)
 
 sys.path.insert(0, str(REPO))
 
@@ -116,8 +130,8 @@ def abuse_signal(music_dir: Path = SHARED_AUDIO, music_s: float = 6.0) -> tuple[
     segments = [
         ("music", music[:first]),
         ("silence", np.zeros((sec(3), CHANNELS))),
-        ("dc +1.0", np.ones((sec(2), CHANNELS))),
-        ("dc -0.5", np.full((sec(1), CHANNELS), -0.5)),
+        ("dc +1.0", np.ones((sec(3), CHANNELS))),         # long enough to judge after 1 s
+        ("dc -0.5", np.full((sec(2), CHANNELS), -0.5)),
         ("square 50 Hz full scale", square(50.0)),
         ("square 1 kHz full scale", square(1000.0)),
         ("nan/inf bursts over music", nan_part),
@@ -217,13 +231,17 @@ class Flood:
         return "learn/panic", [0xB0 | ch, rng.choice(RARE_CCS), 127]
 
 
-def run_flood(rate: float, stats_path: Path) -> int:
+def run_flood(rate: float, stats_path: Path, go: Path | None = None) -> int:
+    """Send the flood through a JACK virtual port; with ``go``, the port is there from the start
+    but sending waits until that file exists (the app's idle phase)."""
     import rtmidi
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="semeq-soak-flood")
     out.open_virtual_port(PORT_NAME)
+    while go is not None and not go.exists() and not stop.wait(0.02):
+        pass
     flood, sent, refused = Flood(), {}, {}
     tick = 0.005  # send in small batches: 5 ms is 200 batches per second
     t0 = next_t = time.monotonic()
@@ -287,11 +305,11 @@ def run_passthrough(stats_path: Path) -> int:
 class AppRun:
     """The app as a child process; its JSON log is parsed (and kept) as it arrives."""
 
-    def __init__(self, argv: list[str], env: dict, work: Path):
+    def __init__(self, argv: list[str], env: dict, work: Path, tag: str = "app"):
         from semeq_live.ui.headless import parse_line
 
         self._parse = parse_line
-        self.log_path, self.err_path = work / "app-log.jsonl", work / "app-stderr.txt"
+        self.log_path, self.err_path = work / f"{tag}-log.jsonl", work / f"{tag}-stderr.txt"
         self._log, self._err = open(self.log_path, "w"), open(self.err_path, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "semeq_live", "run", "--headless", *argv],
                                      stdout=subprocess.PIPE, stderr=self._err, text=True, env=env,
@@ -428,6 +446,107 @@ def output_per_segment(path: Path, segments: list[dict], loop_s: float, sound_fr
     return out
 
 
+def dc_in_dc_segments(path: Path, segments: list[dict], loop_s: float, sound_from_s: float) -> dict:
+    """The output's DC (the mean per channel, as dBFS) during every occurrence of the DC segments
+    after the sound started, each judged from ``DC_SETTLE_S`` into the segment to its end."""
+    import soundfile as sf
+
+    found = []
+    with sf.SoundFile(str(path)) as f:
+        total_s = f.frames / SR
+        for seg in (s for s in segments if s["segment"].startswith("dc")):
+            start = seg["start_s"]
+            while start < sound_from_s:
+                start += loop_s
+            while start + seg["seconds"] <= total_s:
+                f.seek(int((start + DC_SETTLE_S) * SR))
+                x = f.read(int((seg["seconds"] - DC_SETTLE_S) * SR), dtype="float64", always_2d=True)
+                dc = float(np.abs(x.mean(axis=0)).max()) if len(x) else 0.0
+                # Below half an LSB the 24-bit recording holds exact zeros: report that floor.
+                found.append({"segment": seg["segment"], "at_s": round(start, 2),
+                              "dc_dbfs": round(20 * np.log10(max(dc, PCM24_LSB / 2)), 1)})
+                start += loop_s
+    worst = max(found, key=lambda d: d["dc_dbfs"]) if found else None
+    return {"occurrences": len(found), "worst_dbfs": worst["dc_dbfs"] if worst else None,
+            "worst_at_s": worst["at_s"] if worst else None, "judged_after_s": DC_SETTLE_S,
+            "first": found[:4]}
+
+
+def log_rates(path: Path, t_from: float) -> dict:
+    """Lines and bytes per minute of the app's log from wall-clock ``t_from`` (the flood's start)
+    to its last line, by kind; state lines per second on average and in the busiest second."""
+    from collections import Counter
+    from datetime import datetime
+
+    from semeq_live.ui.headless import parse_line
+
+    kinds, state_t, size, changes, carried = Counter(), [], 0, 0, 0
+    t_last = t_from
+    with open(path, errors="replace") as f:
+        for line in f:
+            rec = parse_line(line)
+            if rec is None or "ts" not in rec:
+                continue
+            t = datetime.fromisoformat(rec["ts"]).timestamp()
+            if t < t_from:
+                continue
+            t_last = max(t_last, t)
+            kinds[rec["event"]] += 1
+            size += len(line.encode())
+            carried += "pending_state" in rec
+            if rec["event"] == "state":
+                state_t.append(t)
+                changes += int(rec.get("changes") or 1)
+    state_t.sort()
+    busiest, j = 0, 0
+    for i, t in enumerate(state_t):  # the most state lines in any one-second window
+        while state_t[j] <= t - 1.0:
+            j += 1
+        busiest = max(busiest, i - j + 1)
+    minutes = max(t_last - t_from, 1e-9) / 60.0
+    lines = sum(kinds.values())
+    return {"seconds": round(minutes * 60, 1), "lines": lines, "lines_per_min": round(lines / minutes),
+            "mb_per_min": round(size / 1e6 / minutes, 3), "by_event": dict(kinds.most_common()),
+            "state_lines": len(state_t), "state_lines_per_s": round(len(state_t) / minutes / 60, 2),
+            "state_lines_per_min": round(len(state_t) / minutes),
+            "max_state_lines_in_1s": busiest, "state_changes_in_lines": changes,
+            "event_lines_carrying_pending_state": carried}
+
+
+def memory_by_mapping(pid: int) -> dict:
+    """RSS/PSS/USS (MB) of the process by kind of mapping (/proc/PID/smaps): JACK's shared memory,
+    the main malloc heap, anonymous memory (other malloc arenas, Python's object arenas, numpy
+    arrays, numba's compiled code), LLVM, other files (libraries, numba cache)."""
+    import re
+
+    kinds: dict[str, list[float]] = {}
+    kind = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                parts = line.split()
+                name = parts[5] if len(parts) > 5 else ""
+                kind = ("jack shared memory" if name.startswith("/dev/shm/jack")
+                        else "heap" if name == "[heap]"
+                        else "anonymous" if name == ""
+                        else "llvmlite" if "llvmlite" in name
+                        else "stacks and kernel" if name.startswith("[")
+                        else "other files")
+                kinds.setdefault(kind, [0.0, 0.0, 0.0])
+                continue
+            m = re.match(r"(Rss|Pss|Private_Clean|Private_Dirty):\s+(\d+) kB", line)
+            if m and kind is not None:
+                i = {"Rss": 0, "Pss": 1}.get(m.group(1), 2)
+                kinds[kind][i] += int(m.group(2)) * 1024 / 1e6
+    return {k: {"rss_mb": round(v[0], 1), "pss_mb": round(v[1], 1), "uss_mb": round(v[2], 1)}
+            for k, v in sorted(kinds.items(), key=lambda kv: -kv[1][0])}
+
+
+def memory_sample(ps) -> dict:
+    m = ps.memory_full_info()
+    return {"rss_mb": round(m.rss / 1e6, 1), "uss_mb": round(m.uss / 1e6, 1), "pss_mb": round(m.pss / 1e6, 1)}
+
+
 def rss_growth(samples: list[tuple[float, float]], run_s: float) -> dict:
     """RSS after warm-up: growth from the end of warm-up to the highest later sample."""
     warm = min(WARMUP_MAX_S, WARMUP_FRACTION * run_s)
@@ -475,20 +594,38 @@ def count_problems(app: AppRun, stderr: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- main
+def warm_numba_cache(env: dict, work: Path) -> float:
+    """Start the app once (test tones, no MIDI) until it plays, so its numba kernels are in the
+    cache, as on a stage machine that has run it before. Returns the seconds it took."""
+    t = time.monotonic()
+    warm = AppRun(["--test-signal", "tones", "--health-interval", "60"], env, work, tag="warmup")
+    try:
+        warm.wait_for("audio", timeout=180)
+    finally:
+        warm.stop()
+    return round(time.monotonic() - t, 1)
+
+
 def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: float,
-         music_dir: Path = SHARED_AUDIO) -> dict:
+         music_dir: Path = SHARED_AUDIO, port_max: int | None = STAGE_PORT_MAX,
+         warm: bool = True) -> dict:
     from tests.jack_server import JackServer
 
     input_info = write_input(work / "abuse-input.wav", music_dir)
-    server = JackServer(name=f"semeq-soak-{os.getpid()}", rate=SR, period=BLOCK).start()
+    server = JackServer(name=f"semeq-soak-{os.getpid()}", rate=SR, period=BLOCK,
+                        port_max=port_max).start()
     env = server.env()
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
     env["PYTHONFAULTHANDLER"] = "1"  # a crash in native code leaves every thread's stack in the log
     procs: dict[str, subprocess.Popen] = {}
     app = None
+    go = work / "flood.go"
+    go.unlink(missing_ok=True)
     try:
+        warmup_s = warm_numba_cache(env, work) if warm else None
         procs["passthrough"] = _helper("passthrough", work / "passthrough.json", env, work)
-        procs["flood"] = _helper("flood", work / "flood.json", env, work, "--rate", str(rate))
+        procs["flood"] = _helper("flood", work / "flood.json", env, work, "--rate", str(rate),
+                                 "--go", str(go))
         model = os.environ.get("SEMEQ_TEST_MODEL")
         app = AppRun(["--midi-api", "jack", "--midi-port", PORT_NAME, "--input-file", input_info["file"],
                       "--record", str(work / "soak-output.wav"), "--scenes", str(work / "scenes.yaml"),
@@ -499,8 +636,13 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
         ps = psutil.Process(app.proc.pid)
         start = app.wait_for("start", timeout=120)
         app.wait_for("audio", timeout=30)
+        time.sleep(IDLE_S)  # MIDI port connected, audio running, no traffic yet
+        idle = {**memory_sample(ps), "by_mapping": memory_by_mapping(ps.pid)}
+        go.touch()
+        t_go = time.time()
         t0 = time.monotonic()
         rss: list[tuple[float, float]] = []
+        full: list[tuple[float, dict]] = []  # USS/PSS every 10 s (reading smaps costs a little)
         sockets: set[str] = set()  # every internet or listening socket the app ever had
         while (elapsed := time.monotonic() - t0) < seconds:
             if app.proc.poll() is not None or any(p.poll() is not None for p in procs.values()):
@@ -508,9 +650,11 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
             rss.append((elapsed, ps.memory_info().rss / 1e6))
             if len(rss) % 10 == 1:
                 sockets.update(_network_sockets(ps))
+                full.append((elapsed, memory_sample(ps)))
             time.sleep(1.0)
         run_s = time.monotonic() - t0
         app_alive = app.proc.poll() is None
+        loaded = {"by_mapping": memory_by_mapping(ps.pid)} if app_alive else {}
         flood_rc = _stop_helper(procs.pop("flood"))
         rc = app.stop()
         pass_rc = _stop_helper(procs.pop("passthrough"))
@@ -534,9 +678,18 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
     sound_from = first_sound_s(work / "soak-output.wav") if rec.get("readable") else None
     per_segment = [] if sound_from is None else output_per_segment(
         work / "soak-output.wav", input_info["segments"], input_info["loop_s_exact"], sound_from)
+    dc = {"occurrences": 0, "worst_dbfs": None} if sound_from is None else dc_in_dc_segments(
+        work / "soak-output.wav", input_info["segments"], input_info["loop_s_exact"], sound_from)
+    log = log_rates(app.log_path, t_go)
     audio_s = (stop.get("callbacks") or last.get("callbacks") or 0) * BLOCK / SR
     problems = count_problems(app, stderr)
     mem = rss_growth(rss, run_s)
+    later_full = [m for t, m in full if t >= mem["warmup_s"]] or [m for _, m in full]
+    under_load = {k: round(float(np.median([m[k] for m in later_full])), 1) for k in
+                  ("rss_mb", "uss_mb", "pss_mb")} if later_full else {}
+    mem.update(idle=idle, under_load={**under_load, **loaded, "samples": len(later_full)},
+               jack_port_max=port_max, numba_cache="warmed by a first start" if warm else "as found",
+               warmup_start_s=warmup_s)
     app_xruns = stop.get("xruns", last.get("xruns"))
     base_xruns = passthrough.get("xruns")
     minutes = run_s / 60.0
@@ -572,6 +725,10 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
         and rec["seconds_with_signal"] > 0.3 * rec["seconds"],
         "music comes back after the NaN bursts": bool(per_segment) and per_segment[-1]["segment"] == "music"
         and float(per_segment[-1]["out_rms_dbfs"]) > MIN_MUSIC_AFTER_NAN_DBFS,
+        f"output DC below {MAX_DC_DBFS:g} dBFS in the DC segments": dc["occurrences"] > 0
+        and bool(dc["worst_dbfs"] < MAX_DC_DBFS),
+        f"at most {MAX_STATE_LINES_PER_S} state lines in any second": log["state_lines"] > 0
+        and log["max_state_lines_in_1s"] <= MAX_STATE_LINES_PER_S,
     }
     return {
         "passed": all(criteria.values()),
@@ -598,6 +755,8 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
                   "app_per_min": None if app_xruns is None else round(app_xruns / minutes, 2),
                   "passthrough_per_min": None if base_xruns is None else round(base_xruns / minutes, 2)},
         "memory": mem,
+        "log": log,
+        "dc": dc,
         "network_sockets": sorted(sockets),
         "midi": {**flood, "flood_exit_status": flood_rc},
         "passthrough_exit_status": pass_rc,
@@ -621,12 +780,18 @@ def main(argv=None) -> int:
     p.add_argument("--health-interval", type=float, default=5.0, help="seconds between health lines")
     p.add_argument("--music", metavar="DIR", default=str(SHARED_AUDIO),
                    help="folder of .flac music for the input (default ../shared/audio; synthetic if none)")
+    p.add_argument("--port-max", type=int, default=STAGE_PORT_MAX,
+                   help=f"the JACK server's port limit (default {STAGE_PORT_MAX}, as deploy/jackd.service; "
+                   "0 = jackd's own default, 2048)")
+    p.add_argument("--cold", action="store_true",
+                   help="do not warm the numba cache first (measure a first start after install)")
     p.add_argument("--role", choices=("flood", "passthrough"), help=argparse.SUPPRESS)
     p.add_argument("--stats", help=argparse.SUPPRESS)
+    p.add_argument("--go", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
     if args.role == "flood":
-        return run_flood(args.rate, Path(args.stats))
+        return run_flood(args.rate, Path(args.stats), Path(args.go) if args.go else None)
     if args.role == "passthrough":
         return run_passthrough(Path(args.stats))
 
@@ -637,7 +802,8 @@ def main(argv=None) -> int:
     work = Path(args.work_dir) if keep else Path(tempfile.mkdtemp(prefix="semeq-soak-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        report = soak(seconds, args.rate, work, args.ceiling_db, args.health_interval, Path(args.music))
+        report = soak(seconds, args.rate, work, args.ceiling_db, args.health_interval, Path(args.music),
+                      port_max=args.port_max or None, warm=not args.cold)
     except Exception as exc:  # noqa: BLE001 - set-up failure: say what, keep the files
         print(json.dumps({"passed": False, "setup_error": f"{type(exc).__name__}: {exc}",
                           "work_dir": str(work)}, indent=2))

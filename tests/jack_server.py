@@ -13,8 +13,9 @@ from semeq_live.audio.jackd import DummyJackServer
 
 
 class JackServer(DummyJackServer):
-    def __init__(self, name: str = "semeq-test", rate: int = 48000, period: int = 128):
-        super().__init__(name, rate=rate, period=period)
+    def __init__(self, name: str = "semeq-test", rate: int = 48000, period: int = 128,
+                 port_max: int | None = None):
+        super().__init__(name, rate=rate, period=period, port_max=port_max)
 
     def start(self, timeout: float = 15.0) -> "JackServer":
         super().start(timeout)

@@ -157,6 +157,41 @@ def test_changes_the_audio_never_plays_are_still_written(monkeypatch):
     assert rec["alpha"] == 0.6 and "latency_ms" not in rec
 
 
+def test_reading_the_log_in_order_gives_the_state_at_every_event():
+    """Whatever the timing, folding state lines and ``pending_state`` in log order gives, at each
+    discrete event, exactly the state the app had when the event happened."""
+    import random
+
+    rng = random.Random(12)
+    fields = ("alpha", "intensity", "output_gain_db", "term_a")
+    for trial in range(20):
+        sim = Sim()
+        truth, expected = {}, {}
+        for i in range(rng.randint(200, 1500)):
+            r = rng.random()
+            if r < 0.7:
+                change = {rng.choice(fields): round(rng.random(), 3)}
+                truth.update(change)
+                sim.change(**change)
+            elif r < 0.85:
+                expected[i] = dict(truth)
+                sim.log.write("action", action="scene_store", arg=str(i))
+            elif r < 0.87:  # the audio thread stalls (an xrun): changes wait to be played
+                sim.next_block = max(sim.next_block, sim.now + rng.choice((0.01, 0.05, 0.3)))
+            sim.advance(rng.choice((0.0002, 0.001, 0.003, 0.02, 0.15)))
+        sim.log.flush_state_changes(force=True)
+        folded, recs = {}, sim.records()
+        for rec in recs:
+            if rec["event"] == "state":
+                folded.update({k: rec[k] for k in fields if k in rec})
+            else:
+                folded.update(rec.get("pending_state", {}))
+                assert folded == expected[int(rec["arg"])], (trial, rec)
+        assert folded == truth  # and the final state is in the log
+        states = [r for r in recs if r["event"] == "state"]
+        assert sum(r["changes"] for r in states) == sim.seq
+
+
 # ---------------------------------------------------------------------------- one line per failure
 @pytest.fixture(scope="module")
 def model():

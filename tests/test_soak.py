@@ -91,3 +91,40 @@ def test_xruns_compared_with_a_pass_through_client(soak_report):
     x = soak_report["xruns"]
     assert x["passthrough_callbacks"] > SECONDS * 48000 / 128 * 0.5  # the baseline really ran
     assert x["app"] <= x["limit"], x
+
+
+def test_dc_never_reaches_the_output(soak_report):
+    dc = soak_report["dc"]
+    assert dc["occurrences"] >= 2  # both DC segments, judged after their first second
+    assert dc["worst_dbfs"] < -60, dc
+
+
+def test_the_log_stays_something_a_journal_keeps(soak_report):
+    log = soak_report["log"]
+    assert 0 < log["max_state_lines_in_1s"] <= 10, log
+    assert log["state_lines_per_s"] <= 10
+    # Coalesced, not dropped: the state lines sum up many more changes than there are lines.
+    assert log["state_changes_in_lines"] > 5 * log["state_lines"], log
+
+
+def test_memory_is_reported_idle_and_under_the_flood(soak_report):
+    mem = soak_report["memory"]
+    for phase in ("idle", "under_load"):
+        m = mem[phase]
+        assert 0 < m["uss_mb"] <= m["pss_mb"] <= m["rss_mb"], m
+        assert "jack shared memory" in m["by_mapping"] and "anonymous" in m["by_mapping"]
+    # Under the flood the app holds no more than a little beyond what it held idle.
+    assert mem["under_load"]["uss_mb"] - mem["idle"]["uss_mb"] < 20, mem
+
+
+def test_the_soak_runs_jack_as_the_stage_unit_does(soak_report):
+    """The soak's server has the port limit of deploy/jackd.service, so its memory figures are the
+    stage's (jackd's shared memory, mapped by every client, grows with that limit)."""
+    import configparser
+    import shlex
+
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(REPO / "deploy" / "jackd.service")
+    argv = shlex.split(unit["Service"]["ExecStart"])
+    stage_port_max = int(argv[argv.index("--port-max") + 1])
+    assert soak_report["memory"]["jack_port_max"] == stage_port_max

@@ -16,10 +16,13 @@ from ..errors import DeviceError
 
 
 class DummyJackServer:
-    def __init__(self, name: str, rate: int = 48000, period: int = 128):
+    def __init__(self, name: str, rate: int = 48000, period: int = 128, port_max: int | None = None):
         self.name = name
         self.rate = int(rate)
         self.period = int(period)
+        # jackd's shared memory grows with its port limit (2048 by default: 107 MB, mapped by
+        # every client); None keeps jackd's default.
+        self.port_max = port_max
         self.proc: subprocess.Popen | None = None
         self.log_path = os.path.join(tempfile.gettempdir(), f"semeq-jackd-{name}-{os.getpid()}.log")
 
@@ -37,8 +40,10 @@ class DummyJackServer:
             raise DeviceError("jackd is not installed (Debian: apt-get install jackd2 libportaudio2)")
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
-                ["jackd", "-n", self.name, "--no-realtime", "-d", "dummy", "-r", str(self.rate),
-                 "-p", str(self.period)], stdout=log, stderr=subprocess.STDOUT, env=self.env())
+                ["jackd", "-n", self.name, "--no-realtime",
+                 *(["--port-max", str(self.port_max)] if self.port_max else []),
+                 "-d", "dummy", "-r", str(self.rate), "-p", str(self.period)],
+                stdout=log, stderr=subprocess.STDOUT, env=self.env())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -7,14 +7,16 @@ Lines are JSON objects (one per line, ``event`` first), so journald shows them r
 - ``state``: control-state changes, **coalesced**: at most ``STATE_LINES_PER_S`` (10) lines in
   any one second, each carrying the latest value of every field that changed since the previous
   state line, ``changes`` (how many changes it sums up), and, for the newest change in it that the
-  audio thread has played, ``latency_ms`` from input arrival to the first block with the new target
-  and ``audio_frame``, the output frame where that block starts. A fader throw of 100 messages is
-  one or two lines, not 100; the final state is always written (when the moves stop, before a
-  discrete event, and at shutdown);
+  audio thread has played (its ``latency_seq`` when that is not the line's last), ``latency_ms``
+  from input arrival to the first block with the new target and ``audio_frame``, the output frame
+  where that block starts. A fader throw of 100 messages is one or two lines, not 100; the final
+  state is always written (when the moves stop, before a discrete event, and at shutdown);
 - discrete events (``action``, ``action_failed``, ``bypass``, ``device``, ``xrun``, errors...):
   written at once, one line each. Changes made before such an event that no state line has shown
-  yet are written first, as a state line when the rate bound allows one and the audio thread has played them (so the line has its latency), else in the event's own line
-  as ``pending_state``; either way the log keeps the order in which changes and events happened;
+  yet are written first, as a state line when the rate bound allows one and the audio thread has
+  played them (so the line has its latency), else in the event's own line as ``pending_state``
+  (only the changes no earlier line carried). Read in order, the lines always give each field's
+  value at that point: the log keeps the order in which changes and events happened;
 - ``health``: every ``health_interval_s``: callback timing and load, xruns, CPU, memory, levels, mode.
 """
 
@@ -80,6 +82,7 @@ class HeadlessLog:
         self._clock = clock
         self._lock = threading.RLock()
         self._pending: list[tuple[float, dict]] = []  # (queued at, fields) of unwritten changes
+        self._carried = 0  # how many of them event lines have already carried (pending_state)
         self._state_times: deque[float] = deque(maxlen=STATE_LINES_PER_S)  # the latest lines
         self.lines = Counter()  # lines written, per event kind (the soak reports the rates)
 
@@ -87,14 +90,17 @@ class HeadlessLog:
     def write(self, event: str, **fields) -> None:
         """A discrete event: written now, after the state changes that came before it."""
         with self._lock:
-            if self._pending and event not in UNORDERED_EVENTS:
-                n = len(self._pending)
+            n = len(self._pending)
+            if n and event not in UNORDERED_EVENTS:
                 if (self._state_line_allowed(self._clock())
                         and _newest_heard(self._pending, self.metrics) == n
                         and (n == 1 or self._pending[0][1].get("source") != "start")):
                     self._write_state(n)  # the usual case: a state line, with its latency
-                else:  # rate bound, or not heard yet: the event line says what it followed
-                    fields = {**fields, "pending_state": _merge(f for _, f in self._pending)}
+                elif self._carried < n:  # rate bound, or not heard yet: the event line says
+                    # what it followed (only what no earlier event line carried)
+                    new = self._pending[self._carried:]
+                    fields = {**fields, "pending_state": _merge(f for _, f in new)}
+                    self._carried = n
             self._write_line(event, fields)
 
     def state_change(self, fields: dict) -> None:
@@ -104,10 +110,11 @@ class HeadlessLog:
     def flush_state_changes(self, metrics=None, force: bool = False) -> None:
         """Write one coalesced state line if one is due (called every ~0.1 s by the app's loop).
 
-        Due: the rate bound allows a line, and the audio thread
-        has played at least one of the pending changes (the line then holds the changes up to the
-        newest played one, with its latency) or the oldest has waited ``LATENCY_WAIT_S`` (stream
-        stopped: written without latency). ``force`` (shutdown) writes everything pending now.
+        Due: the rate bound allows a line, and the audio thread has played at least one of the
+        pending changes (the line then holds the changes up to the newest played one, and at least
+        those an event line has carried, so the log never steps back) or the oldest has waited
+        ``LATENCY_WAIT_S`` (stream stopped: written without latency). ``force`` (shutdown) writes
+        everything pending now.
         """
         metrics = metrics if metrics is not None else self.metrics
         with self._lock:
@@ -121,11 +128,11 @@ class HeadlessLog:
                 return
             # The start state (the whole initial state) is a line of its own.
             limit = 1 if self._pending[0][1].get("source") == "start" else len(self._pending)
-            heard = _newest_heard(self._pending[:limit], metrics)
-            if heard:
-                self._write_state(heard, metrics)
-            elif now - self._pending[0][0] >= LATENCY_WAIT_S:
-                self._write_state(limit, metrics)
+            n = max(_newest_heard(self._pending[:limit], metrics), self._carried)
+            if n == 0 and now - self._pending[0][0] >= LATENCY_WAIT_S:
+                n = limit
+            if n:
+                self._write_state(n, metrics)
 
     # ------------------------------------------------------------------ under the lock
     def _state_line_allowed(self, now: float) -> bool:
@@ -133,24 +140,28 @@ class HeadlessLog:
         return len(times) < STATE_LINES_PER_S or now - times[0] >= 1.0
 
     def _write_state(self, n: int, metrics=None) -> None:
-        """One line for the first ``n`` pending changes: the latest value of each field."""
+        """One line for the first ``n`` pending changes: the latest value of each field, and the
+        latency of the newest of them the audio thread has played."""
         metrics = metrics if metrics is not None else self.metrics
         batch, self._pending = self._pending[:n], self._pending[n:]
+        self._carried = max(0, self._carried - n)
         last = batch[-1][1]
         fields = _merge(f for _, f in batch)
         fields.update(seq=last["seq"], source=last.get("source"), t_arrival=last.get("t_arrival"),
                       changes=len(batch))
-        fields.pop("port", None)
         if last.get("port"):
             fields["port"] = last["port"]
         sources = sorted({str(f.get("source")) for _, f in batch})
         if len(sources) > 1:
             fields["sources"] = sources
-        applied = metrics.applied(last["seq"]) if metrics is not None else None
-        if applied is not None:
-            t_block, frame = applied
-            fields["latency_ms"] = 1000.0 * (t_block - last["t_arrival"])
+        heard = _newest_heard(batch, metrics)
+        if heard:
+            change = batch[heard - 1][1]
+            t_block, frame = metrics.applied(change["seq"])
+            fields["latency_ms"] = 1000.0 * (t_block - change["t_arrival"])
             fields["audio_frame"] = frame
+            if heard < n:
+                fields["latency_seq"] = change["seq"]  # the played change the latency is of
         self._state_times.append(self._clock())
         self._write_line("state", fields)
 
