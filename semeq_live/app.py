@@ -95,6 +95,13 @@ class StageConfig:
             self.subsonic_hz = validate_subsonic_hz(self.subsonic_hz)
         except ValueError as exc:
             raise CLIError(str(exc)) from None
+        if self.reference:
+            from .analysis.reference import ReferenceFileError, check_reference_spec
+
+            try:
+                check_reference_spec(self.reference)
+            except ReferenceFileError as exc:
+                raise CLIError(str(exc)) from None
         return self
 
 

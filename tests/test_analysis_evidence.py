@@ -36,8 +36,10 @@ SHORTFALLS: dict[tuple[str, str, str], tuple[float, str]] = {
         0.7, "legato notes 196-784 Hz: in a 2 s window the fundamentals' bands come and go by 10-30 dB"),
     ("right_word", "lead line", "bright"): (0.7, "as above"),
     ("right_word", "hats", "bright"): (
-        0.6, "above 2 kHz the mean warm and bright curves differ by level (about 7 dB), hardly by "
-             "shape (< 0.5 dB RMS once the level is removed): the ranking rests on a 1 dB slope"),
+        0.0, "above 2 kHz the mean warm and bright curves differ by level (about 7 dB), hardly by "
+             "shape (< 0.5 dB RMS once the level is removed): the ranking rests on a 1 dB slope and "
+             "goes either way from one training run to the next (0-100 %, 81 % for the bundled "
+             "model); what holds is that the profile moves the right way (checked for every source)"),
 }
 
 
@@ -64,7 +66,16 @@ def goal(figure: str, source: str, shape: str) -> float:
     return SHORTFALLS.get((figure, source, shape), (E.GOALS[figure], ""))[0]
 
 
+def _bright_margin(fig) -> float:
+    """Mean of similarity(bright) - similarity(warm) over the settled confident estimates."""
+    ests = [e for e in E.settled(fig["estimates"]) if e.confident]
+    return float(np.mean([e.similarity("bright") - e.similarity("warm") for e in ests]))
+
+
 def check_source(model, src: E.Source) -> None:
+    if src.expect_estimate:  # whatever the ranking: bright-shaped input reads brighter than warm-shaped
+        warm, bright = (E.profile_figures(model, src, t, o) for t, o in (("warm", "bright"), ("bright", "warm")))
+        assert _bright_margin(bright) > _bright_margin(warm), src.name
     for term, other in (("warm", "bright"), ("bright", "warm")):
         fig = E.profile_figures(model, src, term, other)
         if not src.expect_estimate:

@@ -202,3 +202,18 @@ def test_the_reference_action_and_key_step_through_the_references():
         ctl.stop()
     assert [f["arg"] for k, f in events if k == "action"] == ["voice", "pink"]
     assert an.reference.name == "pink"
+
+
+@pytest.mark.parametrize("spec, message", [("vocie", "did you mean voice"), ("mix", "choose music, voice, pink")])
+def test_a_mistyped_builtin_name_is_refused_everywhere(spec, message, tmp_path):
+    """`--reference vocie` must not pass for a (new) file name: analyze, render and run say so."""
+    from semeq_live.app import StageConfig
+    from semeq_live.errors import CLIError
+
+    with pytest.raises(ReferenceFileError, match=message):
+        ReferenceSpectrum.resolve(spec)
+    with pytest.raises(CLIError, match=message):
+        StageConfig(reference=spec).validate()
+    # A path that does not exist yet is fine for the live app ("learn reference" creates it).
+    assert StageConfig(reference=str(tmp_path / "new.json")).validate().reference.endswith("new.json")
+    StageConfig(reference="voice").validate()

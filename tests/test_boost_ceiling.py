@@ -355,10 +355,16 @@ def test_band_weights_are_tracked_and_held_through_silence():
     full = np.ones(28)
     engine.compute(state, InputEstimate(False, "x", t + 2.0, -20.0, band_power=np.ones(28), band_weight=full))
     w = engine.band_weight
-    assert np.all(w[bass == 0] == pytest.approx(1 - np.exp(-1.0)))  # one time constant
-    engine.compute(state, InputEstimate(False, "too quiet (-90 dBFS)", t + 10.0, -90.0,
-                                        band_power=np.full(28, 1e-12), band_weight=np.zeros(28)))
-    np.testing.assert_array_equal(engine.band_weight, w)  # silence holds
+    assert np.all(w[bass == 0] == pytest.approx(1 - np.exp(-2.0 / 0.5)))  # four time constants
+    # An estimate without weights (the analyzer still listening) holds the picture too.
+    engine.compute(state, InputEstimate(False, "listening: 0.3 s analysed", t + 2.5, -20.0,
+                                        band_power=np.ones(28)))
+    np.testing.assert_array_equal(engine.band_weight, w)
+    for level in (-90.0, -65.0):  # silence, or a pause's hiss: the picture holds
+        engine.compute(state, InputEstimate(False, f"too quiet ({level:.0f} dBFS)", t + 10.0 - level,
+                                            level, band_power=np.full(28, 10 ** (level / 10) / 28),
+                                            band_weight=np.zeros(28)))
+        np.testing.assert_array_equal(engine.band_weight, w)
     engine.reset()
     assert engine.band_weight is None
 

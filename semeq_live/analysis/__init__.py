@@ -4,8 +4,9 @@
 objects; ``AutoGain`` turns an applied EQ and the input spectrum into loudness compensation.
 
 Modules: ``ring`` (lock-free input ring), ``bands`` (third-octave band powers of one FFT segment),
-``reference`` (built-in and learned reference spectra, files), ``analyzer`` (rolling window,
-gating, curve encoder, term profile), ``estimate`` (the result type), ``loudness`` (K-weighting,
+``presence`` (which bands carry signal, the "no estimate" limits), ``reference`` (built-in music,
+voice and pink references, learned ones, files), ``analyzer`` (rolling window, gating, curve
+encoder, term profile), ``estimate`` (the result type), ``loudness`` (K-weighting,
 predicted loudness change, auto-gain), ``eq_power`` (compiled EQ power gain), ``thread`` (the
 live analysis loop).
 """

@@ -42,6 +42,12 @@ from .reference import BUILTIN_NAMES, ReferenceSpectrum, learned_reference
 from .ring import AudioRing
 
 
+# No estimate from less than this much audio: a spectrum of half a second of speech or a song swings
+# by several dB, and acting on it put the first 3 s of the speech clips 1.2-1.5 LU off (auto-gain
+# and the adaptive cascade both started from one segment). 3-4 half-overlapping segments.
+MIN_SECONDS = 0.85
+
+
 class ReferenceCaptureError(SemeqError):
     """"Learn reference" was asked for while there is not enough signal to learn from."""
 
@@ -58,7 +64,7 @@ class Analyzer:
 
     def __init__(self, sample_rate: float, channels: int, model=None, window_s: float = 2.0,
                  reference: ReferenceSpectrum | None = None, min_level_db: float = -60.0,
-                 hysteresis_db: float = 6.0, min_seconds: float = 0.5, min_bands: float = MIN_BANDS,
+                 hysteresis_db: float = 6.0, min_seconds: float = MIN_SECONDS, min_bands: float = MIN_BANDS,
                  max_deviation_rms_db: float = 12.0, learn_seconds: float = 30.0):
         if not (sample_rate > 0 and math.isfinite(sample_rate)):
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")

@@ -198,6 +198,7 @@ class ReferenceSpectrum:
             return cls.default()
         if spec in BUILTIN_NAMES:
             return cls.builtin(spec)
+        check_reference_spec(spec)
         return cls.load(spec)
 
     def describe(self) -> str:
@@ -222,5 +223,15 @@ def learned_reference(band_power: np.ndarray, *, seconds: float, sample_rate: fl
     return ReferenceSpectrum(band_db, name="learned", source="learned", meta=meta, band_weight=weight)
 
 
-def builtin_names() -> tuple[str, ...]:
-    return BUILTIN_NAMES
+def check_reference_spec(spec: str) -> None:
+    """Refuse a mistyped built-in name (``vocie``), which would otherwise pass for a file name."""
+    import difflib
+
+    if spec in BUILTIN_NAMES or Path(spec).exists():
+        return
+    looks_like_name = "/" not in spec and "." not in spec
+    near = difflib.get_close_matches(spec.lower(), BUILTIN_NAMES, n=1, cutoff=0.6)
+    if looks_like_name or near:
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise ReferenceFileError(f"unknown reference {spec!r}{hint}: choose {', '.join(BUILTIN_NAMES)} "
+                                 "or a reference file (.json)")

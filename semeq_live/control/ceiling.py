@@ -4,12 +4,15 @@ The applied EQ is a cascade of 10 RBJ biquads (the forward setting and the undon
 ``engine.py``), and the net curve of that cascade can reach twice what one band can (+24 dB where
 a forward boost meets the inverse of an input cut). One mechanism bounds it, per frequency:
 
-- **ceiling** ``C(f) = e + w(f) (cap - e)``: ``cap`` is ``max_boost_db`` (the stage's boost cap,
+- **ceiling** ``C(f) = e + a(f) (cap - e)``: ``cap`` is ``max_boost_db`` (the stage's boost cap,
   at most the EQ's own range of 12 dB; the range itself when no cap is set) where the input
   carries signal, and ``e`` (``EMPTY_BAND_ALLOWANCE_DB``, 0.5 dB: the far tail of a filter that
-  shapes the bands with signal) where it has nothing. ``w(f)`` is the analyzer's band weight
-  (1 = signal, 0 = nothing), interpolated on log frequency between band centres and held beyond
-  the outermost bands that lie below Nyquist;
+  shapes the bands with signal) where it has nothing. ``a(f)`` comes from the analyzer's band
+  weights (1 = signal, 0 = nothing): a band may be boosted in full when its weight is 1 (within
+  30 dB of the strongest band, against a programme's shape), not at all from weight 0.6 down
+  (36 dB under it: boosting there raises noise and leakage, not the source; the analyzer still
+  *judges* such bands, down to 45 dB), linearly between; interpolated on log frequency between
+  band centres and held beyond the outermost bands that lie below Nyquist;
 - **floor** ``-12 dB``: the correction stays inside the EQ's range on the cut side too. Cuts are
   never limited by the boost cap.
 
@@ -37,11 +40,17 @@ import numpy as np
 from numba import njit
 
 from ..analysis.bands import band_edges
+from ..analysis.presence import FULL_DB, ZERO_DB
 from ..dsp.design import MIN_FREQ_HZ, high_shelf_coeffs, low_shelf_coeffs, peaking_coeffs
 from ..params import (ANALYSIS_FREQS, BAND_INDEX, BAND_KINDS, GAIN_INDEX, GAIN_RANGE_DB, HIGH_SHELF,
                       LOW_SHELF, MAX_FREQ_FRACTION, N_BANDS, Q_RANGE)
 
 EQ_RANGE_DB = float(GAIN_RANGE_DB[1])
+# Boosting is allowed in full where a band is within FULL_DB of the input's strongest band (the
+# analyzer's weight 1) and not at all from BOOST_ZERO_DB under it: there a boost raises noise and
+# leakage, not the source. The analyzer's weights fall from 1 to 0 between FULL_DB and ZERO_DB.
+BOOST_ZERO_DB = 36.0
+BOOST_WEIGHT_FLOOR = (ZERO_DB - BOOST_ZERO_DB) / (ZERO_DB - FULL_DB)
 # Where the input has nothing, a boost this small is allowed: the far tail of a filter shaping the
 # bands that do carry signal (a 6 dB bell at 1 kHz still adds 0.15 dB at 5 kHz). Raising noise by
 # half a dB is inaudible; asking for exactly 0 dB would wipe out every boost near an empty region.
@@ -65,6 +74,7 @@ _KINDS = np.array(BAND_KINDS, dtype=np.int64)
 _INDEX = np.array(BAND_INDEX, dtype=np.int64)  # (gain, freq, q) per band, q = -1 for shelves
 N_SECTIONS = 2 * N_BANDS  # the forward layout, then the inverse layout
 MAX_EXTRA_POINTS = 24  # refined extremes per pass
+_ALL = np.ones(N_SECTIONS, dtype=np.bool_)
 REFINE_WITHIN_DB = 1.0  # extremes closer than this to a limit are located between grid points
 REFINE_ROUNDS = 4  # successive parabolic interpolation steps per extreme
 REFINE_MIN_GAIN_DB = 1e-4  # a parabola promising less than this above the grid point is not refined
@@ -90,12 +100,20 @@ def _interp(x, xp, fp):
 
 
 @njit(cache=True, nogil=True)
-def _design(gains, freqs, qs, fs, coef):
-    """``coef[j]``: section ``j``'s RBJ coefficients (b0 b1 b2 a0 a1 a2); identity at 0 dB."""
+def _design(gains, freqs, qs, fs, coef, designed, dirty):
+    """``coef[j]``: section ``j``'s RBJ coefficients (b0 b1 b2 a0 a1 a2), identity at 0 dB. Only
+    sections whose gain changed since they were last designed (``designed``) are redone and
+    marked ``dirty``: a pass usually turns down the boosts and leaves the cuts as they were."""
     for j in range(N_SECTIONS):
         gain = gains[j]
+        if gain == designed[j]:
+            dirty[j] = False
+            continue
+        designed[j] = gain
+        dirty[j] = True
         if gain == 0.0:
-            coef[j, 0], coef[j, 1], coef[j, 2], coef[j, 3], coef[j, 4], coef[j, 5] = 1.0, 0.0, 0.0, 1.0, 0.0, 0.0
+            coef[j, :] = 0.0
+            coef[j, 0] = coef[j, 3] = 1.0
             continue
         w0 = 2.0 * math.pi * freqs[j] / fs
         kind = _KINDS[j % N_BANDS]
@@ -119,49 +137,76 @@ def _power(coef, j, c1, s1, c2, s2):
 
 
 @njit(cache=True, nogil=True)
-def _set_point(i, log_f, fs, band_logc, band_w, cap, empty, logf, trig, ceil):
-    """Grid point ``i`` at ``exp(log_f)``: its trigonometry and its ceiling."""
-    logf[i] = log_f
-    w = 2.0 * math.pi * math.exp(log_f) / fs
+def _ceiling_at(x, lim):
+    """The ceiling (dB) at log-frequency ``x``. ``lim``: (fs, floor, band log-centres, the bands'
+    boost allowances, cap, empty-band allowance, the weight below which a band allows nothing)."""
+    return lim[5] + _interp(x, lim[2], lim[3]) * (lim[4] - lim[5])
+
+
+@njit(cache=True, nogil=True)
+def _set_point(i, x, lim, grid):
+    """Grid point ``i`` at log-frequency ``x``: its trigonometry and its ceiling. ``grid``: (log
+    frequencies, cos/sin of w and 2w, ceiling, section power gains, net dB)."""
+    logf, trig, ceil = grid[0], grid[1], grid[2]
+    logf[i] = x
+    w = 2.0 * math.pi * math.exp(x) / lim[0]
     trig[0, i] = math.cos(w)
     trig[1, i] = math.sin(w)
     trig[2, i] = math.cos(2.0 * w)
     trig[3, i] = math.sin(2.0 * w)
-    ceil[i] = empty + _interp(log_f, band_logc, band_w) * (cap - empty)
+    ceil[i] = _ceiling_at(x, lim)
 
 
 @njit(cache=True, nogil=True)
-def _powers(coef, trig, start, stop, pw, net):
-    """``pw[j, i]``: power gain of section ``j`` at points ``start..stop``; ``net``: the cascade in dB."""
+def _powers(coef, start, stop, grid, dirty):
+    """Section power gains at points ``start..stop`` (recomputed for the ``dirty`` sections only)
+    and the cascade's net curve in dB. Section by section over contiguous points, so the compiler
+    can vectorise the inner loop."""
+    trig, pw, net = grid[1], grid[3], grid[4]
+    cos1, sin1, cos2, sin2 = trig[0], trig[1], trig[2], trig[3]
+    for j in range(N_SECTIONS):
+        if not dirty[j]:
+            continue
+        b0, b1, b2, a0, a1, a2 = coef[j, 0], coef[j, 1], coef[j, 2], coef[j, 3], coef[j, 4], coef[j, 5]
+        row = pw[j]
+        if b1 == 0.0 and b2 == 0.0 and a1 == 0.0 and a2 == 0.0:  # a section at 0 dB
+            for i in range(start, stop):
+                row[i] = 1.0
+            continue
+        for i in range(start, stop):
+            nr = b0 + b1 * cos1[i] + b2 * cos2[i]
+            ni = b1 * sin1[i] + b2 * sin2[i]
+            dr = a0 + a1 * cos1[i] + a2 * cos2[i]
+            di = a1 * sin1[i] + a2 * sin2[i]
+            row[i] = max(nr * nr + ni * ni, 1e-300) / max(dr * dr + di * di, 1e-300)
     for i in range(start, stop):
-        c1, s1, c2, s2 = trig[0, i], trig[1, i], trig[2, i], trig[3, i]
         prod = 1.0
         for j in range(N_SECTIONS):
-            p = _power(coef, j, c1, s1, c2, s2)
-            pw[j, i] = p
-            prod *= p
+            prod *= pw[j, i]
         net[i] = 10.0 * math.log10(max(prod, 1e-300))
 
 
 @njit(cache=True, nogil=True)
-def _distance(coef, x, side, fs, floor_db, band_logc, band_w, cap, empty):
+def _distance(coef, x, side, lim):
     """How far the net curve at log-frequency ``x`` is above the ceiling (side 1) or below the floor."""
-    w = 2.0 * math.pi * math.exp(x) / fs
+    w = 2.0 * math.pi * math.exp(x) / lim[0]
     c1, s1, c2, s2 = math.cos(w), math.sin(w), math.cos(2.0 * w), math.sin(2.0 * w)
     prod = 1.0
     for j in range(N_SECTIONS):
         prod *= _power(coef, j, c1, s1, c2, s2)
     net = 10.0 * math.log10(max(prod, 1e-300))
     if side > 0.0:
-        return net - (empty + _interp(x, band_logc, band_w) * (cap - empty))
-    return floor_db - net
+        return net - _ceiling_at(x, lim)
+    return lim[1] - net
 
 
 @njit(cache=True, nogil=True)
-def _refine(coef, n_sorted, logf, net, ceil, trig, pw, fs, floor_db, band_logc, band_w, cap, empty):
+def _refine(coef, n_sorted, lim, grid):
     """Locate the extremes of the curve's distance to its limits between grid points (a narrow peak
     off every grid point) by successive parabolic interpolation, and add them as points. Returns
     the number of points in use."""
+    logf, ceil, net = grid[0], grid[2], grid[4]
+    floor_db = lim[1]
     n = n_sorted
     for i in range(1, n_sorted - 1):
         if logf[i] == logf[i - 1]:
@@ -181,10 +226,8 @@ def _refine(coef, n_sorted, logf, net, ceil, trig, pw, fs, floor_db, band_logc, 
             if b < -REFINE_WITHIN_DB or b <= a or b <= c:
                 continue
             x0, x1, x2 = logf[lft], logf[i], logf[rgt]
-            h0, h1 = x1 - x0, x2 - x1
-            if h0 <= 0.0 or h1 <= 0.0:
-                continue
             # Skip flat stretches: the parabola through the points promises almost nothing more.
+            h0, h1 = x1 - x0, x2 - x1
             d0, d1 = (b - a) / h0, (c - b) / h1
             curv = (d1 - d0) / (h0 + h1)
             if curv >= 0.0:
@@ -204,7 +247,7 @@ def _refine(coef, n_sorted, logf, net, ceil, trig, pw, fs, floor_db, band_logc, 
                 xv = min(max(0.5 * (x0 + x1) - d0 / (2.0 * curv), x0), x2)
                 if xv == x1:
                     break
-                v = _distance(coef, xv, side, fs, floor_db, band_logc, band_w, cap, empty)
+                v = _distance(coef, xv, side, lim)
                 if v > best:
                     best_x, best = xv, v
                 # Keep the bracket around the highest of the four points.
@@ -219,24 +262,27 @@ def _refine(coef, n_sorted, logf, net, ceil, trig, pw, fs, floor_db, band_logc, 
                     else:
                         x2, c = xv, v
             if best_x != logf[i]:
-                _set_point(n, best_x, fs, band_logc, band_w, cap, empty, logf, trig, ceil)
+                _set_point(n, best_x, lim, grid)
                 n += 1
-    _powers(coef, trig, n_sorted, n, pw, net)
+    _powers(coef, n_sorted, n, grid, _ALL)
     return n
 
 
 @njit(cache=True, nogil=True)
-def _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db, band_logc,
-              band_w, cap, empty):
-    """Net curve of the scaled sections on the sorted grid plus its refined extremes."""
-    _design(scaled, freqs, qs, fs, coef)
-    _powers(coef, trig, 0, n_sorted, pw, net)
-    return _refine(coef, n_sorted, logf, net, ceil, trig, pw, fs, floor_db, band_logc, band_w, cap, empty)
+def _evaluate(scaled, sec, n_sorted, lim, grid):
+    """Net curve of the sections at gains ``scaled`` on the sorted grid plus its refined extremes.
+    ``sec``: (frequencies, Qs, coefficients, the gains they were designed for, dirty flags)."""
+    freqs, qs, coef, designed, dirty = sec
+    _design(scaled, freqs, qs, lim[0], coef, designed, dirty)
+    _powers(coef, 0, n_sorted, grid, dirty)
+    return _refine(coef, n_sorted, lim, grid)
 
 
 @njit(cache=True, nogil=True)
-def _excess(n, net, ceil, floor_db, logf, found):
+def _excess(n, lim, grid, found):
     """Largest rise above the ceiling and fall below the floor over points ``0..n``, and where."""
+    logf, ceil, net = grid[0], grid[2], grid[4]
+    floor_db = lim[1]
     over, under = -1e300, -1e300
     for i in range(n):
         if net[i] - ceil[i] > over:
@@ -249,10 +295,12 @@ def _excess(n, net, ceil, floor_db, logf, found):
 
 
 @njit(cache=True, nogil=True)
-def _reduce(gains, scale, scaled, freqs, qs, fs, coef, n_sorted, n, logf, trig, ceil, pw, net, floor_db,
-            band_logc, band_w, cap, empty, margin, max_passes, tolerance, over, under, found):
+def _reduce(gains, scale, scaled, sec, n_sorted, n, lim, grid, margin, max_passes, tolerance, over, under,
+            found):
     """Reduction passes (see the module notes) until nothing exceeds; returns (passes, over, under,
     points in use)."""
+    ceil, pw, net = grid[2], grid[3], grid[4]
+    floor_db = lim[1]
     rho = np.empty(N_SECTIONS)
     r = np.empty(N_SECTIONS)
     passes = 0
@@ -281,19 +329,18 @@ def _reduce(gains, scale, scaled, freqs, qs, fs, coef, n_sorted, n, logf, trig, 
         for j in range(N_SECTIONS):
             scale[j] *= 1.0 - min(rho[j], 1.0)
             scaled[j] = gains[j] * scale[j]
-        n = _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db,
-                      band_logc, band_w, cap, empty)
-        over, under = _excess(n, net, ceil, floor_db, logf, found)
+        n = _evaluate(scaled, sec, n_sorted, lim, grid)
+        over, under = _excess(n, lim, grid, found)
     return passes, over, under, n
 
 
 @njit(cache=True, nogil=True)
-def _limit(fwd, inv, has_inv, fs, top_hz, base_logf, base_trig, base_lo, base_t, band_logc, band_weight,
-           band_w, cap, empty, floor_db, margin, max_passes, tolerance, logf, trig, ceil, pw, net, scale,
-           info):
+def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, band_weight, lim, grid,
+           margin, max_passes, tolerance, scale, info):
     """Scale the 10 sections' gains (``scale``, from 1) until the net curve lies between floor and
     ceiling. ``info``: held back dB and where (log Hz), raised dB and where, passes, bisected,
-    points used."""
+    points used. ``lim[3]`` receives the band weights, sanitised."""
+    fs, floor_db, band_w, cap, empty = lim[0], lim[1], lim[3], lim[4], lim[5]
     gains = np.zeros(N_SECTIONS)
     freqs = np.empty(N_SECTIONS)
     qs = np.full(N_SECTIONS, 0.71)
@@ -309,11 +356,27 @@ def _limit(fwd, inv, has_inv, fs, top_hz, base_logf, base_trig, base_lo, base_t,
             freqs[j] = min(max(p[fi], MIN_FREQ_HZ), MAX_FREQ_FRACTION * fs)
             if qi >= 0:
                 qs[j] = min(max(p[qi], Q_RANGE[0]), Q_RANGE[1])
-    # Band weights of the bands below Nyquist, in [0, 1] (not a number: assume signal).
+    # How much of the cap each band below Nyquist allows, from its weight (not a number: signal).
+    w0 = lim[6]
     for k in range(band_w.shape[0]):
         v = band_weight[k]
-        band_w[k] = 1.0 if v != v else min(max(v, 0.0), 1.0)
+        band_w[k] = 1.0 if v != v else min(max((v - w0) / (1.0 - w0), 0.0), 1.0)
+    for j in range(N_SECTIONS):
+        scale[j] = 1.0
+    # No RBJ peak or shelf (S = 1) rises above its gain anywhere: if all the boosts together stay
+    # under the lowest ceiling and all the cuts together above the floor, nothing can exceed.
+    boost_sum = cut_sum = 0.0
+    for j in range(N_SECTIONS):
+        boost_sum += max(gains[j], 0.0)
+        cut_sum += min(gains[j], 0.0)
+    lowest = 1.0
+    for k in range(band_w.shape[0]):
+        lowest = min(lowest, band_w[k])
+    if boost_sum <= empty + lowest * (cap - empty) and cut_sum >= floor_db:
+        info[0], info[1], info[2], info[3], info[4], info[5], info[6] = -1.0, 0.0, -1.0, 0.0, 0, 0, 0
+        return
     # The sorted grid: the fixed grid merged with the sections' centres (where a peak has its top).
+    logf, trig, ceil = grid[0], grid[1], grid[2]
     centres = np.empty(N_SECTIONS)
     for j in range(N_SECTIONS):
         centres[j] = math.log(min(max(freqs[j], math.exp(base_logf[0])), top_hz))
@@ -331,21 +394,18 @@ def _limit(fwd, inv, has_inv, fs, top_hz, base_logf, base_trig, base_lo, base_t,
             ceil[i] = empty + (band_w[lo] + base_t[a] * (band_w[hi] - band_w[lo])) * (cap - empty)
             a += 1
         else:
-            _set_point(i, centres[c], fs, band_logc, band_w, cap, empty, logf, trig, ceil)
+            _set_point(i, centres[c], lim, grid)
             c += 1
     n_sorted = nb + N_SECTIONS
-    coef = np.empty((N_SECTIONS, 6))
+    designed = np.full(N_SECTIONS, np.nan)  # the gains the coefficients are for: none yet
+    sec = (freqs, qs, np.empty((N_SECTIONS, 6)), designed, np.ones(N_SECTIONS, dtype=np.bool_))
     scaled = gains.copy()
-    for j in range(N_SECTIONS):
-        scale[j] = 1.0
-    n = _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db, band_logc,
-                  band_w, cap, empty)
+    n = _evaluate(scaled, sec, n_sorted, lim, grid)
     found = np.empty(2)
-    over, under = _excess(n, net, ceil, floor_db, logf, found)
+    over, under = _excess(n, lim, grid, found)
     info[0], info[1], info[2], info[3] = over, found[0], under, found[1]
-    passes, over, under, n = _reduce(gains, scale, scaled, freqs, qs, fs, coef, n_sorted, n, logf, trig,
-                                     ceil, pw, net, floor_db, band_logc, band_w, cap, empty, margin,
-                                     max_passes, tolerance, over, under, found)
+    passes, over, under, n = _reduce(gains, scale, scaled, sec, n_sorted, n, lim, grid, margin, max_passes,
+                                     tolerance, over, under, found)
     worst = max(over, under)
     if passes > 0 and worst < -tolerance:
         # The passes overshoot (each section gives the largest share any frequency asked of it).
@@ -357,12 +417,10 @@ def _limit(fwd, inv, has_inv, fs, top_hz, base_logf, base_trig, base_lo, base_t,
         for j in range(N_SECTIONS):
             scale[j] = 1.0 - tau * (1.0 - scale[j])
             scaled[j] = gains[j] * scale[j]
-        n = _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db,
-                      band_logc, band_w, cap, empty)
-        over, under = _excess(n, net, ceil, floor_db, logf, found)
-        more, over, under, n = _reduce(gains, scale, scaled, freqs, qs, fs, coef, n_sorted, n, logf, trig,
-                                       ceil, pw, net, floor_db, band_logc, band_w, cap, empty, margin,
-                                       max_passes, tolerance, over, under, found)
+        n = _evaluate(scaled, sec, n_sorted, lim, grid)
+        over, under = _excess(n, lim, grid, found)
+        more, over, under, n = _reduce(gains, scale, scaled, sec, n_sorted, n, lim, grid, margin, max_passes,
+                                       tolerance, over, under, found)
         passes += 1 + more
     bisected = 0.0
     if over > tolerance or under > tolerance:
@@ -373,9 +431,8 @@ def _limit(fwd, inv, has_inv, fs, top_hz, base_logf, base_trig, base_lo, base_t,
             mid = 0.5 * (lo + hi)
             for j in range(N_SECTIONS):
                 scaled[j] = gains[j] * scale[j] * mid
-            n = _evaluate(scaled, freqs, qs, fs, coef, n_sorted, logf, trig, ceil, pw, net, floor_db,
-                          band_logc, band_w, cap, empty)
-            o, u = _excess(n, net, ceil, floor_db, logf, found)
+            n = _evaluate(scaled, sec, n_sorted, lim, grid)
+            o, u = _excess(n, lim, grid, found)
             if o > tolerance or u > tolerance:
                 hi = mid
             else:
@@ -450,6 +507,9 @@ class BoostCeiling:
         self._base_t = np.where(span > 0, (x - self._band_logc[lo]) / np.where(span > 0, span, 1.0), 0.0)
         self._all_signal = np.ones(ANALYSIS_FREQS.size)
         self._band_w = np.empty(nv)
+        self._lim = (self.sample_rate, -EQ_RANGE_DB, self._band_logc, self._band_w, self.cap_db,
+                     self.empty_db, BOOST_WEIGHT_FLOOR)
+        self._grid = (self._logf, self._trig, self._ceil, self._pw, self._net)
         # Compile (or load from the cache) now, not at the first control update.
         self.apply(np.array([3.0, 100, 3, 500, 1, 3, 1000, 1, 3, 3000, 1, 3, 8000.0]), None)
 
@@ -463,9 +523,8 @@ class BoostCeiling:
 
     def ceiling_db(self, freqs, band_weight=None) -> np.ndarray:
         """The allowed net boost (dB) at ``freqs`` (Hz) for these band weights."""
-        bw = self._weights(band_weight)[self._valid]
-        bw = np.clip(np.where(np.isnan(bw), 1.0, bw), 0.0, 1.0)
-        w = np.interp(np.log(np.asarray(freqs, dtype=np.float64)), self._band_logc, bw)
+        w = np.interp(np.log(np.asarray(freqs, dtype=np.float64)), self._band_logc,
+                      boost_allowance(self._weights(band_weight)[self._valid]))
         return self.empty_db + w * (self.cap_db - self.empty_db)
 
     @property
@@ -478,10 +537,9 @@ class BoostCeiling:
         has_inv = inverse is not None
         inv = np.asarray(inverse, dtype=np.float64) if has_inv else fwd
         info = self._info
-        _limit(fwd, inv, has_inv, self.sample_rate, self.top_hz, self._base_logf, self._base_trig,
-               self._base_lo, self._base_t, self._band_logc, self._weights(band_weight), self._band_w,
-               self.cap_db, self.empty_db, -EQ_RANGE_DB, MARGIN_DB, MAX_PASSES, TOLERANCE_DB,
-               self._logf, self._trig, self._ceil, self._pw, self._net, self._scale, info)
+        _limit(fwd, inv, has_inv, self.top_hz, self._base_logf, self._base_trig, self._base_lo, self._base_t,
+               self._weights(band_weight), self._lim, self._grid, MARGIN_DB, MAX_PASSES, TOLERANCE_DB,
+               self._scale, info)
         held, raised, passes = max(float(info[0]), 0.0), max(float(info[2]), 0.0), int(info[4])
         if passes == 0:
             return CeilingResult(forward, inverse, False, held, None, raised, "", 0, False)
@@ -508,6 +566,13 @@ class BoostCeiling:
         return f"EQ range: boost held at +{EQ_RANGE_DB:g} dB near {_hz(f)}"
 
 
+def boost_allowance(band_weight) -> np.ndarray:
+    """The share of the cap each band allows (0..1) for the analyzer's band weights."""
+    w = np.asarray(band_weight, dtype=np.float64)
+    w = np.where(np.isnan(w), 1.0, w)
+    return np.clip((w - BOOST_WEIGHT_FLOOR) / (1.0 - BOOST_WEIGHT_FLOOR), 0.0, 1.0)
+
+
 def _hz(f: float) -> str:
     return f"{f / 1000:.1f} kHz" if f >= 1000 else f"{f:.0f} Hz"
 
@@ -523,5 +588,6 @@ def check_max_boost_db(value) -> float | None:
     except (TypeError, ValueError):
         raise ValueError(f"max_boost_db must be a number of dB (0..{EQ_RANGE_DB:g}), not {value!r}") from None
     if not (0.0 <= v <= EQ_RANGE_DB):
-        raise ValueError(f"max_boost_db must be between 0 and {EQ_RANGE_DB:g} dB (the EQ's range), not {value!r}")
+        raise ValueError(f"max_boost_db must be between 0 and {EQ_RANGE_DB:g} dB (the EQ's range), "
+                         f"not {value!r}")
     return v

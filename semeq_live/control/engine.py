@@ -45,7 +45,7 @@ import numpy as np
 from ..analysis.estimate import InputEstimate
 from ..analysis.loudness import AutoGain
 from ..analysis.reference import ReferenceSpectrum
-from ..params import ANALYSIS_FREQS, FLAT_PARAMS, GAIN_INDEX, clamp_params
+from ..params import FLAT_PARAMS, GAIN_INDEX, clamp_params
 from .ceiling import BoostCeiling
 from .state import ControlState
 
@@ -58,6 +58,10 @@ MODE_FLAT = "flat"
 LATENT_LIMIT = 1.0
 # Spectra quieter than this (dBFS) say nothing about the programme: auto-gain keeps what it had.
 AUTOGAIN_MIN_LEVEL_DB = -70.0
+# Nor, below the analyzer's "too quiet" level, about where the programme has signal: a pause's
+# hiss must not become the picture of the bands, so the band weights hold until the music is back.
+BAND_WEIGHT_MIN_LEVEL_DB = -60.0
+BAND_WEIGHT_SMOOTHING_S = 0.5
 _FLAT = FLAT_PARAMS.copy()
 _FLAT.setflags(write=False)
 
@@ -199,17 +203,20 @@ class SemanticEngine:
             self._z_input = None
         if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
             self.autogain.observe(estimate.band_power, dt)
+        if estimate.band_weight is not None and estimate.level_db >= BAND_WEIGHT_MIN_LEVEL_DB:
             self._track_band_weight(estimate.band_weight, dt)
 
     def _track_band_weight(self, band_weight, dt: float) -> None:
-        """Follow where the input has signal (silence holds the last picture: a pause between songs
-        must not take the EQ away and bring it back with the first notes)."""
-        w = np.ones(ANALYSIS_FREQS.size) if band_weight is None else \
-            np.clip(np.nan_to_num(np.asarray(band_weight, dtype=np.float64), nan=1.0), 0.0, 1.0)
-        if self._band_weight is None or self.input_smoothing_s <= 0.0:
+        """Follow where the input has signal. An estimate without weights (too little audio yet)
+        and silence hold the last picture: a pause between songs must not take the EQ away and
+        bring it back with the first notes. The analyzer's weights already average its 2 s window;
+        the short one-pole here only rounds off what is left of their steps."""
+        w = np.clip(np.nan_to_num(np.asarray(band_weight, dtype=np.float64), nan=1.0), 0.0, 1.0)
+        tau = min(self.input_smoothing_s, BAND_WEIGHT_SMOOTHING_S)
+        if self._band_weight is None or tau <= 0.0:
             self._band_weight = w
         else:
-            self._band_weight = self._band_weight + (1.0 - np.exp(-dt / self.input_smoothing_s)) * (w - self._band_weight)
+            self._band_weight = self._band_weight + (1.0 - np.exp(-dt / tau)) * (w - self._band_weight)
 
     @property
     def band_weight(self) -> np.ndarray | None:
