@@ -26,20 +26,62 @@ def _run(capsys, *argv):
     return code, out.out, out.err
 
 
-def test_terms_json_lists_every_term_with_counts(capsys, model):
+def test_terms_json_lists_every_term_with_source_count_and_agreement(capsys, model):
     code, out, _ = _run(capsys, "terms", "--json")
     assert code == 0
     data = json.loads(out)
-    assert [r["term"] for r in data["terms"]] == model.terms
-    assert all(r["count"] == model.counts[r["term"]] for r in data["terms"])
+    assert [r["term"] for r in data["terms"]] == model.terms and len(model.terms) >= 50
+    for r in data["terms"]:
+        info = model.term_info(r["term"])
+        assert r["count"] == model.counts[r["term"]] == r["safe_rows"]
+        assert r["sources"] == list(info.sources) and r["contributors"] == info.contributors
+        assert r["certainty"] == info.certainty and r["people"] == info.people
+        assert (r["agreement"] is None) == (info.contributors == 0)
 
 
-def test_terms_table(capsys, model):
+def _table_rows(out):
+    lines = out.splitlines()
+    assert lines[0].split()[:2] == ["word", "sources"]
+    return [line.split() for line in lines[1:] if line.strip() and not line.startswith(" ")
+            and len(line.split()) == 7]
+
+
+def test_terms_table_shows_source_counts_agreement_and_marks(capsys, model):
     code, out, _ = _run(capsys, "terms")
     assert code == 0
-    for t in model.terms:
-        assert any(line.split()[0] == t.split()[0] and str(model.counts[t]) in line
-                   for line in out.splitlines())
+    rows = {r[0].rstrip("?"): r for r in _table_rows(out)}
+    assert len(rows) == len(model.terms) >= 50
+    for info in model.term_infos():
+        word, sources, safe, contrib, agreement, people, certainty = rows[info.name]
+        assert word == info.name + info.mark  # '?' / '??' on less certain words
+        assert sources == info.source_label and certainty == info.certainty
+        assert safe == (f"{info.safe_rows}/{info.safe_users}" if info.safe_rows else "-")
+        assert contrib == (str(info.contributors) if info.contributors else "-")
+        assert agreement == (f"{info.agreement:.3f}" if info.agreement is not None else "-")
+        assert people == str(info.people)
+    assert any(r[0].endswith("??") for r in rows.values())  # some words rest on few people
+    assert f"{len(model.terms)} words" in out and "'??' = low" in out
+
+
+def test_terms_sort_and_filters(capsys, model):
+    _, out, _ = _run(capsys, "terms", "--json", "--sort", "agreement")
+    agreement = [r["agreement"] or -1 for r in json.loads(out)["terms"]]
+    assert agreement == sorted(agreement, reverse=True)
+    _, out, _ = _run(capsys, "terms", "--json", "--sort", "name", "--reverse")
+    names = [r["term"] for r in json.loads(out)["terms"]]
+    assert names == sorted(model.terms, reverse=True)
+    _, out, _ = _run(capsys, "terms", "--json", "--min-contributors", "20")
+    picked = json.loads(out)["terms"]
+    assert picked and all(r["contributors"] >= 20 for r in picked)
+    assert len(picked) == sum(i.contributors >= 20 for i in model.term_infos())
+    _, out, _ = _run(capsys, "terms", "--json", "--min-people", "10", "--source", "safe")
+    assert {r["term"] for r in json.loads(out)["terms"]} == {
+        i.name for i in model.term_infos() if i.people >= 10 and "safe" in i.sources}
+    _, out, _ = _run(capsys, "terms", "--json", "--certainty", "medium")
+    assert {r["certainty"] for r in json.loads(out)["terms"]} == {"high", "medium"}
+    code, out, _ = _run(capsys, "terms", "--sort", "people", "--certainty", "high")
+    assert code == 0 and f"of {len(model.terms)} words" in out
+    assert not any(r[0].endswith("?") for r in _table_rows(out))
 
 
 def test_eq_json_is_the_models_morph(capsys, model):

@@ -20,9 +20,15 @@ def model():
 
 def test_default_model_has_the_documented_api(model):
     assert model.path == DEFAULT_MODEL_PATH
-    assert {"warm", "bright"} <= set(model.terms)
-    assert model.terms[:2] in (["warm", "bright"], ["bright", "warm"])  # most examples first
-    assert all(model.counts[t] >= model.training["min_count"] for t in model.terms)
+    assert {"warm", "bright"} <= set(model.terms) and len(model.terms) >= 50
+    people = [model.term_info(t).people for t in model.terms]
+    assert people == sorted(people, reverse=True)  # most people first
+    assert model.terms[0] == "warm"
+    for info in model.term_infos():  # SAFE terms need min_count rows, crowd words 5 contributors
+        assert info.safe_rows >= model.training["min_count"] or info.safe_rows == 0
+        assert info.contributors >= 5 or info.contributors == 0
+        assert info.people > 0 and info.lead in info.sources
+        assert model.counts[info.name] == info.safe_rows
     assert model.latent_dim == model.centroid("warm").shape[0] == 32
     np.testing.assert_allclose(np.linalg.norm(model.axes, axis=1), 1.0, atol=1e-9)
     assert abs(model.axes[0] @ model.axes[1]) < 1e-9
@@ -103,6 +109,16 @@ def test_unknown_terms_suggest_nearest_names(model):
     assert model.nearest_terms("zzzzqqq") == []
 
 
+def test_term_infos_come_from_the_file(model):
+    warm, muffled = model.term_info("warm"), model.term_info("muffled")
+    assert warm.sources == ("safe", "socialeq") and warm.lead == "safe"
+    assert warm.safe_rows > 100 and warm.safe_users >= 5 and warm.contributors >= 100
+    assert muffled.sources == ("socialeq",) and muffled.safe_rows == 0 and muffled.agreement > 0
+    assert model.term_info("clear").lead == "socialeq"  # 20 contributors, SAFE only 4 rows
+    assert [i.name for i in model.term_infos()] == model.terms
+    assert {i.certainty for i in model.term_infos()} == {"high", "medium", "low"}
+
+
 def test_term_profile_ranks_by_distance(model):
     prof = model.term_profile(model.centroid("bright"))
     assert prof[0][0] == "bright" and prof[0][1] == pytest.approx(1.0)
@@ -111,6 +127,11 @@ def test_term_profile_ranks_by_distance(model):
     assert {t for t, _ in prof} == set(model.terms)
     far = model.term_profile(model.centroid("warm") + 50.0)
     assert max(s for _, s in far) < 1e-6
+    # The vector form is the same numbers in the model's order; top=n is the head of the ranking.
+    z = model.morph_latent("warm", "muffled", 0.4)
+    sims = model.term_similarities(z)
+    assert dict(model.term_profile(z)) == pytest.approx(dict(zip(model.terms, sims)), abs=1e-12)
+    assert model.term_profile(z, top=3) == model.term_profile(z)[:3]
 
 
 def test_term_curves_and_curve_encoder(model):

@@ -59,6 +59,33 @@ def test_wrong_version_missing_key_bad_shape_bad_json(tmp_path, arrays):
         _expect_model_error(path, match)
 
 
+def test_format_1_files_say_to_retrain_or_use_the_default(tmp_path, arrays):
+    new = ("term_sources", "term_lead", "term_safe_users", "term_contributors", "term_agreement")
+    old = {k: v for k, v in arrays.items() if k not in new}
+    path = tmp_path / "v1.npz"
+    write_model(path, {**old, "format_version": np.array(1)})
+    err = _expect_model_error(path, "format version 1 is not supported")
+    assert "reads version 2" in str(err) and "bundled default" in str(err)
+
+
+def test_term_metadata_is_checked(tmp_path, arrays):
+    n = arrays["terms"].shape[0]
+    cases = {
+        "source": ({**arrays, "term_sources": np.array(arrays["term_sources"].tolist()[:-1] + ["forum"])},
+                   "forum"),
+        "lead": ({**arrays, "term_lead": np.array(["safe"] * n),
+                  "term_sources": np.array(["socialeq"] * n)}, "lead"),
+        "negative": ({**arrays, "term_contributors": np.full(n, -1)}, "negative"),
+        "length": ({**arrays, "term_agreement": np.zeros(n + 1)}, "term_agreement"),
+        "twice": ({**arrays, "terms": np.array(["warm"] + arrays["terms"].tolist()[1:-1] + ["warm"])},
+                  "warm appear more than once"),
+    }
+    for name, (bad, match) in cases.items():
+        path = tmp_path / f"{name}.npz"
+        write_model(path, bad)
+        _expect_model_error(path, match)
+
+
 def test_object_arrays_are_never_loaded(tmp_path, arrays):
     path = tmp_path / "pickled.npz"
     with open(path, "wb") as f:

@@ -127,9 +127,8 @@ def test_default_palette_is_the_most_certain_words_round_the_map(vocab_model):
     pal = default_palette(vocab_model, size=10)
     assert len(pal) == 10 and len(set(pal)) == 10
     # the ten with the most people behind them (SAFE rows here), whatever the model's order
-    people = {w: c for w, (_, c) in EXTRA_WORDS.items()} | {t: vocab_model.counts[t]
-                                                           for t in ("warm", "bright", "clear",
-                                                                     "full")}
+    people = {i.name: i.people for i in vocab_model.term_infos()}
+    assert all(people[w] == c for w, (_, c) in EXTRA_WORDS.items())
     ranked = sorted(people, key=lambda w: -people[w])
     assert min(people[w] for w in pal) >= people[ranked[9]]
     assert all(wm.certainty(w) != "low" for w in pal)

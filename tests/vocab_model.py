@@ -3,6 +3,8 @@
 The bundled model's networks with extra words added: each extra word is an EQ setting written by
 hand for what the word plausibly means (a low shelf for "bassy", a 3 kHz peak for "harsh"...),
 its centroid is the encoder's latent of that setting and its curves are the setting's response.
+A word the bundled model already has is replaced by the hand-written one (so each test word has
+the people count, hence the certainty, written here).
 So the words sit where the model itself puts such EQs, and the map, the nearest words and the
 palettes are computed from a real model file, not from hand-made coordinates. Example counts
 differ per word, which gives the three certainty levels (SAFE words: people = rows here).
@@ -66,15 +68,21 @@ def vocab_model_path(tmp_path, words=None):
         "term_curves_grid": np.array([response_db(p, arrays["curve_grid"], sr)
                                       for p in settings]),
     }
+    # Format 2 metadata: SAFE words whose people are their rows.
+    n = len(names)
+    extra.update({"term_sources": np.array(["safe"] * n), "term_lead": np.array(["safe"] * n),
+                  "term_safe_users": counts, "term_contributors": np.zeros(n, dtype=np.int64),
+                  "term_agreement": np.zeros(n)})
+    keep = np.array([i for i, t in enumerate(base.terms) if t not in words], dtype=int)
     out = dict(arrays)
     for key, a in arrays.items():
         if key == "terms":
-            out[key] = np.concatenate([a.astype(str), extra[key]])  # wider strings than a's
+            out[key] = np.concatenate([a[keep].astype(str), extra[key]])  # wider strings than a's
         elif key in extra:
-            out[key] = np.concatenate([a, extra[key].astype(a.dtype)])
+            out[key] = np.concatenate([a[keep], extra[key].astype(a.dtype)])
         elif key.startswith("term") and a.ndim >= 1 and a.shape[0] == n_base:
-            # per-word metadata of a newer format: the extra words copy the first word's
-            out[key] = np.concatenate([a, np.repeat(a[:1], len(names), axis=0)])
+            # per-word metadata this helper does not know: the extra words copy the first word's
+            out[key] = np.concatenate([a[keep], np.repeat(a[:1], n, axis=0)])
     path = tmp_path / "vocab.npz"
     write_model(path, out)
     return path

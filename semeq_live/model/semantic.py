@@ -11,7 +11,7 @@ from ..errors import ModelError
 from ..params import ANALYSIS_FREQS, N_PARAMS
 from .curves import encoder_input
 from .forward import ResidualMLP
-from .terms import SOURCE_SAFE, TermInfo
+from .terms import TermInfo
 
 
 class UnknownTermError(ModelError, KeyError):
@@ -37,12 +37,23 @@ class SemanticModel:
         self.metrics: dict = json.loads(str(arrays["metrics"]))
         self.training: dict = json.loads(str(arrays["training"]))
         self.terms: list[str] = [str(t) for t in arrays["terms"]]
+        # SAFE training / validation rows per term (0 for a word only the crowd knows).
         self.counts: dict[str, int] = {t: int(c) for t, c in zip(self.terms, arrays["term_counts"])}
         self.val_counts: dict[str, int] = {
             t: int(c) for t, c in zip(self.terms, arrays["term_val_counts"])}
         self._index = {t: i for i, t in enumerate(self.terms)}
-        self._infos = _term_infos(arrays, self.terms)
+        self._infos = [
+            TermInfo(name=t, sources=tuple(str(s).split("+")), safe_rows=int(rows),
+                     safe_users=int(users), contributors=int(n),
+                     agreement=float(a) if n > 0 else None, lead=str(lead))
+            for t, s, rows, users, n, a, lead in zip(
+                self.terms, arrays["term_sources"], arrays["term_counts"],
+                arrays["term_safe_users"], arrays["term_contributors"], arrays["term_agreement"],
+                arrays["term_lead"])]
         self._centroids = np.array(arrays["centroids"], dtype=np.float64)
+        # |c|^2 once: the term profile is then one small matrix-vector product per call.
+        self._centroid_sq = np.einsum("ij,ij->i", self._centroids, self._centroids)
+        self._terms_array = np.array(self.terms)
         self.latent_dim: int = self._centroids.shape[1]
         self.latent_mean = np.array(arrays["latent_mean"], dtype=np.float64)
         self.axes = np.array(arrays["axes"], dtype=np.float64)
@@ -111,13 +122,17 @@ class SemanticModel:
     def centroid(self, term: str) -> np.ndarray:
         """The term's latent centroid (a copy).
 
-        The mean latent of the term's training settings, nudged so that it decodes to the term's
-        mean training curve (``training.train.term_centroids``).
+        The mean latent of the term's training settings, moved so that it decodes to the term's
+        curve (``training.train.term_centroids``): SAFE's mean curve for the words SAFE leads,
+        the crowd's curve on SAFE's scale for the others.
         """
         return self._centroids[self._term_index(term)].copy()
 
     def term_curve(self, term: str, freqs=None) -> np.ndarray:
-        """Mean EQ response (dB) of the term's training settings.
+        """The EQ response (dB) the term's centroid follows.
+
+        SAFE-led words (``term_info(t).lead == 'safe'``): the mean response of their training
+        settings; crowd-led words: the crowd's curve times the depth factor (level-free).
 
         ``freqs=None``: on ``analysis_freqs`` (exact). Otherwise interpolated on log frequency
         from a dense 20 Hz-20 kHz grid, held constant beyond its ends.
@@ -178,28 +193,33 @@ class SemanticModel:
         return np.asarray(z, dtype=np.float64) + (x * self.axis_scale[0]) * self.axes[0] \
             + (y * self.axis_scale[1]) * self.axes[1]
 
-    def term_profile(self, z) -> list[tuple[str, float]]:
-        """How close latent ``z`` is to each term, most similar first.
+    def term_similarities(self, z) -> np.ndarray:
+        """``[T]`` similarity of latent ``z`` to every term, in ``terms`` order (see ``term_profile``).
+
+        The vectorised core: callers that rank or pick a few words use this and ``terms`` directly.
+        """
+        z = np.asarray(z, dtype=np.float64)
+        d2 = self._centroid_sq - 2.0 * (self._centroids @ z) + z @ z
+        np.maximum(d2, 0.0, out=d2)  # rounding: a point on a centroid must not exceed 1
+        d2 *= -0.5 / self.profile_scale ** 2
+        return np.exp(d2, out=d2)
+
+    def term_profile(self, z, top: int | None = None) -> list[tuple[str, float]]:
+        """How close latent ``z`` is to each term, most similar first (``top``: only that many).
 
         Similarity is distance based, ``exp(-d^2 / (2 s^2))`` with ``d`` the Euclidean distance to
         the term's centroid and ``s = profile_scale`` (the RMS distance of training latents to
         their own centroid): 1 at the centroid, about 0.6 at a typical member's distance, -> 0 far
         away. Unlike cosine similarity it does not call a point "warm" just because it lies in
-        warm's direction from the origin.
+        warm's direction from the origin. Ties keep the model's term order.
         """
-        z = np.asarray(z, dtype=np.float64)
-        d2 = np.sum((self._centroids - z) ** 2, axis=1)
-        sim = np.exp(-0.5 * d2 / self.profile_scale ** 2)
+        sim = self.term_similarities(z)
         order = np.argsort(-sim, kind="stable")
-        return [(self.terms[i], float(sim[i])) for i in order]
+        if top is not None:
+            order = order[:max(0, int(top))]
+        return list(zip(self._terms_array[order].tolist(), sim[order].tolist()))
 
     def __repr__(self) -> str:
         return (f"SemanticModel({len(self.terms)} terms, latent {self.latent_dim}, "
                 f"path={str(self.path)!r})")
 
-
-def _term_infos(arrays: dict, terms: list[str]) -> list[TermInfo]:
-    # Format 1 files hold SAFE words only, with row counts but not user counts.
-    rows = arrays["term_counts"]
-    return [TermInfo(name=t, sources=(SOURCE_SAFE,), safe_rows=int(n), safe_users=int(n))
-            for t, n in zip(terms, rows)]

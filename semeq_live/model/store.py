@@ -1,6 +1,8 @@
 """The model file: one ``.npz`` of plain arrays (no pickle), validated on load.
 
-Layout (``FORMAT_VERSION`` 1); ``T`` terms, ``L`` latent size, ``G`` dense curve grid, 28 bands:
+Layout (``FORMAT_VERSION`` 2); ``T`` terms, ``L`` latent size, ``G`` dense curve grid, 28 bands.
+Version 2 added the vocabulary from two sources (the ``term_sources`` ... ``term_agreement``
+arrays); a version 1 file is refused with a message to retrain or use the bundled default.
 
 ================================  ==========================================================
 ``format_version``                int, 0-d
@@ -8,10 +10,17 @@ Layout (``FORMAT_VERSION`` 1); ``T`` terms, ``L`` latent size, ``G`` dense curve
 ``coding.is_log/lo/hi``           ``[13]`` parameter coding (see ``training.nets``)
 ``encoder.*``, ``decoder.*``,     residual MLP weights (torch layout ``[out, in]``), float32
 ``curve_encoder.*``
-``terms``, ``term_counts``        ``[T]`` unicode, int: training rows behind each centroid
-``term_val_counts``               ``[T]`` validation rows (evaluation only)
-``centroids``                     ``[T, L]`` per term: mean latent, fitted to the mean curve
-``curve_grid``, ``term_curves_grid``  ``[G]`` Hz, ``[T, G]`` dB: mean response curve per term
+``terms``                         ``[T]`` unicode, most people first
+``term_sources``                  ``[T]`` unicode: "safe", "socialeq" or "safe+socialeq"
+``term_lead``                     ``[T]`` unicode: the source the centroid follows
+``term_counts``                   ``[T]`` int: SAFE training rows behind the term (0: none)
+``term_safe_users``               ``[T]`` int: distinct SAFE users among those rows
+``term_val_counts``               ``[T]`` int: SAFE validation rows (evaluation only)
+``term_contributors``             ``[T]`` int: crowd contributors (0: not a crowd word)
+``term_agreement``                ``[T]`` float: crowd agreement (0 where no contributors)
+``centroids``                     ``[T, L]`` per term: latent fitted to the term's curve
+``curve_grid``, ``term_curves_grid``  ``[G]`` Hz, ``[T, G]`` dB: the curve each centroid
+                                  follows (SAFE: mean of its settings; crowd: scaled curve)
 ``analysis_freqs``, ``term_curves``   ``[28]`` Hz, ``[T, 28]`` dB: the same on the analysis bands
 ``latent_mean``, ``axes``, ``axis_scale``  ``[L]``, ``[2, L]`` unit rows, ``[2]`` sd along them
 ``profile_scale``                 0-d: latent distance scale of the term profile
@@ -33,17 +42,20 @@ import numpy as np
 from ..fileio import atomic_output
 from ..errors import ModelError
 from ..params import N_PARAMS
+from .terms import SOURCES
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 NETS = ("encoder", "decoder", "curve_encoder")
-_RETRAIN_HINT = ("retrain with `python -m training.train --data ../shared/data/safe_eq.csv --out "
-                 "MODEL.npz`, or omit --model to use the bundled default")
+_RETRAIN_HINT = ("retrain with `python -m training.train --data ../shared/data/safe_eq.csv --crowd "
+                 "../shared/data/socialeq_words.csv --out MODEL.npz`, or omit --model to use the "
+                 "bundled default")
 
 _SCALARS = ("format_version", "profile_scale", "curve_scale", "sample_rate")
 _STRINGS = ("semeq_version", "data_sha256", "metrics", "training")
-_ARRAYS = ("coding.is_log", "coding.lo", "coding.hi", "terms", "term_counts", "term_val_counts",
-           "centroids", "curve_grid", "term_curves_grid", "analysis_freqs", "term_curves",
-           "latent_mean", "axes", "axis_scale")
+_ARRAYS = ("coding.is_log", "coding.lo", "coding.hi", "terms", "term_sources", "term_lead",
+           "term_counts", "term_safe_users", "term_val_counts", "term_contributors",
+           "term_agreement", "centroids", "curve_grid", "term_curves_grid", "analysis_freqs",
+           "term_curves", "latent_mean", "axes", "axis_scale")
 
 
 def write_model(path, arrays: dict) -> None:
@@ -99,8 +111,10 @@ def _need(arrays, key, kind=None, shape=None):
 def validate_arrays(arrays: dict) -> None:
     version = _need(arrays, "format_version", "iu", ())
     if int(version) != FORMAT_VERSION:
+        old = (" (a version 1 file has SAFE's few words only, before the crowd vocabulary)"
+               if int(version) < FORMAT_VERSION else "")
         raise ModelError(f"format version {int(version)} is not supported (this semeq-live reads "
-                         f"version {FORMAT_VERSION})")
+                         f"version {FORMAT_VERSION}){old}")
     for k in _SCALARS:
         _need(arrays, k, "iuf", ())
     for k in _STRINGS:
@@ -117,12 +131,24 @@ def validate_arrays(arrays: dict) -> None:
     n_terms = terms.shape[0]
     if n_terms == 0:
         raise ModelError("the model has no terms")
+    if len(set(terms.tolist())) != n_terms:
+        twice = sorted({t for t in terms.tolist() if terms.tolist().count(t) > 1})
+        raise ModelError(f"term(s) {', '.join(twice)} appear more than once")
     latent = _need(arrays, "centroids", "f", (n_terms, None)).shape[1]
     for k in ("coding.lo", "coding.hi"):
         _need(arrays, k, "f", (N_PARAMS,))
     _need(arrays, "coding.is_log", "b", (N_PARAMS,))
-    _need(arrays, "term_counts", "iu", (n_terms,))
-    _need(arrays, "term_val_counts", "iu", (n_terms,))
+    for k in ("term_counts", "term_safe_users", "term_val_counts", "term_contributors"):
+        if np.any(_need(arrays, k, "iu", (n_terms,)) < 0):
+            raise ModelError(f"array '{k}' holds negative counts")
+    _need(arrays, "term_agreement", "f", (n_terms,))
+    lead = _need(arrays, "term_lead", "U", (n_terms,))
+    for k, sources in enumerate(_need(arrays, "term_sources", "U", (n_terms,))):
+        parts = str(sources).split("+")
+        if not parts or any(p not in SOURCES for p in parts) or str(lead[k]) not in parts:
+            raise ModelError(f"term '{terms[k]}': sources {str(sources)!r} / lead "
+                             f"{str(lead[k])!r}: the sources must be among {', '.join(SOURCES)} "
+                             "and include the lead")
     n_grid = _need(arrays, "curve_grid", "f", (None,)).shape[0]
     _need(arrays, "term_curves_grid", "f", (n_terms, n_grid))
     n_bands = _need(arrays, "analysis_freqs", "f", (None,)).shape[0]

@@ -40,6 +40,9 @@ class TermInfo:
     safe_users: int = 0  # distinct SAFE users among them
     contributors: int = 0  # crowd contributors (0: not a crowd word)
     agreement: float | None = None  # crowd agreement score (None: not a crowd word)
+    # The source whose data the centroid follows (of ``sources``; '' = not recorded). A word both
+    # sources know follows SAFE where SAFE has enough settings of it (warm, bright), else the crowd.
+    lead: str = ""
 
     @property
     def people(self) -> int:
@@ -66,4 +69,4 @@ class TermInfo:
         return {"term": self.name, "sources": list(self.sources), "safe_rows": self.safe_rows,
                 "safe_users": self.safe_users, "contributors": self.contributors,
                 "agreement": None if self.agreement is None else round(float(self.agreement), 4),
-                "people": self.people, "certainty": self.certainty}
+                "people": self.people, "certainty": self.certainty, "lead": self.lead}
