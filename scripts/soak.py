@@ -86,7 +86,10 @@ def _music(seconds: float, music_dir: Path) -> tuple[np.ndarray, str]:
     from scipy.signal import resample_poly
 
     parts = []
-    for path in sorted(music_dir.glob("*.flac")) if music_dir.is_dir() else []:
+    # shared/audio/ATTRIBUTION.md: speech_* are one-voice clips; everything else is music.
+    files = sorted(p for p in music_dir.glob("*.flac") if not p.name.startswith("speech_")) \
+        if music_dir.is_dir() else []
+    for path in files:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True,
                              frames=int(seconds * 44100 * 2))
         if rate != SR:

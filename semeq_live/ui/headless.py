@@ -34,6 +34,12 @@ LATENCY_WAIT_S = 1.0  # how long a state change waits for the audio thread befor
 # At most this many state lines in any one second: a journal (and an SD card) can keep that. The
 # app's loop offers one every ~0.1 s; a discrete event may take one out of turn.
 STATE_LINES_PER_S = 10
+# The window is a little over a second, so that the bound also holds in the lines' time stamps
+# (wall clock, to the millisecond) whatever the rounding.
+STATE_WINDOW_S = 1.01
+# A line out of turn (before a discrete event) keeps this distance from the previous one, so the
+# lines of a busy second spread over it instead of using up its budget at the start.
+STATE_SPACING_S = 0.1
 # Lines that need no pending state written before them: the periodic health line, and the start
 # line, which carries the whole state itself (the start state's own line follows once it is heard).
 UNORDERED_EVENTS = frozenset({"health", "start", "state"})
@@ -92,7 +98,7 @@ class HeadlessLog:
         with self._lock:
             n = len(self._pending)
             if n and event not in UNORDERED_EVENTS:
-                if (self._state_line_allowed(self._clock())
+                if (self._state_line_allowed(self._clock(), spaced=True)
                         and _newest_heard(self._pending, self.metrics) == n
                         and (n == 1 or self._pending[0][1].get("source") != "start")):
                     self._write_state(n)  # the usual case: a state line, with its latency
@@ -135,9 +141,11 @@ class HeadlessLog:
                 self._write_state(n, metrics)
 
     # ------------------------------------------------------------------ under the lock
-    def _state_line_allowed(self, now: float) -> bool:
+    def _state_line_allowed(self, now: float, spaced: bool = False) -> bool:
         times = self._state_times
-        return len(times) < STATE_LINES_PER_S or now - times[0] >= 1.0
+        if spaced and times and now - times[-1] < STATE_SPACING_S:
+            return False
+        return len(times) < STATE_LINES_PER_S or now - times[0] >= STATE_WINDOW_S
 
     def _write_state(self, n: int, metrics=None) -> None:
         """One line for the first ``n`` pending changes: the latest value of each field, and the
