@@ -378,3 +378,46 @@ def test_led_output_reconnects_after_replug(jack_server):
         if leds is not None:
             leds.close_port()
             leds.delete()
+
+
+def test_led_port_that_appears_late_gets_the_whole_picture_and_once_more(jack_server):
+    """A controller plugged in after the start: the port is found by a later send (the live
+    control loop offers the picture a few times a second), the whole picture goes out, and once
+    more ``confirm_s`` later (the first may fall into the cycles before JACK carries the new
+    connection); then only changes again."""
+    rtmidi = _rtmidi()
+    state = ControlState(bypass=True, term_a="warm", adaptive=False)
+    ctl = MidiController(load_mapping(resolve_mapping_path("nanokontrol2")), state, TERMS)
+    picture = ctl.feedback_messages()
+    assert len(picture) == 9
+    out = FeedbackOutput("late leds", api="jack", retry_interval=0.05, confirm_s=0.3)
+    leds = None
+    received = []
+    try:
+        assert out.port_name is None and out.send(picture) == 0  # nothing to send to yet
+        leds = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, f"fake-late-{os.getpid()}")
+        leds.open_virtual_port("Late LEDs")
+        leds.set_callback(lambda event, data: received.append(event[0]))
+        sends = []
+        assert wait_for(lambda: sends.append(out.send(picture)) or sends[-1] > 0)
+        assert sends[-1] == 9 and "Late LEDs" in out.port_name  # the whole picture at once
+        t_connected = time.monotonic()
+        assert out.send(picture) == 0  # unchanged: nothing
+        assert wait_for(lambda: out.send(picture) == 9, timeout=5.0)  # ... and once more
+        assert time.monotonic() - t_connected >= 0.3 - 0.05
+        assert out.stats["confirmations"] == 1
+        assert all(out.send(picture) == 0 for _ in range(5))  # then only changes
+        state.update(bypass=False)
+        assert out.send(ctl.feedback_messages()) == 1
+        expected = {tuple(m.bytes()[:2]): m.bytes()[2] for m in ctl.feedback_messages()}
+
+        def shows_the_state():  # the last value of every LED, as the controller shows it
+            last = {tuple(m[:2]): m[2] for m in list(received)}
+            return all(last.get(k) == v for k, v in expected.items())
+
+        assert wait_for(shows_the_state), (expected, received)
+    finally:
+        out.close()
+        if leds is not None:
+            leds.close_port()
+            leds.delete()
