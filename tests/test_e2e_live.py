@@ -21,6 +21,8 @@ import pytest
 
 from semeq_live.ui.headless import parse_line
 
+from .midi_sink import MidiSink
+
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -261,15 +263,13 @@ def test_led_feedback_follows_the_state(jack_server, tmp_path):
 
     knobs = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="fake-nano")
     knobs.open_virtual_port("nanoKONTROL2 fake ctl")
-    leds = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="fake-nano-leds")
-    leds.open_virtual_port("nanoKONTROL2 fake leds")
-    received = []
-    leds.set_callback(lambda event, data: received.append(event[0]))
+    leds = MidiSink("fake-nano-leds", "nanoKONTROL2 fake leds")
     app = AppProcess(["--mapping", "nanokontrol2", "--midi-api", "jack", "--midi-port",
                       "nanoKONTROL2 fake ctl", "--test-signal", "pink", "--health-interval", "0.5"],
                      jack_server.env(), tmp_path)
+
     def led(number: int) -> int | None:  # what the controller shows now
-        return next((m[2] for m in reversed(list(received)) if m[:2] == [0xB0, number]), None)
+        return next((m[2] for m in reversed(leds.received()) if m[:2] == [0xB0, number]), None)
 
     def bypass_led() -> int:  # what S1 must show: the bypass state as last logged
         logged = [r["bypass"] for r in app.events if r["event"] == "bypass"]
@@ -279,7 +279,7 @@ def test_led_feedback_follows_the_state(jack_server, tmp_path):
         deadline = time.monotonic() + timeout
         while led(number) != value() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert led(number) == value(), (number, value(), received)
+        assert led(number) == value(), (number, value(), leds.received())
 
     try:
         app.wait_for(lambda r: r["event"] == "start", timeout=START_TIMEOUT_S)
@@ -299,13 +299,13 @@ def test_led_feedback_follows_the_state(jack_server, tmp_path):
         # S1 shows the state as logged (on; off again only if the press arrived twice: the
         # app's JACK input can repeat an event of a sender that runs late) ...
         wait_led(32, bypass_led)
-        assert [0xB0, 32, 127] in received  # ... and it did light when bypass went on
+        assert [0xB0, 32, 127] in leds.received()  # ... and it did light when bypass went on
         assert app.terminate() == 0, app.stderr()[-3000:]
     finally:
         app.terminate()
-        for port in (knobs, leds):
-            port.close_port()
-            port.delete()
+        knobs.close_port()
+        knobs.delete()
+        leds.close()
 
 
 def test_led_port_that_appears_mid_show_gets_the_whole_current_picture(jack_server, tmp_path):
@@ -316,7 +316,6 @@ def test_led_port_that_appears_mid_show_gets_the_whole_current_picture(jack_serv
     knobs = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="late-nano")
     knobs.open_virtual_port("nanoKONTROL2 late ctl")
     leds = None
-    received: list[list[int]] = []
     app = AppProcess(["--mapping", "nanokontrol2", "--midi-api", "jack", "--midi-port",
                       "nanoKONTROL2 late ctl", "--test-signal", "pink", "--term-a", "cold",
                       "--term-b", "dark", "--no-adaptive", "--health-interval", "0.5"],
@@ -333,9 +332,7 @@ def test_led_port_that_appears_mid_show_gets_the_whole_current_picture(jack_serv
         assert not [r for r in app.events if "LED" in r.get("message", "")]  # no LEDs so far
 
         n = len(app.events)
-        leds = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="late-nano-leds")
-        leds.set_callback(lambda event, data: received.append(event[0]))
-        leds.open_virtual_port("nanoKONTROL2 late leds")  # plugged in now; no MIDI from here on
+        leds = MidiSink("late-nano-leds", "nanoKONTROL2 late leds")  # plugged in now; no MIDI
         app.wait_for(lambda r: r["event"] == "device" and "LED feedback connected" in
                      r.get("message", "") and "late leds" in r["message"], after=n, timeout=30)
         # Every LED of the mapping, showing the state now: S1 bypass off, M1 adaptive off,
@@ -343,19 +340,19 @@ def test_led_port_that_appears_mid_show_gets_the_whole_current_picture(jack_serv
         expected = {32: 0, 48: 0, 64: 127, 33: 127, 49: 127, 36: 0, 37: 0, 38: 0, 39: 0}
 
         def shown() -> dict:
-            return {m[1]: m[2] for m in list(received) if m[0] == 0xB0}
+            return {m[1]: m[2] for m in leds.received() if m[0] == 0xB0}
 
         deadline = time.monotonic() + 30
         while shown() != expected and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert shown() == expected, (received, app.events[n:])
+        assert shown() == expected, (leds.received(), app.events[n:])
         assert app.terminate() == 0, app.stderr()[-3000:]
     finally:
         app.terminate()
-        for port in (knobs, leds):
-            if port is not None:
-                port.close_port()
-                port.delete()
+        knobs.close_port()
+        knobs.delete()
+        if leds is not None:
+            leds.close()
 
 
 def test_term_a_steps_through_a_palette_over_jack_midi(jack_server, midi_sender, tmp_path):
