@@ -59,9 +59,10 @@ def check(model, src: E.Source) -> dict:
     return fig
 
 
-@pytest.mark.parametrize("name", [n for n in E.synth_sources.SOURCES if n != "sine melody"])
+@pytest.mark.parametrize("name", [*(n for n in E.synth_sources.SOURCES if n != "sine melody"),
+                                  *E.synth_sources.HELD_OUT])
 def test_made_sources_already_warm_get_less_warming(bundled_model, name):
-    check(bundled_model, next(s for s in E.made_sources() if s.name == name))
+    check(bundled_model, E.made_source(name))
 
 
 def test_music_already_warm_gets_less_warming(bundled_model, music_files):
@@ -81,7 +82,7 @@ def test_pink_noise_already_warm_gets_clearly_less_warming(bundled_model):
 
 def test_the_sine_melody_falls_back_to_the_static_target(bundled_model):
     """No estimate: the static target scaled by intensity, and the reason says why."""
-    src = next(s for s in E.made_sources() if s.name == "sine melody")
+    src = E.made_source("sine melody")
     _, settings = E.applied_change_db(bundled_model, src, "warm")
     assert all(s.mode.startswith("static fallback") and "near-pure tone" in s.reason for s in settings)
 

@@ -95,9 +95,9 @@ def check_source(model, src: E.Source) -> None:
             assert e.band_weight is not None and not np.any(e.band_weight[above])
 
 
-@pytest.mark.parametrize("name", list(E.synth_sources.SOURCES))
+@pytest.mark.parametrize("name", [*E.synth_sources.SOURCES, *E.synth_sources.HELD_OUT])
 def test_made_sources(bundled_model, name):
-    src = next(s for s in E.made_sources() if s.name == name)
+    src = E.made_source(name)
     check_source(bundled_model, src)
 
 
