@@ -9,17 +9,17 @@ Two sides (DESIGN.md sections 1 and 4):
   at most, i.e. 5-8 new spectra a second) into 1/3-octave band powers; about three times a second
   it averages the last ``window_s`` seconds of them (level, loudness, the bands that carry signal:
   ``presence``), compares the average of the last ``judge_window_s`` seconds with the reference
-  spectrum, and maps the deviation curve of the bands with signal to the audio latent ``z_a`` with
-  the model's curve encoder. An update with nothing new costs almost nothing.
+  spectrum, maps the deviation curve of the bands with signal to the audio latent ``z_a`` with the
+  model's curve encoder, and ranks every word by how close its curve is to that deviation on those
+  bands (the term profile, ``SemanticModel.curve_profile``). An update with nothing new costs
+  almost nothing.
 
 Why the deviation is judged over a longer stretch (4 s) than the rest (2 s): in 2 s a bass line,
 a melody, a brass line or a voice plays a handful of notes or syllables, and which ones moves
-band levels by 10-30 dB, several times what an EQ does; 4 s halve that spread. Measured over the
-evidence sources and other takes of the made ones, including instruments held out from the tuning
-(README): the right word first in 15 of 32 source/take pairs instead of 12, and the warm-vs-bright
-difference +0.2 dB on average (music -0.1 to -0.3 dB). The engine smooths the estimate over 2 s on
-top; the bands with signal, the level gate and the loudness follow the 2 s window as before.
-A learned reference's ``band_reliability`` weighs each band's say in the curve encoder.
+band levels by 10-30 dB, several times what an EQ does; 4 s halve that spread. The engine smooths
+the estimate over 2 s on top; the bands with signal, the level gate and the loudness follow the
+2 s window as before. A learned reference's ``band_reliability`` weighs each band's say in the
+curve encoder and the term profile. What it changes on the evidence sources: README.
 
 The whole-file average (``semeq-live analyze``'s "overall") goes through ``estimate_from_power``,
 the same path as every live estimate.
@@ -331,12 +331,16 @@ class Analyzer:
                                "choose or learn a reference", time_s, level_db, **spectra)
         if self.model is None:
             return no_estimate("no model loaded", time_s, level_db, **spectra)
-        # A learned reference's unsure bands get less say in the encoder (not in the checks above).
+        # A learned reference's unsure bands get less say in the encoder and the profile (not in
+        # the checks above, nor in the band weights the boost ceiling reads).
         if self.reference.band_reliability is not None:
             judged = judged * self.reference.band_reliability
         # The analyzer's own weights are in range by construction: no need to check them again.
         z_a = np.asarray(self.model.encode_curve(deviation, judged, check=False), dtype=np.float64)
-        profile = tuple(self.model.term_profile(z_a))
+        # The profile judges the measured deviation itself against every word's curve, on the
+        # judged bands: the curve encoder reads into the part of the latent SAFE's settings span
+        # (what the adaptive EQ needs), where most crowd words' centroids are not.
+        profile = tuple(self.model.curve_profile(deviation, judged, check=False))
         return InputEstimate(confident=True, reason="ok", time_s=time_s, level_db=level_db,
                              z_a=z_a, profile=profile, **spectra)
 
