@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import process_cpu_s
+
 NAME = "startup"
 RATE = 48000
 BLOCK = 128
@@ -125,21 +127,6 @@ def app_start(server, package_root: str, numba_cache: str) -> dict:
             proc.wait()
         proc.stdout.close()
     return out
-
-
-def process_cpu_s(pid: int) -> float | None:
-    """CPU seconds used so far by all threads of ``pid`` (Linux schedstat, nanoseconds)."""
-    total = 0
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            try:
-                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
-                    total += int(f.read().split()[0])
-            except (OSError, ValueError, IndexError):
-                continue  # a thread that just ended
-    except OSError:
-        return None
-    return total / 1e9
 
 
 def _kill_after(proc, seconds: float):
