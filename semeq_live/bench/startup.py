@@ -13,8 +13,10 @@ of them alike):
   ``seen_s`` spawn to its "audio" log line as read here (an upper bound, ≤ 0.1 s later),
   ``cpu_s`` the CPU time all its threads had used by then (less sensitive than wall time to
   other work on a shared machine);
-- ``app_cold`` (first rounds only: each costs all of numba's compilation): the same with an empty
-  numba cache, as on the first start after an install that skipped ``scripts/setup.sh``.
+- ``app_cold``: the same with an empty numba cache, as on the first start after an install or an
+  update that skipped ``scripts/setup.sh``: the section's first start (which fills the cache for
+  the warm ones) and, in a full run, one more in each of the first two rounds (each costs all of
+  numba's compilation, tens of seconds).
 
 ``measure_round`` takes the package's folder, so ``scripts/compare_startup.py`` runs the same
 measurement on other commits' trees (``git archive``), interleaved with this one.
@@ -162,11 +164,12 @@ def run(quick: bool = False) -> dict:
     floor, passthrough, warm, cold = [], [], [], []
     try:
         with tempfile.TemporaryDirectory(prefix="semeq-numba-warm-") as warm_cache:
-            app_start(server, PACKAGE_ROOT, warm_cache)  # fills the cache (and .pyc files); not counted
+            # The first start finds the cache empty (a cold start) and fills it for the warm ones.
+            cold.append(app_start(server, PACKAGE_ROOT, warm_cache))
             for i in range(rounds):
                 floor.append(floor_import_numpy(server))
                 passthrough.append(passthrough_first_callback(server))
-                r = measure_round(server, PACKAGE_ROOT, warm_cache, cold=i < cold_rounds)
+                r = measure_round(server, PACKAGE_ROOT, warm_cache, cold=i < cold_rounds - 1)
                 warm.append(r["warm"])
                 if "cold" in r:
                     cold.append(r["cold"])
