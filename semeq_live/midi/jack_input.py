@@ -38,6 +38,17 @@ CLOSE_WAIT_S = 0.5            # how long closing a port waits for JACK's thread 
 IGNORED_STATUS = frozenset((0xF1, 0xF8, 0xFE))
 
 
+def load_native_callbacks() -> bool:
+    """Load (from numba's cache, or compile) the real-time callbacks now: the app does it with its
+    other numba kernels, before the sound starts, so opening a MIDI port later never holds the GIL
+    for a compile. False if libjack is missing (opening a port will say so)."""
+    try:
+        from . import jack_rt  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
 def import_jack():
     """The ``jack`` module (JACK-Client), or a DeviceError that says what is missing."""
     try:

@@ -381,10 +381,8 @@ class MidiInput:
             backend.close()
             self._backend = backend = None
         if backend is None:
-            try:
-                with native_stderr_captured():
-                    backend = _open_backend(self.api, self.client_name, self._deliver,
-                                            self.stats)
+            try:  # quietly: opening a client captures the libraries' complaints
+                backend = _open_backend(self.api, self.client_name, self._deliver, self.stats)
             except DeviceError as exc:
                 if not self._backend_lost_logged:
                     self._backend_lost_logged = True
