@@ -33,7 +33,8 @@ SHORTFALLS: dict[tuple[str, str, str], tuple[float, str]] = {
         0.6, "this voice has 7-9 dB more at 125-160 Hz than the ANSI spectrum (a low voice close to "
              "the microphone): shaped bright it keeps warm lows"),
     ("right_word", "lead line", "warm"): (
-        0.7, "legato notes 196-784 Hz: in a 2 s window the fundamentals' bands come and go by 10-30 dB"),
+        0.6, "legato notes 196-784 Hz: in a 2 s window the fundamentals' bands come and go by 10-30 dB "
+             "(73-87 % from one model or estimate rate to the next)"),
     ("right_word", "lead line", "bright"): (0.7, "as above"),
     ("right_word", "hats", "bright"): (
         0.0, "above 2 kHz the mean warm and bright curves differ by level (about 7 dB), hardly by "

@@ -6,7 +6,7 @@ import time
 import numpy as np
 import pytest
 
-from semeq_live.analysis import Analyzer, AnalyzerThread
+from semeq_live.analysis import Analyzer, AnalyzerThread, ReferenceSpectrum
 
 from .test_analysis_spectrum import pink_noise
 
@@ -68,4 +68,22 @@ def test_only_new_estimates_wake_the_consumer():
     an.push(x[:100])  # far less than a hop
     assert an.update() is first
     an.push(x[:an.hop])
-    assert an.update() is not first
+    assert an.update() is not first  # not yet confident (no model): every new segment counts
+
+
+def test_a_confident_estimate_is_renewed_about_three_times_a_second():
+    from semeq_live.model import load_model
+
+    an = Analyzer(FS, 1, model=load_model(), reference=ReferenceSpectrum.builtin("pink"))
+    x = pink_noise(6 * FS, FS, np.random.default_rng(2)).astype(np.float32)
+    step = int(0.05 * FS)
+    ests = []
+    for i in range(0, len(x), step):
+        an.push(x[i:i + step])
+        ests.append(an.update())
+    confident = [e for e in ests if e.confident]
+    assert confident, {e.reason for e in ests}
+    new = {id(e): e for e in confident}
+    times = sorted(e.time_s for e in new.values())
+    gaps = np.diff(times)
+    assert 0.3 <= np.median(gaps) <= 0.4 and len(times) >= 10

@@ -70,7 +70,7 @@ def _worst_boost(x, fs, region) -> tuple[float, float, int, set]:
 def test_sparse_sources_get_no_boost_where_they_have_nothing(name, make, region):
     fs = 48000
     worst_in, worst_out, n, modes = _worst_boost(make(fs, 6.0), fs, region)
-    assert n >= 20, n  # every new analysis (about 6 a second) from 2 s to 6 s
+    assert n >= 10, n  # every new estimate (about 3 a second) from 2 s to 6 s
     assert worst_in <= EMPTY_BAND_ALLOWANCE_DB + TOL_DB, (name, worst_in, modes)
     assert worst_out > 2.0, (name, worst_out)  # and the words still boost where the source plays
 
@@ -84,7 +84,7 @@ def test_speech_at_16_khz(speech_files):
     assert fs == 16000
     x = x[: 8 * fs]
     worst_in, worst_out, n, modes = _worst_boost(x, fs, lambda f: f <= 40.0)
-    assert n >= 30
+    assert n >= 12  # every new estimate (about 2.6 a second at 16 kHz) from 2 s to 8 s
     # LibriSpeech has room rumble within 30 dB of the voice down to 31.5 Hz (the analyzer's picture),
     # so the low end is not "nothing"; the point here is the top: lifted, right up to Nyquist.
     lo, hi = usable_band(fs)

@@ -79,8 +79,8 @@ def test_autogain_does_not_pump_on_music(bundled_model, music_files):
             an.push(x32[i:i + step])
             gains.append(engine.compute(state, an.update()).autogain_db)
         g = np.array(gains[int(2.0 / E.UPDATE_S):])  # once the analysis window is full
-        # New spectra come 5-8 times a second (not at every 0.1 s update): judge the slew over
-        # 0.2 s, at most 1 dB per second, and the whole range.
-        slew = np.abs(g[2:] - g[:-2])
-        assert np.max(slew) <= 0.2, (path.stem, np.round(slew, 3))
+        # New estimates come about three times a second (not at every 0.1 s update): judge the
+        # slew over 0.4 s, at most 1 dB per second, and the whole range.
+        slew = np.abs(g[4:] - g[:-4])
+        assert np.max(slew) <= 0.4, (path.stem, np.round(slew, 3))
         assert np.ptp(g) <= 1.0, (path.stem, np.round(g, 2))

@@ -14,8 +14,13 @@ def test_check_mapping_reports_every_file(tmp_path, capsys):
                "beatstep"])
     out, err = capsys.readouterr()
     assert rc == 2
-    assert out.count("ok: ") == 2 and "terms checked against --terms (4)" in out
+    assert "terms checked against --terms (4)" in out
     assert f"{bad}:4: controls[1].term: unknown term 'brigth' (did you mean 'bright'?)" in err
+    # the shipped palettes hold words beyond these four: refused, each with its file and line
+    assert "generic.yaml:15: palette[1]: the model has no word 'cold'" in err
+    assert "beatstep.yaml:17: palette[1]: the model has no word 'cold'" in err
+    assert main(["check-mapping", "generic", "beatstep"]) == 0  # the bundled model has them
+    assert capsys.readouterr().out.count("ok: ") == 2
 
 
 def test_check_mapping_all_shipped_and_scene_files(tmp_path, capsys):

@@ -14,6 +14,17 @@ from semeq_live.midi.demo import demo_events, write_demo_performance
 from semeq_live.params import FLAT_PARAMS
 
 TERMS = ["warm", "bright", "clear", "full"]
+# the shipped mappings' palettes are checked against the model they ship with
+SHIPPED_TERMS = None
+
+
+def shipped_terms() -> list[str]:
+    global SHIPPED_TERMS
+    if SHIPPED_TERMS is None:
+        from semeq_live.model import load_model
+
+        SHIPPED_TERMS = list(load_model().terms)
+    return SHIPPED_TERMS
 
 
 def cc(number, value, channel=0):
@@ -85,7 +96,7 @@ def _run_states(mapping, events, sr, bs, n_blocks, terms=TERMS):
 
 
 def test_state_follows_the_ccs_at_block_accuracy():
-    mapping = load_mapping(default_mapping_path(), known_terms=TERMS)
+    mapping = load_mapping(default_mapping_path(), known_terms=shipped_terms())
     sr, bs = 48000, 512
     rng = np.random.default_rng(7)
     times = np.sort(rng.uniform(0, 2.0, 60))
@@ -101,9 +112,10 @@ def test_state_follows_the_ccs_at_block_accuracy():
 
 
 def test_demo_performance_drives_the_generic_mapping(tmp_path):
-    path = write_demo_performance(tmp_path / "demo.mid", seconds=10.0, known_terms=TERMS)
+    path = write_demo_performance(tmp_path / "demo.mid", seconds=10.0,
+                                  known_terms=shipped_terms())
     events = load_performance(path)
-    mapping = load_mapping(default_mapping_path(), known_terms=TERMS)
+    mapping = load_mapping(default_mapping_path(), known_terms=shipped_terms())
     assert len(events) == len(demo_events(mapping, 10.0))
     sr, bs = 48000, 480  # 10 ms blocks
     seen = _run_states(mapping, events, sr, bs, 1000)
@@ -123,7 +135,7 @@ def test_demo_performance_drives_the_generic_mapping(tmp_path):
 def test_demo_works_with_every_shipped_mapping(name):
     from semeq_live.midi import resolve_mapping_path
 
-    mapping = load_mapping(resolve_mapping_path(name), known_terms=TERMS)
+    mapping = load_mapping(resolve_mapping_path(name), known_terms=shipped_terms())
     events = demo_events(mapping, 10.0)
     seen = _run_states(mapping, events, 48000, 480, 1000)
     alpha = np.array([s.alpha for s in seen])
@@ -145,7 +157,7 @@ def test_rendered_audio_changes_as_the_ccs_say():
     bright[0] = -9.0
     bright[11] = 9.0
 
-    mapping = load_mapping(default_mapping_path(), known_terms=TERMS)
+    mapping = load_mapping(default_mapping_path(), known_terms=shipped_terms())
     sr, bs = 48000, 256
     events = [(0.0, cc(1, 0)), (0.5, cc(1, 127)), (1.0, cc(1, 64)), (1.5, cc(1, 0))]
     noise = np.random.default_rng(3).standard_normal((2 * sr, 1)).astype(np.float32) * 0.05

@@ -5,11 +5,12 @@ Two sides (DESIGN.md sections 1 and 4):
 - audio thread: ``push(block)`` copies the block into a preallocated lock-free ring (cheap, no
   array allocation, never waits);
 - analysis thread: ``update()`` (about 10 times a second) turns every newly completed FFT segment
-  (about 0.34 s, Hann window, channels averaged, hop of half a segment or 0.2 s at most, i.e. 5-8
-  new spectra a second) into 1/3-octave band powers, averages the last ``window_s`` seconds of
-  them, finds the bands that carry signal (``presence``), compares the result with the reference
-  spectrum, and maps the deviation curve of those bands to the audio latent ``z_a`` with the
-  model's curve encoder. An update without a new spectrum costs almost nothing.
+  (about 0.34 s, Hann window, one FFT per channel, powers averaged, hop of half a segment or 0.2 s
+  at most, i.e. 5-8 new spectra a second) into 1/3-octave band powers; about three times a second
+  it averages the last ``window_s`` seconds of them, finds the bands that carry signal
+  (``presence``), compares the result with the reference spectrum, and maps the deviation curve of
+  those bands to the audio latent ``z_a`` with the model's curve encoder. An update with nothing
+  new costs almost nothing.
 
 The whole-file average (``semeq-live analyze``'s "overall") goes through ``estimate_from_power``,
 the same path as every live estimate.
@@ -32,7 +33,6 @@ from dataclasses import replace
 import numpy as np
 
 from ..errors import SemeqError
-from ..model.curves import curve_level
 from ..params import ANALYSIS_FREQS
 from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
@@ -46,6 +46,11 @@ from .ring import AudioRing
 # by several dB, and acting on it put the first 3 s of the speech clips 1.2-1.5 LU off (auto-gain
 # and the adaptive cascade both started from one segment). 3-4 half-overlapping segments.
 MIN_SECONDS = 0.85
+# A confident estimate is renewed about three times a second (every second or third new FFT
+# segment), not at every one: the engine follows the input's character over seconds anyway, and
+# the estimate plus the engine's update is most of the analysis cost. Until an estimate is
+# confident (listening, too quiet, ...), every new segment is judged, so it comes back at once.
+ESTIMATE_INTERVAL_S = 0.3
 
 
 class ReferenceCaptureError(SemeqError):
@@ -84,6 +89,7 @@ class Analyzer:
         self.nfft = segment_length(self.sample_rate)
         self.hop = hop_length(self.sample_rate, self.nfft)
         self.bands = BandAnalyzer(self.sample_rate, self.nfft)
+        self.estimate_every = max(1, int(math.ceil(ESTIMATE_INTERVAL_S * self.sample_rate / self.hop)))
         # Segments whose union spans window_s seconds.
         self.n_segments = max(1, int(round((self.window_s * self.sample_rate - self.nfft) / self.hop)) + 1)
         self.min_segments = max(1, int(math.ceil((min_seconds * self.sample_rate - self.nfft) / self.hop)) + 1)
@@ -125,6 +131,7 @@ class Analyzer:
         self._next_segment = -(-self.ring.written // self.hop)
         self._was_confident = False
         self._dirty = True  # the next update must estimate afresh
+        self._pending = 0  # new segments since the last estimate
         self.last_estimate = no_estimate("listening: no audio analysed yet", self.ring.written / self.sample_rate)
 
     def _analyse_new_segments(self) -> int:
@@ -155,8 +162,7 @@ class Analyzer:
             self._sum_count += 1
             done += 1
         self._next_segment = last + 1
-        if done:
-            self._dirty = True
+        self._pending += done
         return done
 
     def _recent(self, n: int) -> np.ndarray:
@@ -203,15 +209,18 @@ class Analyzer:
 
     def update(self) -> InputEstimate:
         """Analyse what arrived since the last call and return the current estimate (the same
-        object as last time when no new FFT segment was completed)."""
+        object as last time when there is nothing new: no new FFT segment, or a confident estimate
+        younger than ``ESTIMATE_INTERVAL_S``)."""
         with self._lock:
             self._analyse_new_segments()
-            if not self._dirty:
-                # No new spectrum since the last estimate: the very same estimate (it still refers
-                # to the same audio), so its consumers can tell nothing changed and skip their work.
+            due = self._pending >= (self.estimate_every if self.last_estimate.confident else 1)
+            if not (self._dirty or due):
+                # Nothing new to say: the very same estimate (it still refers to the same audio),
+                # so its consumers can tell nothing changed and skip their work.
                 return self.last_estimate
             est = self._estimate_locked()
             self._dirty = False
+            self._pending = 0
             self.last_estimate = est
             return est
 
@@ -261,7 +270,7 @@ class Analyzer:
         weight = presence * self.reference.band_weight
         raw = spectrum_db - self.reference.band_db
         judged = judged_weights(raw, weight)
-        deviation = self._level_free(raw, judged if judged.any() else weight)
+        deviation = self._level_free(raw, judged if judged.max() > 0 else weight)
         spectra["deviation_db"] = deviation
         spectra["band_weight"] = weight
         if tonal_share > 0.5:
@@ -275,8 +284,9 @@ class Analyzer:
         if span < self.min_bands / 3.0:
             return no_estimate(f"too narrow a range ({span:.1f} octaves with signal, needs "
                                f"{self.min_bands / 3.0:.0f})", time_s, level_db, **spectra)
-        fits = float(np.sum(judged)) / float(np.sum(weight))
-        rms = float(np.sqrt(np.sum(judged * deviation ** 2) / max(float(np.sum(judged)), 1e-9)))
+        judged_sum = float(judged.sum())
+        fits = judged_sum / float(weight.sum())
+        rms = math.sqrt(float(np.dot(judged, deviation * deviation)) / max(judged_sum, 1e-9))
         tilt = tilt_db_per_octave(deviation, judged)
         if abs(tilt) > MAX_TILT_DB_PER_OCT:
             return no_estimate(f"input far from the {self.reference.name} reference (tilted "
@@ -288,8 +298,9 @@ class Analyzer:
                                "choose or learn a reference", time_s, level_db, **spectra)
         if self.model is None:
             return no_estimate("no model loaded", time_s, level_db, **spectra)
-        z_a = np.asarray(self.model.encode_curve(deviation, judged), dtype=np.float64)
-        profile = tuple((str(t), float(s)) for t, s in self.model.term_profile(z_a))
+        # The analyzer's own weights are in range by construction: no need to check them again.
+        z_a = np.asarray(self.model.encode_curve(deviation, judged, check=False), dtype=np.float64)
+        profile = tuple(self.model.term_profile(z_a))
         return InputEstimate(confident=True, reason="ok", time_s=time_s, level_db=level_db,
                              z_a=z_a, profile=profile, **spectra)
 
@@ -302,9 +313,10 @@ class Analyzer:
 
     @staticmethod
     def _level_free(raw: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        if not np.any(weight > 0):
+        total = float(weight.sum())
+        if not total > 0:
             return raw - raw.mean()
-        return raw - curve_level(raw, weight, check=False)
+        return raw - float(np.dot(raw, weight)) / total
 
     # ------------------------------------------------------------------ reference
     def learn_reference(self, seconds: float | None = None, name: str = "learned") -> ReferenceSpectrum:

@@ -62,8 +62,9 @@ def presence_weights(spectrum_db, valid) -> np.ndarray:
     valid = np.asarray(valid, dtype=bool)
     if not valid.any():
         return np.zeros(rel.shape)
-    rel = rel - rel[valid].max()
-    w = np.clip((rel + ZERO_DB) / (ZERO_DB - FULL_DB), 0.0, 1.0)
+    rel -= rel[valid].max() - ZERO_DB
+    rel *= 1.0 / (ZERO_DB - FULL_DB)
+    w = np.clip(rel, 0.0, 1.0, out=rel)
     w[~valid] = 0.0
     return w
 
@@ -79,11 +80,15 @@ def judged_weights(deviation_db, band_weight) -> np.ndarray:
     deviation's distance from its weighted median, full weight within ``PLAUSIBLE_DB``, none
     beyond ``IMPLAUSIBLE_DB`` (a robust fit: outlying bands neither count nor drag the level)."""
     w = np.asarray(band_weight, dtype=np.float64)
-    if not np.any(w > 0):
+    if not w.max() > 0:
         return w.copy()
     dev = np.asarray(deviation_db, dtype=np.float64)
     off = np.abs(dev - weighted_median(dev, w))
-    return w * np.clip((IMPLAUSIBLE_DB - off) / (IMPLAUSIBLE_DB - PLAUSIBLE_DB), 0.0, 1.0)
+    np.subtract(IMPLAUSIBLE_DB, off, out=off)
+    off *= 1.0 / (IMPLAUSIBLE_DB - PLAUSIBLE_DB)
+    np.clip(off, 0.0, 1.0, out=off)
+    off *= w
+    return off
 
 
 _OCTAVES = np.log2(ANALYSIS_FREQS / 1000.0)
@@ -92,7 +97,7 @@ _OCTAVES = np.log2(ANALYSIS_FREQS / 1000.0)
 def tilt_db_per_octave(deviation_db, weights) -> float:
     """Weighted least-squares slope of the deviation against log frequency (dB per octave)."""
     w = np.asarray(weights, dtype=np.float64)
-    total = float(np.sum(w))
+    total = float(w.sum())
     if total <= 0.0:
         return 0.0
     x = _OCTAVES - float(np.dot(w, _OCTAVES)) / total
@@ -102,7 +107,7 @@ def tilt_db_per_octave(deviation_db, weights) -> float:
 
 def octaves(weights) -> float:
     """Weighted band count in octaves (three third-octave bands per octave)."""
-    return float(np.sum(weights)) / 3.0
+    return float(np.asarray(weights).sum()) / 3.0
 
 
 def is_near_pure_tone(partials) -> bool:

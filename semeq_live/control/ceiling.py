@@ -64,6 +64,7 @@ POINTS_PER_OCTAVE = 12
 MARGIN_DB = 0.05
 MAX_PASSES = 8
 TOLERANCE_DB = 1e-6
+NUMERIC_NOISE_DB = 1e-9  # float rounding in summed section responses, not a rise
 ACTING_DB = 0.01  # below this the ceiling changed nothing anyone could hear: not reported as acting
 
 _peak = njit(cache=True, nogil=True)(peaking_coeffs)
@@ -449,6 +450,12 @@ def usable_band(sample_rate: float) -> tuple[float, float]:
     return USABLE_LOW_HZ, min(USABLE_HIGH_HZ, NYQUIST_FRACTION * float(sample_rate))
 
 
+def _above(x) -> float:
+    """A rise in dB, with float rounding (below NUMERIC_NOISE_DB) read as none."""
+    x = float(x)
+    return x if x > NUMERIC_NOISE_DB else 0.0
+
+
 @dataclass(frozen=True)
 class CeilingResult:
     forward: np.ndarray
@@ -540,7 +547,9 @@ class BoostCeiling:
         _limit(fwd, inv, has_inv, self.top_hz, self._base_logf, self._base_trig, self._base_lo, self._base_t,
                self._weights(band_weight), self._lim, self._grid, MARGIN_DB, MAX_PASSES, TOLERANCE_DB,
                self._scale, info)
-        held, raised, passes = max(float(info[0]), 0.0), max(float(info[2]), 0.0), int(info[4])
+        # Rounding in the response sums leaves ~1e-15 dB where the curve merely touches the ceiling;
+        # that is "did not rise above it", so it reads 0.
+        held, raised, passes = _above(info[0]), _above(info[2]), int(info[4])
         if passes == 0:
             return CeilingResult(forward, inverse, False, held, None, raised, "", 0, False)
         new_fwd = fwd.copy()

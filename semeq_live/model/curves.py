@@ -70,6 +70,17 @@ def encoder_input(dev_db, weights, scale_db: float, check: bool = True) -> np.nd
     then the weights. Bands with weight 0 contribute nothing but their zero weight.
 
     ``check=False`` skips validating the weights (the analyzer's own, already in range)."""
+    if not check and weights is not None and np.ndim(dev_db) == 1:  # the live path: one curve
+        dev = np.asarray(dev_db, dtype=np.float64)
+        w = np.asarray(weights, dtype=np.float64)
+        total = float(w.sum())
+        free = dev - (float(np.dot(dev, w)) / total if total > _MIN_WEIGHT_SUM else 0.0)
+        np.clip(free, -INPUT_LIMIT_DB, INPUT_LIMIT_DB, out=free)
+        out = np.empty(2 * dev.size)
+        np.multiply(free, w, out=out[:dev.size])
+        out[:dev.size] *= 1.0 / scale_db
+        out[dev.size:] = w
+        return out
     dev = np.asarray(dev_db, dtype=np.float64)
     w = band_weights(weights, dev.shape, check)
     free = np.clip(dev - curve_level(dev, w, check=False), -INPUT_LIMIT_DB, INPUT_LIMIT_DB)

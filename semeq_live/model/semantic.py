@@ -166,15 +166,16 @@ class SemanticModel:
         t = np.where(self._is_log, np.log(np.maximum(p, 1e-6)), p)
         return np.tanh(self._encoder(2.0 * (t - self._lo) / self._span - 1.0))
 
-    def encode_curve(self, dev_db, weights=None) -> np.ndarray:
+    def encode_curve(self, dev_db, weights=None, check: bool = True) -> np.ndarray:
         """Deviation curve(s) on ``analysis_freqs`` (dB, ``[28]`` or ``[n, 28]``) -> audio latent.
 
         ``weights`` (``[28]`` or ``[n, 28]`` in [0, 1], None = every band) say which bands carry
         signal: only those are judged (a voice, a bass line, hats). The level is irrelevant: the
         weighted mean is removed here (``semeq_live.model.curves``), so a raw or a level-free
-        deviation gives the same result.
+        deviation gives the same result. ``check=False``: the weights are known to be valid (the
+        analyzer's hot path skips re-validating them).
         """
-        return np.tanh(self._curve_encoder(encoder_input(dev_db, weights, self._curve_scale)))
+        return np.tanh(self._curve_encoder(encoder_input(dev_db, weights, self._curve_scale, check)))
 
     def morph_latent(self, term_a: str, term_b: str | None = None, alpha: float = 0.0) -> np.ndarray:
         """``(1 - alpha) c_A + alpha c_B`` (just ``c_A`` without ``term_b``)."""
