@@ -134,21 +134,29 @@ class JackInputs:
         self._port_number = 0
         self._closing = False
         self._reported = dict.fromkeys(jack_rt.COUNTERS, 0)
-        lib = _libjack()
-        b = self._block
-        b[jack_rt.RING] = _address(self._ring._ptr)
-        b[jack_rt.WAKE_FD] = self._wake_w
-        client_ptr = _address(self.client._ptr)
-        b[jack_rt.BUF_BYTES] = lib.jack_port_type_get_buffer_size(client_ptr, MIDI_TYPE)
-        b[jack_rt.MAX_EVENT] = MAX_EVENT_BYTES
-        arg = int(b[jack_rt.SELF])
-        if lib.jack_set_process_callback(client_ptr, jack_rt.process.address, arg) != 0:
+        try:
+            self._start()
+        except Exception as exc:
             self.client.close()
-            raise DeviceError("cannot set the JACK MIDI input's process callback")
-        lib.jack_on_info_shutdown(client_ptr, jack_rt.shutdown.address, arg)
-        self.client.activate()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            raise DeviceError(f"cannot start the JACK MIDI input: {exc}") from None
         self._reader = threading.Thread(target=self._read, name="semeq-midi-in", daemon=True)
         self._reader.start()
+
+    def _start(self) -> None:
+        """Hand JACK the native callbacks and their block, and activate the client."""
+        rt, b, lib = self._rt, self._block, _libjack()
+        client_ptr = _address(self.client._ptr)
+        b[rt.RING] = _address(self._ring._ptr)
+        b[rt.WAKE_FD] = self._wake_w
+        b[rt.BUF_BYTES] = lib.jack_port_type_get_buffer_size(client_ptr, MIDI_TYPE)
+        b[rt.MAX_EVENT] = MAX_EVENT_BYTES
+        arg = int(b[rt.SELF])
+        if lib.jack_set_process_callback(client_ptr, rt.process.address, arg) != 0:
+            raise RuntimeError("JACK refused the process callback")
+        lib.jack_on_info_shutdown(client_ptr, rt.shutdown.address, arg)
+        self.client.activate()
 
     # ---------------------------------------------------------------- ports
     @property
