@@ -111,6 +111,8 @@ class JackInputs:
     time; ``t`` is ``time.monotonic()``'s clock at the JACK cycle that read the event.
     """
 
+    library = "JACK-Client"
+
     def __init__(self, client_name: str, deliver):
         import jack
 

@@ -153,10 +153,13 @@ def _list_ports(kind: str, api: str, client_name: str) -> list[str]:
 
 
 def list_input_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:
+    """Ports semeq-live can read from (a controller's output), listed by the library that reads
+    them: JACK-Client for JACK, python-rtmidi for ALSA. A DeviceError if the system is not there."""
     return _list_ports("in", api, client_name)
 
 
 def list_output_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:
+    """Ports semeq-live can send to (LED feedback), listed like ``list_input_ports``."""
     return _list_ports("out", api, client_name)
 
 
@@ -168,6 +171,7 @@ class _RtMidiInputs:
     event to ``deliver(port_name, data, t)``. Same interface as ``jack_input.JackInputs``.
     """
 
+    library = "python-rtmidi"
     dead = False  # ALSA's sequencer does not go away under us the way a JACK server can
 
     def __init__(self, api: str, client_name: str, deliver, stats: Counter):
@@ -363,7 +367,9 @@ class MidiInput:
                 if name not in self._ports and matches(name, self.patterns):
                     if self._open_port(backend, name):
                         self.stats["connects"] += 1
-                        log.info("MIDI input connected: %s", name)
+                        # which library reads it: the soak and the tests check JACK's is ours
+                        log.info("MIDI input connected: %s (%s via %s)", name, self.api.upper(),
+                                 backend.library)
                         if self.on_connect is not None:
                             try:
                                 self.on_connect(name)
