@@ -38,6 +38,7 @@ sys.path.insert(0, str(REPO))
 from scripts.soak import PORT_NAME, AppRun, _stop_helper  # noqa: E402
 
 LATE_CLIENT = "semeq-late"
+MAX_UNCOUNTED_ROUNDS = 5  # rounds in which no flood reached the app before the hunt gives up
 
 
 def _sender(kind: str, rate: float, seconds: float, env: dict, work: Path, go: Path):
@@ -66,26 +67,37 @@ def _round(i: int, args, env: dict, work: Path) -> dict:
         app = AppRun([*app_args, "--midi-port", port], env, work, tag=f"app-{i}")
         app.wait_for("start", timeout=120)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(
-            r["event"] == "device" and "connected" in r.get("message", "")
-            and "disconnected" not in r.get("message", "") for r in list(app.events)):
+    while time.monotonic() < deadline and not _connected(app):
         if app.proc.poll() is not None:
             break
         time.sleep(0.1)
+    connected = _connected(app)
     go.touch()
     t0 = time.monotonic()
-    while time.monotonic() - t0 < args.round_s and app.proc.poll() is None:
+    while time.monotonic() - t0 < args.round_s and app.proc.poll() is None \
+            and sender.poll() is None:
         time.sleep(0.2)
     flood_s = time.monotonic() - t0
     died = app.proc.poll()
+    sender_exit = sender.poll()  # None: it flooded the whole round
     _stop_helper(sender)
     rc = app.stop() if died is None else died
     stderr = app.stderr()
     return {"round": i, "flood_s": round(flood_s, 1), "exit_status": rc,
+            # A round counts only if the app connected and the sender flooded until the app died
+            # or the round ended (a sender that could not start, e.g. JACK refused to activate
+            # it, floods nothing; its round is reported but not counted).
+            "counted": connected and sender_exit is None,
+            "sender_exit_status": sender_exit,
             "crashed": rc is not None and rc < 0 and died is not None,
             "fatal_error": "Fatal Python error" in stderr,
             "midi_state_lines": sum(1 for r in app.events if r["event"] == "state"
                                     and r.get("source") == "midi")}
+
+
+def _connected(app: AppRun) -> bool:
+    return any(r["event"] == "device" and "connected" in r.get("message", "")
+               and "disconnected" not in r.get("message", "") for r in list(app.events))
 
 
 def main(argv=None) -> int:
@@ -116,20 +128,25 @@ def main(argv=None) -> int:
             warm.wait_for("audio", timeout=300)
         finally:
             warm.stop()
-        total = 0.0
-        while total < args.minutes * 60 - 1:
+        total, uncounted = 0.0, 0
+        while total < args.minutes * 60 - 1 and uncounted < MAX_UNCOUNTED_ROUNDS:
             rounds.append(_round(len(rounds), args, env, work))
-            total += rounds[-1]["flood_s"]
+            if rounds[-1]["counted"]:
+                total += rounds[-1]["flood_s"]
+            else:
+                uncounted += 1
             print(json.dumps(rounds[-1]), file=sys.stderr, flush=True)
     finally:
         server.stop()
-    crashes = sum(r["crashed"] for r in rounds)
-    minutes = sum(r["flood_s"] for r in rounds) / 60
+    counted = [r for r in rounds if r["counted"]]
+    crashes = sum(r["crashed"] for r in counted)
+    minutes = sum(r["flood_s"] for r in counted) / 60
     report = {"tree": str(Path(args.tree).resolve()), "sender": args.sender,
               "rate": args.rate if args.sender == "rtmidi" else None,
-              "rounds": len(rounds), "flood_minutes": round(minutes, 2), "crashes": crashes,
+              "rounds": len(counted), "rounds_not_counted": len(rounds) - len(counted),
+              "flood_minutes": round(minutes, 2), "crashes": crashes,
               "crashes_per_minute": round(crashes / minutes, 3) if minutes else None,
-              "signals": sorted({-r["exit_status"] for r in rounds if r["crashed"]}),
+              "signals": sorted({-r["exit_status"] for r in counted if r["crashed"]}),
               "work_dir": str(work), "details": rounds}
     text = json.dumps(report, indent=2)
     print(text)
