@@ -10,7 +10,9 @@ On one private JACK dummy server (48 kHz, 128 frames, the stage unit's port limi
   JACK's shared memory and how many libjack copies are mapped); then ``--moves`` output-gain CCs,
   one every 150 ms (so each gets its own state line), give the latency: send -> arrival (the app's
   ``t_arrival``), arrival -> first audio block with the change (the app's own ``latency_ms``) and
-  send -> audio block, the end-to-end figure that does not depend on where the app stamps arrival;
+  send -> audio block, the end-to-end figure that does not depend on where the app stamps arrival
+  (pooled over the repeats at the end; a move that changed no state within 5 s counts as lost,
+  one whose state line was written before the audio played it, after 1 s, as unplayed);
 - **a bare MidiInput** on the same port (no audio, nothing else): its idle CPU and memory, the
   MIDI input's own cost.
 
@@ -105,22 +107,25 @@ def measure_app(env: dict, out, work: Path, idle_s: float, moves: int) -> dict:
         wait_until(app, lambda r: r["event"] == "device" and "connected" in r.get("message", ""))
         time.sleep(2.0)
         res = {"idle": idle_window(app.proc.pid, idle_s)}
-        sends, lines, lost = [], [], 0
+        sends, lines, lost, unplayed = [], [], 0, 0
         for i in range(moves):
             value = 64 + (i % 60)  # every move changes the gain: one state line each
             n = len(app.events)
             t = time.monotonic()
             out.send_message([0xB0, GAIN_CC, value])
             try:
-                line = wait_until(app, lambda r: r["event"] == "state" and r.get("source") == "midi"
-                                  and r.get("latency_ms") is not None, after=n, timeout=5)
-            except RuntimeError:  # a move that never changed the state: counted, not fatal
+                line = wait_until(app, lambda r: r["event"] == "state" and r.get("source") == "midi",
+                                  after=n, timeout=5)
+            except RuntimeError:  # the move never changed the state: counted, not fatal
                 if app.proc.poll() is not None:
                     raise
                 lost += 1
                 continue
-            sends.append(t)
-            lines.append(line)
+            if line.get("latency_ms") is None:  # written before the audio played it (1 s)
+                unplayed += 1
+            else:
+                sends.append(t)
+                lines.append(line)
             time.sleep(SPACING_S)
         res["under_moves"] = memory(app.proc.pid)
         arrival = [1e3 * (r["t_arrival"] - t) for r, t in zip(lines, sends)]
@@ -130,8 +135,8 @@ def measure_app(env: dict, out, work: Path, idle_s: float, moves: int) -> dict:
             name: {"p50": pct(v, 50), "p99": pct(v, 99), "max": round(max(v), 2)}
             for name, v in (("send_to_arrival", arrival), ("arrival_to_audio", audio),
                             ("send_to_audio", end_to_end))}
-        res["latency_ms"]["moves"] = len(lines)
-        res["latency_ms"]["lost_moves"] = lost
+        res["latency_ms"].update(moves=len(lines), lost_moves=lost, unplayed_within_1s=unplayed,
+                                 send_to_audio_all=[round(v, 3) for v in end_to_end])
     finally:
         res_status = app.stop()
     res["exit_status"] = res_status
@@ -157,6 +162,7 @@ def main(argv=None) -> int:
     p.add_argument("--idle-s", type=float, default=20.0)
     p.add_argument("--moves", type=int, default=200)
     p.add_argument("--json-out", metavar="FILE")
+    p.add_argument("--work-dir", metavar="DIR", help="keep the apps' logs here")
     args = p.parse_args(argv)
     trees = dict(t.split("=", 1) for t in args.tree)
 
@@ -171,11 +177,12 @@ def main(argv=None) -> int:
     results: dict = {name: [] for name in trees}
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            tmp = args.work_dir or tmp  # --work-dir keeps the apps' logs
             for rep in range(args.repeats):
                 for name, tree in trees.items():
                     env = {**server.env(), "PYTHONPATH": str(Path(tree).resolve())}
                     work = Path(tmp) / f"{name}-{rep}"
-                    work.mkdir()
+                    work.mkdir(parents=True)
                     run = {"app": measure_app(env, out, work, args.idle_s, args.moves),
                            "bare_input": measure_bare(env, work, args.idle_s)}
                     results[name].append(run)
@@ -184,6 +191,13 @@ def main(argv=None) -> int:
         out.close_port()
         out.delete()
         server.stop()
+    for name, runs in results.items():  # every move of every repeat, for the tails
+        pooled = [v for run in runs for v in run["app"]["latency_ms"]["send_to_audio_all"]]
+        results[name].append({"pooled_send_to_audio_ms": {
+            "p50": pct(pooled, 50), "p90": pct(pooled, 90), "p99": pct(pooled, 99),
+            "max": round(max(pooled), 2) if pooled else None, "moves": len(pooled),
+            "lost": sum(run["app"]["latency_ms"]["lost_moves"] for run in runs),
+            "unplayed_within_1s": sum(run["app"]["latency_ms"]["unplayed_within_1s"] for run in runs)}})
     text = json.dumps(results, indent=1)
     print(text)
     if args.json_out:
