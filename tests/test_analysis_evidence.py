@@ -30,17 +30,16 @@ SHORTFALLS: dict[tuple[str, str, str], tuple[float, str]] = {
              "shaped warm it is still neutral-to-bright against the built-in voice reference "
              "(learned from the voice itself, it is right: that is what 'learn reference' is for)"),
     ("right_word", "speech_male_librispeech", "bright"): (
-        0.6, "this voice has 7-9 dB more at 125-160 Hz than the ANSI spectrum (a low voice close to "
-             "the microphone): shaped bright it keeps warm lows"),
+        0.65, "this voice has 7-9 dB more at 125-160 Hz than the ANSI spectrum (a low voice close to "
+              "the microphone): shaped bright it keeps warm lows (73 % with the profile judged on "
+              "the sound, 68 % by latent distance)"),
     ("right_word", "lead line", "warm"): (
         0.6, "legato notes 196-784 Hz: in a 2 s window the fundamentals' bands come and go by 10-30 dB "
-             "(73-87 % from one model or estimate rate to the next)"),
-    ("right_word", "lead line", "bright"): (0.7, "as above"),
-    ("right_word", "hats", "bright"): (
-        0.0, "above 2 kHz the mean warm and bright curves differ by level (about 7 dB), hardly by "
-             "shape (< 0.5 dB RMS once the level is removed): the ranking rests on a 1 dB slope and "
-             "goes either way from one training run to the next (0-100 %, 81 % for the bundled "
-             "model); what holds is that the profile moves the right way (checked for every source)"),
+             "(70-87 % from one model or estimate rate to the next)"),
+    # Shaped bright, the lead line (99 %) and the hats (100 %) now reach the goal: the profile
+    # judges the measured deviation against the words' curves, which no retraining moves (by
+    # latent distance the hats went either way from one training run to the next, 75 % for the
+    # model before).
 }
 
 

@@ -10,7 +10,10 @@ import pytest
 from semeq_live.errors import ModelError
 from semeq_live.model import DEFAULT_MODEL_PATH, UnknownTermError, load_model
 from semeq_live.model.store import read_model
-from semeq_live.params import ANALYSIS_FREQS, FREQ_INDEX, FREQ_RANGES_HZ, GAIN_INDEX, Q_INDEX
+from semeq_live.dsp import response_db
+from semeq_live.params import (
+    ANALYSIS_FREQS, FREQ_INDEX, FREQ_RANGES_HZ, GAIN_INDEX, Q_INDEX, clamp_params,
+)
 
 
 @pytest.fixture(scope="module")
@@ -119,19 +122,98 @@ def test_term_infos_come_from_the_file(model):
     assert {i.certainty for i in model.term_infos()} == {"high", "medium", "low"}
 
 
-def test_term_profile_ranks_by_distance(model):
+def test_term_profile_ranks_by_sound(model):
     prof = model.term_profile(model.centroid("bright"))
-    assert prof[0][0] == "bright" and prof[0][1] == pytest.approx(1.0)
+    assert prof[0][0] == "bright" and prof[0][1] > 0.99
     sims = [s for _, s in prof]
     assert sims == sorted(sims, reverse=True) and all(0.0 <= s <= 1.0 for s in sims)
     assert {t for t, _ in prof} == set(model.terms)
+    # Every word's own centroid is in its top three (near-synonyms may come first).
+    for term in model.terms:
+        assert term in [t for t, _ in model.term_profile(model.centroid(term), top=3)], term
+    # An extreme EQ is far from every word: about twice people's own spread or more.
     far = model.term_profile(model.centroid("warm") + 50.0)
-    assert max(s for _, s in far) < 1e-6
+    assert max(s for _, s in far) < 0.2
     # The vector form is the same numbers in the model's order; top=n is the head of the ranking.
     z = model.morph_latent("warm", "muffled", 0.4)
     sims = model.term_similarities(z)
     assert dict(model.term_profile(z)) == pytest.approx(dict(zip(model.terms, sims)), abs=1e-12)
     assert model.term_profile(z, top=3) == model.term_profile(z)[:3]
+    # A latent is judged by the EQ it decodes to.
+    curve = response_db(model.decode(z), ANALYSIS_FREQS, model.sample_rate)
+    np.testing.assert_allclose(model.character_curve(z), curve, atol=1e-9)
+    np.testing.assert_allclose(sims, model.curve_similarities(curve), atol=1e-9)
+
+
+def _documented_similarities(model, curve, weights):
+    """``curve_similarities`` as its docstring says, the slow way."""
+    words = np.stack([model.term_curve(t) for t in model.terms])
+    diff = words - curve
+    diff -= ((diff @ weights) / weights.sum())[:, None]
+    d2 = (diff * diff) @ weights / weights.sum()
+    return np.exp(-0.5 * d2 / model.profile_spread_db(weights) ** 2)
+
+
+def test_curve_similarities_are_weighted_level_free_and_scaled_by_peoples_spread(model):
+    rng = np.random.default_rng(3)
+    curve = model.term_curve("warm") + rng.normal(0.0, 1.5, ANALYSIS_FREQS.size)
+    hats = ((ANALYSIS_FREQS >= 3000) & (ANALYSIS_FREQS <= 16000)).astype(float)
+    soft = np.clip(rng.random(ANALYSIS_FREQS.size) * 1.4 - 0.2, 0.0, 1.0)
+    for weights in (np.ones(ANALYSIS_FREQS.size), hats, soft):
+        np.testing.assert_allclose(model.curve_similarities(curve, weights),
+                                   _documented_similarities(model, curve, weights), atol=1e-12)
+    np.testing.assert_allclose(model.curve_similarities(curve), model.curve_similarities(
+        curve, np.ones(ANALYSIS_FREQS.size)), atol=1e-12)
+    # Level-free: a gain changes nothing; only the weighted bands count.
+    np.testing.assert_allclose(model.curve_similarities(curve + 9.0, hats),
+                               model.curve_similarities(curve, hats), atol=1e-12)
+    elsewhere = curve + 20.0 * (1.0 - hats) * rng.standard_normal(ANALYSIS_FREQS.size)
+    np.testing.assert_allclose(model.curve_similarities(elsewhere, hats),
+                               model.curve_similarities(curve, hats), atol=1e-12)
+    # On a word's curve: 1 for that word; the ranking comes back as documented.
+    sims = model.curve_similarities(model.term_curve("harsh"))
+    assert sims[model.terms.index("harsh")] == pytest.approx(1.0)
+    prof = model.curve_profile(model.term_curve("harsh"), top=5)
+    assert prof[0][0] == "harsh" and len(prof) == 5
+    assert [t for t, _ in prof] == [model.terms[i] for i in np.argsort(-sims, kind="stable")[:5]]
+
+
+def test_the_profile_scale_is_peoples_spread_on_the_bands_judged(model):
+    # SAFE's warm and bright settings around their mean curves: about 3.7 dB RMS on all bands
+    # (level-free); on fewer bands less of it is left once the level is removed.
+    full = model.profile_spread_db()
+    assert 3.0 < full < 4.5
+    hats = ((ANALYSIS_FREQS >= 3000) & (ANALYSIS_FREQS <= 16000)).astype(float)
+    bass = ((ANALYSIS_FREQS >= 40) & (ANALYSIS_FREQS <= 400)).astype(float)
+    assert model.profile_spread_db(hats) < 0.7 * full and model.profile_spread_db(bass) < 0.8 * full
+
+
+def test_bad_profile_arguments_are_refused(model):
+    curve = model.term_curve("warm")
+    for bad_curve in (np.zeros(10), np.full(ANALYSIS_FREQS.size, np.nan)):
+        with pytest.raises(ValueError, match="curve"):
+            model.curve_similarities(bad_curve)
+    ones = np.ones(ANALYSIS_FREQS.size)
+    for bad in (np.ones(5), np.zeros(ANALYSIS_FREQS.size), np.where(ones > 0, 1.5, 0.0),
+                np.r_[np.nan, ones[1:]], np.r_[-0.1, ones[1:]], np.r_[1.0, np.zeros(27)]):
+        with pytest.raises(ValueError, match="weights"):
+            model.curve_similarities(curve, bad)
+    with pytest.raises(ValueError, match="weights"):
+        model.profile_spread_db(np.zeros(ANALYSIS_FREQS.size))
+
+
+def test_band_response_is_response_db():
+    from semeq_live.model.response import BandResponse
+
+    rng = np.random.default_rng(7)
+    lo, hi = clamp_params(np.full(13, -1e9)), clamp_params(np.full(13, 1e9))
+    params = lo + (hi - lo) * rng.random((40, 13))
+    params[0] = lo
+    params[1] = hi
+    for fs in (16000.0, 44100.0, 48000.0, 96000.0):
+        fast = BandResponse(ANALYSIS_FREQS, fs)
+        for p in params:
+            np.testing.assert_allclose(fast(p), response_db(p, ANALYSIS_FREQS, fs), atol=1e-8)
 
 
 def test_term_curves_and_curve_encoder(model):

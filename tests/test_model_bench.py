@@ -12,7 +12,8 @@ def test_model_section_reports_numpy_against_torch():
     assert "model" in sections()
     r = run_section("model", quick=True)
     for key in ("numpy_decode", "numpy_morph", "numpy_encode_curve", "numpy_term_profile",
-                "numpy_term_similarities", "torch_decode", "torch_morph", "torch_term_profile"):
+                "numpy_term_similarities", "numpy_term_profile_of_latent", "torch_decode", "torch_morph",
+                "torch_term_profile"):
         assert r[key]["n"] == 300 and 0 < r[key]["p50_us"] <= r[key]["p99_us"], key
     assert r["numpy_decode"]["p50_us"] < 1000  # well under a millisecond
     # Same function on both sides (float32 rounding only) ...

@@ -127,3 +127,19 @@ def test_fuzzed_files_only_ever_raise_model_error(tmp_path, data):
         return
     # An edit that touched nothing checked (e.g. a zip comment) may still load: it must work.
     assert model.decode(model.centroid(model.terms[0])).shape == (13,)
+
+
+def test_the_profile_spread_is_checked(tmp_path, arrays):
+    spread = arrays["profile_spread"]
+    lopsided = spread.copy()
+    lopsided[0, 1] += 1.0
+    cases = {
+        "missing": ({k: v for k, v in arrays.items() if k != "profile_spread"}, "profile_spread"),
+        "shape": ({**arrays, "profile_spread": spread[:-1]}, "'profile_spread' has shape"),
+        "asymmetric": ({**arrays, "profile_spread": lopsided}, "not a covariance"),
+        "zero": ({**arrays, "profile_spread": np.zeros_like(spread)}, "not a covariance"),
+    }
+    for name, (bad, match) in cases.items():
+        path = tmp_path / f"{name}.npz"
+        write_model(path, bad)
+        _expect_model_error(path, match)

@@ -157,6 +157,7 @@ def render(model, notes: str | None = None) -> str:
         "(`training/curves.py`).",
         "",
     ]
+    lines += profile_section(model)
     lines += crowd_section(model)
     if notes:
         lines += ["## Reading the numbers", "", notes.strip(), ""]
@@ -288,3 +289,29 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def profile_section(model) -> list[str]:
+    """The term profile's scale (``profile_spread``, ``training/profile.py``)."""
+    freqs = model.analysis_freqs
+    from .profile import MIN_ROWS
+
+    led = [(i.name, i.safe_rows) for i in model.term_infos() if i.lead == "safe"]
+    need = MIN_ROWS if any(rows >= MIN_ROWS for _, rows in led) else 2  # as people_spread
+    led = [(name, rows) for name, rows in led if rows >= need]
+
+    def spread(lo, hi):
+        return model.profile_spread_db(((freqs >= lo) & (freqs <= hi)).astype(float))
+
+    return [
+        "Term profile (`SemanticModel.curve_similarities`, the analyzer's input profile): the "
+        "input's deviation curve against every word's curve on the analysis bands with signal, "
+        "level-free; similarity exp(-d^2 / 2 s^2), with s people's own spread measured the same "
+        "way on the same bands: SAFE's training settings of "
+        + ", ".join(f"{name} ({rows})" for name, rows in led)
+        + f" against their word's mean curve (`profile_spread`): {model.profile_spread_db():.2f} dB "
+        f"on all {freqs.size} bands, {spread(3000, 16000):.2f} dB over 3-16 kHz, "
+        f"{spread(40, 400):.2f} dB over 40-400 Hz. 1 = the word's curve, 0.61 = as far from it as "
+        "the RMS-typical setting of a word by one of those engineers.",
+        "",
+    ]

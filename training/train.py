@@ -47,6 +47,7 @@ from .sampling import batch_sampler
 from .vocabulary import CROWD_ROWS_PER_WORD, SAFE_LEAD_ROWS, build_vocabulary, crowd_training_rows
 from .losses import supervised_contrastive
 from .nets import Decoder, Encoder, ProjectionHead, ResidualMLP, param_coding
+from .profile import people_spread
 from .response import response_db_torch
 
 LOSS_GRID = log_frequency_grid(64)   # response-domain loss
@@ -387,6 +388,10 @@ def main(argv=None) -> int:
 
     arrays = build_arrays(raw, val, vocab, all_rows, labels, is_safe, z_train, centroids, enc, dec,
                           cenc)
+    # The term profile's scale: people's own spread around the words SAFE leads (training.profile).
+    arrays["profile_spread"], _ = people_spread(
+        train.params, train.terms, [t for t, lead in zip(terms, vocab.lead) if lead == "safe"],
+        SAMPLE_RATE)
     model = model_from_arrays(arrays)
     metrics = evaluate(model, train, val)
     metrics["crowd"] = crowd_fidelity(model, vocab, fits, SAMPLE_RATE, val)

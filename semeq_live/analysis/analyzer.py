@@ -9,8 +9,9 @@ Two sides (DESIGN.md sections 1 and 4):
   at most, i.e. 5-8 new spectra a second) into 1/3-octave band powers; about three times a second
   it averages the last ``window_s`` seconds of them, finds the bands that carry signal
   (``presence``), compares the result with the reference spectrum, and maps the deviation curve of
-  those bands to the audio latent ``z_a`` with the model's curve encoder. An update with nothing
-  new costs almost nothing.
+  those bands to the audio latent ``z_a`` with the model's curve encoder, and ranks every word by
+  how close its curve is to that deviation on those bands (the term profile,
+  ``SemanticModel.curve_profile``). An update with nothing new costs almost nothing.
 
 The whole-file average (``semeq-live analyze``'s "overall") goes through ``estimate_from_power``,
 the same path as every live estimate.
@@ -300,7 +301,10 @@ class Analyzer:
             return no_estimate("no model loaded", time_s, level_db, **spectra)
         # The analyzer's own weights are in range by construction: no need to check them again.
         z_a = np.asarray(self.model.encode_curve(deviation, judged, check=False), dtype=np.float64)
-        profile = tuple(self.model.term_profile(z_a))
+        # The profile judges the measured deviation itself against every word's curve, on the
+        # judged bands: the curve encoder reads into the part of the latent SAFE's settings span
+        # (what the adaptive EQ needs), where most crowd words' centroids are not.
+        profile = tuple(self.model.curve_profile(deviation, judged, check=False))
         return InputEstimate(confident=True, reason="ok", time_s=time_s, level_db=level_db,
                              z_a=z_a, profile=profile, **spectra)
 

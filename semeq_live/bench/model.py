@@ -1,10 +1,13 @@
 """Bench section ``model``: the live model calls, numpy runtime vs torch eager, same run.
 
 Timed: one-vector decode, a morph (two centroids blended, then decoded), the curve encoder, and
-the term profile over the whole vocabulary (``term_similarities``: the vector; ``term_profile``:
-the ranked list the panel shows). The torch side is rebuilt from the very weights and centroids in
-the model file (``training.nets``), so both sides compute the same function; their outputs are
-compared as a sanity check. Each numpy/torch pair is timed in alternating chunks of 100 calls
+the term profile over the whole vocabulary as the analyzer computes it at every estimate: an
+input's deviation curve against every word's curve on the bands with signal
+(``curve_similarities``: the vector; ``curve_profile``: the ranked list the panel shows; the goal
+is on this one). Also timed, without a goal: ``term_profile`` of a latent, which first decodes it
+and computes its EQ's curve (no live caller). The torch side is rebuilt from the very weights,
+centroids and word curves in the model file (``training.nets``), so both sides compute the same
+function; their outputs are compared as a sanity check. Each numpy/torch pair is timed in alternating chunks of 100 calls
 (shared machines drift). Without torch the comparison is skipped and the report says so; the
 numpy figures are still measured.
 """
@@ -26,7 +29,9 @@ def _torch_side(arrays, model):
 
     dec = Decoder.from_arrays(arrays).float().eval()
     centroids = torch.tensor(np.asarray(arrays["centroids"]), dtype=torch.float32)
-    scale = float(arrays["profile_scale"])
+    words = torch.tensor(np.asarray(arrays["term_curves"]), dtype=torch.float64)
+    spread = torch.tensor(np.asarray(arrays["profile_spread"]), dtype=torch.float64)
+    spread_diag = torch.diagonal(spread)
 
     def decode(zt):
         with torch.no_grad():
@@ -36,10 +41,14 @@ def _torch_side(arrays, model):
         with torch.no_grad():
             return dec(((1.0 - alpha) * centroids[ia] + alpha * centroids[ib])[None, :])
 
-    def profile(zt):
+    def profile(curve, w):  # SemanticModel.curve_similarities, ranked
         with torch.no_grad():
-            d2 = torch.sum((centroids - zt) ** 2, dim=1)
-            sim = torch.exp(-0.5 * d2 / scale ** 2)
+            total = w.sum()
+            diff = words - curve
+            diff = diff - (diff @ w / total)[:, None]
+            d2 = (diff * diff) @ w / total
+            spread_sq = spread_diag @ w / total - w @ spread @ w / total ** 2
+            sim = torch.exp(-0.5 * d2 / spread_sq)
             return torch.sort(sim, descending=True, stable=True)
 
     return torch, decode, morph, profile
@@ -70,9 +79,13 @@ def run(quick: bool = False) -> dict:
     term_a, term_b = _pick_pair(model)
     z = model.morph_latent(term_a, term_b, 0.3)
     dev = model.term_curve(term_a)
+    # What the analyzer hands the profile: a level-free deviation and the judged bands (here a
+    # source from 63 Hz up; the cost does not depend on which bands).
+    weights = np.clip((model.analysis_freqs - 40.0) / 40.0, 0.0, 1.0)
+    curve = dev - float(dev @ weights) / float(weights.sum())
     for _ in range(50):  # warm caches and numpy's dispatch
         model.decode(z)
-        model.term_profile(z)
+        model.curve_profile(curve, weights, check=False)
     out = {
         "model": str(DEFAULT_MODEL_PATH.name),
         "latent_dim": model.latent_dim,
@@ -81,8 +94,11 @@ def run(quick: bool = False) -> dict:
         "numpy_decode": summary_us(time_calls(lambda: model.decode(z), repeats)),
         "numpy_morph": summary_us(time_calls(lambda: model.morph(term_a, term_b, 0.3), repeats)),
         "numpy_encode_curve": summary_us(time_calls(lambda: model.encode_curve(dev), repeats)),
-        "numpy_term_similarities": summary_us(time_calls(lambda: model.term_similarities(z), repeats)),
-        "numpy_term_profile": summary_us(time_calls(lambda: model.term_profile(z), repeats)),
+        "numpy_term_similarities": summary_us(time_calls(
+            lambda: model.curve_similarities(curve, weights, check=False), repeats)),
+        "numpy_term_profile": summary_us(time_calls(
+            lambda: model.curve_profile(curve, weights, check=False), repeats)),
+        "numpy_term_profile_of_latent": summary_us(time_calls(lambda: model.term_profile(z), repeats)),
     }
     try:
         torch, t_decode, t_morph, t_profile = _torch_side(arrays, model)
@@ -96,23 +112,26 @@ def run(quick: bool = False) -> dict:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _compare(out, model, z, torch, t_decode, t_morph, t_profile, term_a, term_b, repeats)
+        return _compare(out, model, z, (curve, weights), torch, t_decode, t_morph, t_profile,
+                        term_a, term_b, repeats)
     finally:
         torch.set_num_threads(threads)
 
 
-def _compare(out, model, z, torch, t_decode, t_morph, t_profile, term_a, term_b, repeats) -> dict:
+def _compare(out, model, z, profile_args, torch, t_decode, t_morph, t_profile, term_a, term_b,
+             repeats) -> dict:
     zt = torch.tensor(z[None, :], dtype=torch.float32)
-    zt1 = zt[0]
+    curve, weights = profile_args
+    ct, wt = torch.tensor(curve), torch.tensor(weights)
     ia, ib = model.terms.index(term_a), model.terms.index(term_b)
     for _ in range(50):
-        t_decode(zt), t_morph(ia, ib, 0.3), t_profile(zt1)
+        t_decode(zt), t_morph(ia, ib, 0.3), t_profile(ct, wt)
     out["numpy_decode"], out["torch_decode"] = _pairs(lambda: model.decode(z), lambda: t_decode(zt),
                                                       repeats)
     out["numpy_morph"], out["torch_morph"] = _pairs(lambda: model.morph(term_a, term_b, 0.3),
                                                     lambda: t_morph(ia, ib, 0.3), repeats)
-    out["numpy_term_profile"], out["torch_term_profile"] = _pairs(lambda: model.term_profile(z),
-                                                                  lambda: t_profile(zt1), repeats)
+    out["numpy_term_profile"], out["torch_term_profile"] = _pairs(
+        lambda: model.curve_profile(curve, weights, check=False), lambda: t_profile(ct, wt), repeats)
     out["torch_threads"] = torch.get_num_threads()
     for name in ("decode", "morph", "term_profile"):
         out[f"{name}_speedup_p50"] = out[f"torch_{name}"]["p50_us"] / out[f"numpy_{name}"]["p50_us"]
@@ -122,11 +141,11 @@ def _compare(out, model, z, torch, t_decode, t_morph, t_profile, term_a, term_b,
     # relative for frequencies, absolute (per dB) for gains near 0
     err = np.abs(model.decode(z) - ref) / np.maximum(np.abs(ref), 1.0)
     out["max_rel_diff_vs_torch_float32"] = float(np.max(err))
-    sim_t = t_profile(zt1)
-    ranked = [t for t, _ in model.term_profile(z)]
+    sim_t = t_profile(ct, wt)
+    ranked = [t for t, _ in model.curve_profile(curve, weights)]
     out["term_profile_same_ranking_as_torch"] = ranked == [model.terms[i] for i in sim_t.indices.tolist()]
     out["term_profile_max_abs_diff_vs_torch"] = float(np.max(np.abs(
-        np.sort(model.term_similarities(z))[::-1] - sim_t.values.double().numpy())))
+        np.sort(model.curve_similarities(curve, weights))[::-1] - sim_t.values.numpy())))
     out["goals"] = {"morph_p50_le_30us": out["numpy_morph"]["p50_us"] <= 30.0,
                     "term_profile_p50_le_50us": out["numpy_term_profile"]["p50_us"] <= 50.0}
     return out

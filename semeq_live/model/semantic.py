@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from ..errors import ModelError
 from ..params import ANALYSIS_FREQS, N_PARAMS
 from .curves import encoder_input
 from .forward import ResidualMLP
+from .response import BandResponse
 from .terms import TermInfo
 
 
@@ -51,9 +53,6 @@ class SemanticModel:
                 arrays["term_safe_users"], arrays["term_contributors"], arrays["term_agreement"],
                 arrays["term_lead"])]
         self._centroids = np.array(arrays["centroids"], dtype=np.float64)
-        # |c|^2 once: the term profile is then one small matrix-vector product per call.
-        self._centroid_sq = np.einsum("ij,ij->i", self._centroids, self._centroids)
-        self._terms_array = np.array(self.terms)
         self.latent_dim: int = self._centroids.shape[1]
         self.latent_mean = np.array(arrays["latent_mean"], dtype=np.float64)
         self.axes = np.array(arrays["axes"], dtype=np.float64)
@@ -69,6 +68,20 @@ class SemanticModel:
             raise ModelError("the model's analysis bands differ from semeq_live.params."
                              "ANALYSIS_FREQS (trained by another version?)")
         self._curve_scale = float(arrays["curve_scale"])
+        # Term profile (``curve_similarities``). Every sum over the band weights alone comes from
+        # one matrix-vector product with these rows stacked: the words' squared curves, the
+        # words' curves, the spread covariance, its diagonal, ones (the analyzer calls it at
+        # every estimate; each numpy call costs 1-2 us, so few and fused).
+        self._spread = np.array(arrays["profile_spread"], dtype=np.float64)
+        words = self._term_curves
+        n_terms, n_bands = words.shape
+        self._profile_words = np.ascontiguousarray(words)
+        self._by_weights = np.ascontiguousarray(np.vstack(
+            [words * words, words, self._spread, np.diag(self._spread)[None], np.ones((1, n_bands))]))
+        self._rows_sq, self._rows_words = slice(0, n_terms), slice(n_terms, 2 * n_terms)
+        self._rows_spread = slice(2 * n_terms, 2 * n_terms + n_bands)
+        self._all_bands = np.ones(n_bands)
+        self._band_response = BandResponse(self.analysis_freqs, self.sample_rate)
 
         is_log = np.asarray(arrays["coding.is_log"], dtype=bool)
         lo = np.asarray(arrays["coding.lo"], dtype=np.float64)
@@ -194,31 +207,101 @@ class SemanticModel:
         return np.asarray(z, dtype=np.float64) + (x * self.axis_scale[0]) * self.axes[0] \
             + (y * self.axis_scale[1]) * self.axes[1]
 
-    def term_similarities(self, z) -> np.ndarray:
-        """``[T]`` similarity of latent ``z`` to every term, in ``terms`` order (see ``term_profile``).
+    # -- term profile ----------------------------------------------------------------------
 
-        The vectorised core: callers that rank or pick a few words use this and ``terms`` directly.
+    def character_curve(self, z) -> np.ndarray:
+        """The EQ that latent ``z`` decodes to, as a response curve (dB) on ``analysis_freqs``."""
+        return self._band_response(self.decode(z))
+
+    def curve_similarities(self, curve_db, weights=None, check: bool = True) -> np.ndarray:
+        """``[T]`` similarity of a character curve to every term's curve, in ``terms`` order.
+
+        ``curve_db`` ``[28]`` on ``analysis_freqs`` (an input's deviation from its reference, or
+        an EQ's response); ``weights`` ``[28]`` in [0, 1] (None = every band) say which bands
+        carry signal: only those are judged. Judged in the response domain, level-free: ``d`` is
+        the weighted RMS dB difference between the curve and the word's curve (``term_curve``)
+        once their weighted mean difference is removed, and the similarity is
+        ``exp(-d^2 / (2 s^2))`` with ``s = profile_spread_db(weights)``, the same distance
+        measured for real people: SAFE engineers' own settings of a word against that word's
+        mean curve, on the same bands. So 1 = the word's curve exactly, 0.61 = as far from the
+        word as the RMS-typical engineer's own setting of it (half of SAFE's held-out engineers'
+        warm and bright settings score 0.75 or more against their own word), 0.14 = twice as far.
+        ``check=False``: the arguments are known to be valid (the analyzer's hot path).
         """
-        z = np.asarray(z, dtype=np.float64)
-        d2 = self._centroid_sq - 2.0 * (self._centroids @ z) + z @ z
-        np.maximum(d2, 0.0, out=d2)  # rounding: a point on a centroid must not exceed 1
-        d2 *= -0.5 / self.profile_scale ** 2
+        c = np.asarray(curve_db, dtype=np.float64)
+        w = self._all_bands if weights is None else np.asarray(weights, dtype=np.float64)
+        if check:
+            self._check_profile_args(c, w)
+        g = self._by_weights @ w
+        total = g[-1]
+        spread_sq = g[-2] / total - float(w @ g[self._rows_spread]) / (total * total)
+        wc = w * c
+        # Per word: d^2 = sum w (S - c)^2 / W - (sum w (S - c) / W)^2, expanded (no [T, 28]
+        # temporaries): sum w S^2 - 2 sum w c S + sum w c^2, minus the squared mean difference.
+        level = g[self._rows_words] - wc.sum()
+        level *= level
+        level *= 1.0 / total
+        d2 = self._profile_words @ wc
+        d2 *= -2.0
+        d2 += g[self._rows_sq]
+        d2 += float(c @ wc)
+        d2 -= level
+        d2 *= -0.5 / (total * spread_sq)
+        np.minimum(d2, 0.0, out=d2)  # rounding: a curve on a word must not exceed 1
         return np.exp(d2, out=d2)
 
-    def term_profile(self, z, top: int | None = None) -> list[tuple[str, float]]:
-        """How close latent ``z`` is to each term, most similar first (``top``: only that many).
+    def curve_profile(self, curve_db, weights=None, top: int | None = None,
+                      check: bool = True) -> list[tuple[str, float]]:
+        """``curve_similarities`` ranked, most similar first (``top``: only that many); ties keep
+        the model's term order. What the analyzer shows for its input (the input profile)."""
+        return self._ranked(self.curve_similarities(curve_db, weights, check), top)
 
-        Similarity is distance based, ``exp(-d^2 / (2 s^2))`` with ``d`` the Euclidean distance to
-        the term's centroid and ``s = profile_scale`` (the RMS distance of training latents to
-        their own centroid): 1 at the centroid, about 0.6 at a typical member's distance, -> 0 far
-        away. Unlike cosine similarity it does not call a point "warm" just because it lies in
-        warm's direction from the origin. Ties keep the model's term order.
+    def profile_spread_db(self, weights=None) -> float:
+        """The similarity's scale ``s`` (dB) on the given bands: the RMS distance, weighted and
+        level-free as in ``curve_similarities``, of SAFE engineers' own settings of a word from
+        that word's mean curve (the words SAFE leads; ``training.profile``). About 3.7 dB on all
+        28 bands, less on fewer (1.9 dB over hats' 3-16 kHz)."""
+        w = self._all_bands if weights is None else np.asarray(weights, dtype=np.float64)
+        self._check_profile_args(np.zeros(w.shape), w)
+        total = float(w.sum())
+        spread_sq = float(np.diag(self._spread) @ w) / total - float(w @ self._spread @ w) / total ** 2
+        return float(np.sqrt(spread_sq))
+
+    def _check_profile_args(self, c: np.ndarray, w: np.ndarray) -> None:
+        n = self.analysis_freqs.size
+        if c.shape != (n,):
+            raise ValueError(f"expected a curve of {n} bands (analysis_freqs), got shape {c.shape}")
+        if w.shape != (n,):
+            raise ValueError(f"expected {n} band weights (analysis_freqs), got shape {w.shape}")
+        if not math.isfinite(float(c @ c)):
+            raise ValueError("the curve must be finite")
+        # (NaN fails every comparison, so it is refused here too.)
+        if not (w.min() >= 0.0 and w.max() <= 1.0 and np.count_nonzero(w) >= 2):
+            # (one band alone has no shape once its level is removed)
+            raise ValueError("band weights must be finite, in [0, 1], and above 0 in two bands or more")
+
+    def term_similarities(self, z, weights=None) -> np.ndarray:
+        """``[T]`` similarity of latent ``z`` to every term: ``curve_similarities`` of the EQ that
+        ``z`` decodes to (``character_curve``), on the bands of ``weights`` (None = all).
+
+        The vectorised core for callers with a latent: they rank or pick a few words with this
+        and ``terms``. Judged on the sound, not by latent distance: crowd words with near-alike
+        curves can lie far apart in the latent (distances there are the word map's business,
+        ``semeq_live.model.wordmap``).
         """
-        sim = self.term_similarities(z)
+        return self.curve_similarities(self.character_curve(z), weights)
+
+    def term_profile(self, z, top: int | None = None, weights=None) -> list[tuple[str, float]]:
+        """How close the EQ of latent ``z`` sounds to each term, most similar first (``top``:
+        only that many): ``term_similarities`` ranked; ties keep the model's term order."""
+        return self._ranked(self.term_similarities(z, weights), top)
+
+    def _ranked(self, sim: np.ndarray, top: int | None) -> list[tuple[str, float]]:
         order = np.argsort(-sim, kind="stable")
         if top is not None:
             order = order[:max(0, int(top))]
-        return list(zip(self._terms_array[order].tolist(), sim[order].tolist()))
+        names = self.terms
+        return [(names[i], v) for i, v in zip(order.tolist(), sim[order].tolist())]
 
     def __repr__(self) -> str:
         return (f"SemanticModel({len(self.terms)} terms, latent {self.latent_dim}, "

@@ -23,7 +23,10 @@ arrays); a version 1 file is refused with a message to retrain or use the bundle
                                   follows (SAFE: mean of its settings; crowd: scaled curve)
 ``analysis_freqs``, ``term_curves``   ``[28]`` Hz, ``[T, 28]`` dB: the same on the analysis bands
 ``latent_mean``, ``axes``, ``axis_scale``  ``[L]``, ``[2, L]`` unit rows, ``[2]`` sd along them
-``profile_scale``                 0-d: latent distance scale of the term profile
+``profile_scale``                 0-d: latent distance scale (the word map's unit)
+``profile_spread``                ``[28, 28]`` dB^2: covariance of people's own settings of a
+                                  word around its curve, on the analysis bands: the term
+                                  profile's scale for any band weights (``training.profile``)
 ``curve_scale``                   0-d dB: divisor of the level-free deviation curve
                                   (the curve encoder reads ``[28]`` deviations and ``[28]`` band
                                   weights, ``semeq_live.model.curves.encoder_input``)
@@ -55,7 +58,7 @@ _STRINGS = ("semeq_version", "data_sha256", "metrics", "training")
 _ARRAYS = ("coding.is_log", "coding.lo", "coding.hi", "terms", "term_sources", "term_lead",
            "term_counts", "term_safe_users", "term_val_counts", "term_contributors",
            "term_agreement", "centroids", "curve_grid", "term_curves_grid", "analysis_freqs",
-           "term_curves", "latent_mean", "axes", "axis_scale")
+           "term_curves", "latent_mean", "axes", "axis_scale", "profile_spread")
 
 
 def write_model(path, arrays: dict) -> None:
@@ -153,6 +156,9 @@ def validate_arrays(arrays: dict) -> None:
     _need(arrays, "term_curves_grid", "f", (n_terms, n_grid))
     n_bands = _need(arrays, "analysis_freqs", "f", (None,)).shape[0]
     _need(arrays, "term_curves", "f", (n_terms, n_bands))
+    spread = _need(arrays, "profile_spread", "f", (n_bands, n_bands))
+    if not (np.allclose(spread, spread.T) and np.all(np.diag(spread) > 0)):
+        raise ModelError("array 'profile_spread' is not a covariance (symmetric, positive diagonal)")
     _need(arrays, "latent_mean", "f", (latent,))
     _need(arrays, "axes", "f", (2, latent))
     _need(arrays, "axis_scale", "f", (2,))
