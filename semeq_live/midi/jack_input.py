@@ -188,6 +188,9 @@ class JackInputs:
         b[rt.SLOTS + 2 * slot + 1] = self._serial           # serial before pointer: JACK's
         b[rt.SLOTS + 2 * slot] = _address(port._ptr)        # thread reads the pointer first
         self._ports[name] = (slot, port)
+        # JACK puts a new connection into its graph at a later cycle: wait for that, so that once
+        # the port is reported connected, what the controller sends arrives (at most ~2 periods).
+        self._wait_cycles(2)
         return True
 
     def close_port(self, name: str) -> None:
