@@ -419,8 +419,11 @@ class MidiInput:
         log.warning("MIDI input disconnected: %s (will reconnect when it returns)", name)
 
     def _count_drops(self, backend) -> None:
-        """Events JACK's thread dropped since the last scan, in ``stats`` and (if any) the log."""
-        drops = {k: v for k, v in backend.counters().items() if v and k not in ("cycles", "events")}
+        """Events JACK's thread dropped since the last scan, in ``stats`` and (if any) the log;
+        ``stats["jack_events"]``: those it handed to the reader."""
+        counts = backend.counters()
+        self.stats["jack_events"] += counts.get("events", 0)
+        drops = {k: v for k, v in counts.items() if v and k not in ("cycles", "events")}
         for key, n in drops.items():
             self.stats[f"jack_{key}"] += n
         if drops:
