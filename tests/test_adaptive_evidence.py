@@ -24,24 +24,33 @@ from .test_analysis_evidence import PINK_FS, bundled_model, make_pink  # noqa: F
 GRID = log_frequency_grid(96, 20.0, 20000.0)
 
 # source -> (the difference it is held to, dB, a little under what it reaches: README table; the
-# figures move by a few tenths of a dB from one training run to the next; why it is short of 3 dB). The "ideal" is the difference if the estimate were the exact shaping curve.
+# figures move by a few tenths of a dB from one training run to the next; why it is short of 3 dB).
+# The bass line (3.3 dB) and the drum loop (3.4 dB) reach the goal since the deviation is judged
+# over 4 s.
 SHORTFALLS: dict[str, tuple[float, str]] = {
     "hats": (0.0, "over the hats' range (1.2-16 kHz) the mean warm and bright curves differ by level "
                   "(about 7 dB), not by shape (0.4 dB RMS level-free): the input's level says "
                   "nothing (it is how loud the hats play), so no estimate can tell how much of the "
                   "correction is a gain. Held to: never more correction for the warm-shaped input"),
-    "bass line": (2.0, "over 31.5 Hz-1.2 kHz warm and bright differ mostly by a level (2-3 dB); only the "
-                       "harmonics' skirt shows shape (ideal 3.4 dB)"),
-    "lead line": (1.4, "notes coming and going in the fundamentals' bands (see the profile test)"),
-    "plucked string": (1.4, "notes 110-880 Hz ringing into each other: a different note mix in every "
-                            "2 s window; and the boost ceiling (no boost where there is no signal) "
-                            "scales back the low shelf of the bright input's correction"),
+    "lead line": (1.7, "notes coming and going in the fundamentals' bands (see the profile test)"),
+    "plucked string": (2.2, "notes 110-880 Hz ringing into each other: a different note mix in every "
+                            "stretch; and the boost ceiling (no boost where there is no signal) "
+                            "scales back the low shelf of the bright input's correction (3.03 dB "
+                            "without it)"),
     "speech_male_librispeech": (1.3, "this voice's lows lie 7-9 dB above the ANSI speech spectrum; "
                                      "and the boost ceiling scales back the correction's low shelf, "
                                      "which also reaches below 100 Hz where the voice has nothing"),
-    "speech_female_librispeech": (1.9, "the boost ceiling scales back the correction's low shelf, "
+    "speech_female_librispeech": (2.3, "the boost ceiling scales back the correction's low shelf, "
                                        "which also reaches below 100 Hz where the voice has nothing "
                                        "(3.2 dB without the ceiling)"),
+    # Held-out instruments (never tuned on): what they reach, held there.
+    "brass line": (0.6, "the line's own tilt moves with each note's dynamic (louder is brighter, by "
+                        "construction), more than the shaping does; 1.35 dB without the boost "
+                        "ceiling's no-signal rule"),
+    "string section": (2.5, "80 Hz-5 kHz: the boost ceiling scales back the correction's shelves "
+                            "beyond that range (3.25 dB without its no-signal rule)"),
+    "mallet": (2.3, "fundamentals from 262 Hz (high-passed at 200 Hz): the warm shaping's low range "
+                    "carries little signal (2.83 dB without the ceiling's no-signal rule)"),
 }
 
 
@@ -59,9 +68,10 @@ def check(model, src: E.Source) -> dict:
     return fig
 
 
-@pytest.mark.parametrize("name", [n for n in E.synth_sources.SOURCES if n != "sine melody"])
+@pytest.mark.parametrize("name", [*(n for n in E.synth_sources.SOURCES if n != "sine melody"),
+                                  *E.synth_sources.HELD_OUT])
 def test_made_sources_already_warm_get_less_warming(bundled_model, name):
-    check(bundled_model, next(s for s in E.made_sources() if s.name == name))
+    check(bundled_model, E.made_source(name))
 
 
 def test_music_already_warm_gets_less_warming(bundled_model, music_files):
@@ -81,7 +91,7 @@ def test_pink_noise_already_warm_gets_clearly_less_warming(bundled_model):
 
 def test_the_sine_melody_falls_back_to_the_static_target(bundled_model):
     """No estimate: the static target scaled by intensity, and the reason says why."""
-    src = next(s for s in E.made_sources() if s.name == "sine melody")
+    src = E.made_source("sine melody")
     _, settings = E.applied_change_db(bundled_model, src, "warm")
     assert all(s.mode.startswith("static fallback") and "near-pure tone" in s.reason for s in settings)
 

@@ -38,6 +38,8 @@ def test_rich_output_and_saved_reference_round_trip(warm_pink_file, tmp_path, ca
     assert main(["analyze", str(warm_pink_file), "--save-reference", str(ref)]) == 0
     out = capsys.readouterr().out
     assert "overall" in out and "warm" in out and "reference saved" in out
+    saved = json.loads(ref.read_text())
+    assert len(saved["band_reliability"]) == 28  # how sure each band's level is (the whole file's)
     # Against its own long-term spectrum the file is neutral: its deviation is nearly flat.
     assert main(["analyze", str(warm_pink_file), "--json", "--reference", str(ref)]) == 0
     doc = json.loads(capsys.readouterr().out)

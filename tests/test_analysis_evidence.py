@@ -26,20 +26,23 @@ PINK_FS = 48000
 # under what it reaches, README table) and why.
 SHORTFALLS: dict[tuple[str, str, str], tuple[float, str]] = {
     ("right_word", "speech_female_librispeech", "warm"): (
-        0.2, "this recording is about 6 dB brighter above 2.5 kHz than the ANSI speech spectrum: "
+        0.1, "this recording is about 6 dB brighter above 2.5 kHz than the ANSI speech spectrum: "
              "shaped warm it is still neutral-to-bright against the built-in voice reference "
-             "(learned from the voice itself, it is right: that is what 'learn reference' is for)"),
+             "(learned from the voice itself, it is right: that is what 'learn reference' is for). "
+             "Judged over 4 s the misfit reads steadier than over 2 s (12 %, 28 % before)"),
     ("right_word", "speech_male_librispeech", "bright"): (
-        0.65, "this voice has 7-9 dB more at 125-160 Hz than the ANSI spectrum (a low voice close to "
-              "the microphone): shaped bright it keeps warm lows (73 % with the profile judged on "
-              "the sound, 68 % by latent distance)"),
+        0.8, "this voice has 7-9 dB more at 125-160 Hz than the ANSI spectrum (a low voice close to "
+             "the microphone): shaped bright it keeps warm lows (85 % judged over 4 s, 73 % over 2 s)"),
     ("right_word", "lead line", "warm"): (
-        0.6, "legato notes 196-784 Hz: in a 2 s window the fundamentals' bands come and go by 10-30 dB "
-             "(70-87 % from one model or estimate rate to the next)"),
-    # Shaped bright, the lead line (99 %) and the hats (100 %) now reach the goal: the profile
-    # judges the measured deviation against the words' curves, which no retraining moves (by
-    # latent distance the hats went either way from one training run to the next, 75 % for the
-    # model before).
+        0.85, "legato notes 196-784 Hz: the fundamentals' bands come and go by 10-30 dB from one "
+              "stretch to the next (89 % judged over 4 s, 70 % over 2 s)"),
+    # Held-out instruments (never tuned on): what they reach, held there.
+    ("right_word", "brass line", "bright"): (
+        0.6, "by construction each note has its own dynamic and louder notes are brighter: the "
+             "line's own tilt moves from note to note by more than the bright shaping (68 %)"),
+    ("right_word", "mallet", "warm"): (
+        0.55, "fundamentals from 262 Hz, high-passed at 200 Hz: little of the warm shaping's low "
+              "range carries signal, and decaying partials move the top bands (64 %)"),
 }
 
 
@@ -94,9 +97,9 @@ def check_source(model, src: E.Source) -> None:
             assert e.band_weight is not None and not np.any(e.band_weight[above])
 
 
-@pytest.mark.parametrize("name", list(E.synth_sources.SOURCES))
+@pytest.mark.parametrize("name", [*E.synth_sources.SOURCES, *E.synth_sources.HELD_OUT])
 def test_made_sources(bundled_model, name):
-    src = next(s for s in E.made_sources() if s.name == name)
+    src = E.made_source(name)
     check_source(bundled_model, src)
 
 

@@ -52,10 +52,11 @@ def test_learned_reference_makes_the_same_input_read_neutral(tmp_path):
     tilted *= 0.1 / tilted.std()
     feed(an, tilted)
     before = an.update().deviation_db
-    ref = an.learn_reference(seconds=an.window_s)
+    # Learnt from the stretch the deviation is judged over (judge_window_s), it is that stretch.
+    ref = an.learn_reference(seconds=an.judge_window_s)
     after = an.update().deviation_db
     assert np.sqrt(np.mean(before ** 2)) > 6.0
-    assert np.abs(after).max() < 1e-9  # same window, now the reference itself
+    assert np.abs(after).max() < 1e-9  # same stretch, now the reference itself
     # It survives a save/load round trip into a fresh analyzer.
     path = an.save_reference(tmp_path / "refs" / "soundcheck.json")
     an2 = Analyzer(FS, 2)
@@ -217,3 +218,72 @@ def test_a_mistyped_builtin_name_is_refused_everywhere(spec, message, tmp_path):
     # A path that does not exist yet is fine for the live app ("learn reference" creates it).
     assert StageConfig(reference=str(tmp_path / "new.json")).validate().reference.endswith("new.json")
     StageConfig(reference="voice").validate()
+
+
+def _sparse_bass_and_steady_noise(seconds: float, fs: int, seed: int) -> np.ndarray:
+    """A few low notes now and then (their bands come and go) over steady noise above 500 Hz."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    x = np.zeros(n)
+    for start in range(0, n, int(0.5 * fs)):
+        if rng.random() < 0.5:
+            f0 = rng.choice([41.2, 55.0, 73.4, 98.0])
+            seg = slice(start, min(n, start + int(0.3 * fs)))
+            x[seg] += sum(np.sin(2 * np.pi * k * f0 * t[seg]) / k for k in (1, 2, 3))
+    spec = np.fft.rfft(rng.standard_normal(n))
+    spec[np.fft.rfftfreq(n, 1 / fs) < 500.0] = 0.0
+    return 0.05 * x + 0.02 * np.fft.irfft(spec, n) / np.fft.irfft(spec, n).std()
+
+
+def test_a_learned_reference_knows_which_band_levels_are_unsure(tmp_path):
+    """Bands a few notes filled now and then get a low reliability, steady noise bands a high one;
+    it survives save and load, and a reference without it (an older file) is read as sure."""
+    an = Analyzer(FS, 1)
+    feed(an, _sparse_bass_and_steady_noise(8.0, FS, 1))
+    ref = an.learn_reference()
+    rel = ref.band_reliability
+    low = (ANALYSIS_FREQS >= 40) & (ANALYSIS_FREQS <= 80)
+    steady = (ANALYSIS_FREQS >= 1000) & (ANALYSIS_FREQS <= 10000)
+    assert rel[low].max() < 0.7 and rel[steady].min() > 0.9
+    loaded = ReferenceSpectrum.load(ref.save(tmp_path / "bass.json"))
+    np.testing.assert_allclose(loaded.band_reliability, rel, atol=1e-4)
+    doc = json.loads((tmp_path / "bass.json").read_text())
+    del doc["band_reliability"]
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    assert ReferenceSpectrum.load(tmp_path / "old.json").band_reliability is None
+    assert ReferenceSpectrum.builtin("voice").band_reliability is None
+
+
+@pytest.mark.parametrize("value, message", [
+    ("[1, 2]", "band_reliability must hold 28"),
+    ('"high"', "band_reliability must be a list of numbers"),
+    ("[" + ", ".join(["1.5"] * 28) + "]", "between 0 and 1"),
+])
+def test_a_bad_band_reliability_names_the_file(tmp_path, value, message):
+    doc = json.loads(ReferenceSpectrum.builtin("pink").save(tmp_path / "ok.json").read_text())
+    doc["band_reliability"] = json.loads(value)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ReferenceFileError, match=message) as info:
+        ReferenceSpectrum.load(path)
+    assert str(path) in str(info.value)
+
+
+def test_the_deviation_is_judged_over_the_longer_window():
+    """The level and the bands with signal follow the 2 s window; the deviation the last 4 s."""
+    an = Analyzer(FS, 1, reference=ReferenceSpectrum.builtin("pink"))
+    assert an.window_s == 2.0 and an.judge_window_s == 4.0
+    rng = np.random.default_rng(4)
+    bright = np.fft.irfft(np.fft.rfft(pink_noise(3 * FS, FS, rng)) *
+                          (1 + np.fft.rfftfreq(3 * FS, 1 / FS) / 2000.0), 3 * FS)
+    feed(an, 0.1 * pink_noise(3 * FS, FS, rng) / 0.1)
+    feed(an, 0.1 * bright / bright.std())
+    est = an.update()
+    judge = an._seg_power[an._recent(an.n_judge)].mean(axis=0)
+    window = an.window_power()
+    np.testing.assert_allclose(est.band_power, window)
+    expected = an.estimate_from_power(window, judge_power=judge, level_db=est.level_db).deviation_db
+    np.testing.assert_allclose(est.deviation_db, expected, atol=1e-9)
+    own = an.estimate_from_power(window, level_db=est.level_db).deviation_db
+    assert np.abs(own - est.deviation_db).max() > 0.5  # the 2 s window alone would read brighter

@@ -31,9 +31,9 @@ def check_morph(model, src: E.Source, adaptive: bool = True) -> np.ndarray:
     return parts
 
 
-@pytest.mark.parametrize("name", list(E.synth_sources.SOURCES))
+@pytest.mark.parametrize("name", [*E.synth_sources.SOURCES, *E.synth_sources.HELD_OUT])
 def test_made_sources_morph_within_one_lu(bundled_model, name):
-    check_morph(bundled_model, next(s for s in E.made_sources() if s.name == name))
+    check_morph(bundled_model, E.made_source(name))
 
 
 @pytest.mark.parametrize("adaptive", [True, False], ids=["adaptive", "static"])

@@ -7,11 +7,19 @@ Two sides (DESIGN.md sections 1 and 4):
 - analysis thread: ``update()`` (about 10 times a second) turns every newly completed FFT segment
   (about 0.34 s, Hann window, one FFT per channel, powers averaged, hop of half a segment or 0.2 s
   at most, i.e. 5-8 new spectra a second) into 1/3-octave band powers; about three times a second
-  it averages the last ``window_s`` seconds of them, finds the bands that carry signal
-  (``presence``), compares the result with the reference spectrum, and maps the deviation curve of
-  those bands to the audio latent ``z_a`` with the model's curve encoder, and ranks every word by
-  how close its curve is to that deviation on those bands (the term profile,
-  ``SemanticModel.curve_profile``). An update with nothing new costs almost nothing.
+  it averages the last ``window_s`` seconds of them (level, loudness, the bands that carry signal:
+  ``presence``), compares the average of the last ``judge_window_s`` seconds with the reference
+  spectrum, maps the deviation curve of the bands with signal to the audio latent ``z_a`` with the
+  model's curve encoder, and ranks every word by how close its curve is to that deviation on those
+  bands (the term profile, ``SemanticModel.curve_profile``). An update with nothing new costs
+  almost nothing.
+
+Why the deviation is judged over a longer stretch (4 s) than the rest (2 s): in 2 s a bass line,
+a melody, a brass line or a voice plays a handful of notes or syllables, and which ones moves
+band levels by 10-30 dB, several times what an EQ does; 4 s halve that spread. The engine smooths
+the estimate over 2 s on top; the bands with signal, the level gate and the loudness follow the
+2 s window as before. A learned reference's ``band_reliability`` weighs each band's say in the
+curve encoder and the term profile. What it changes on the evidence sources: README.
 
 The whole-file average (``semeq-live analyze``'s "overall") goes through ``estimate_from_power``,
 the same path as every live estimate.
@@ -39,7 +47,7 @@ from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
 from .presence import (IMPLAUSIBLE_DB, MAX_TILT_DB_PER_OCT, MAX_TONE_PARTIALS, MIN_BANDS,
                        judged_weights, octaves, presence_weights, tilt_db_per_octave)
-from .reference import BUILTIN_NAMES, ReferenceSpectrum, learned_reference
+from .reference import BUILTIN_NAMES, ReferenceSpectrum, band_reliability, learned_reference
 from .ring import AudioRing
 
 
@@ -52,6 +60,8 @@ MIN_SECONDS = 0.85
 # the estimate plus the engine's update is most of the analysis cost. Until an estimate is
 # confident (listening, too quiet, ...), every new segment is judged, so it comes back at once.
 ESTIMATE_INTERVAL_S = 0.3
+# The stretch whose average spectrum is compared with the reference (see the module doc).
+JUDGE_WINDOW_S = 4.0
 
 
 class ReferenceCaptureError(SemeqError):
@@ -71,7 +81,8 @@ class Analyzer:
     def __init__(self, sample_rate: float, channels: int, model=None, window_s: float = 2.0,
                  reference: ReferenceSpectrum | None = None, min_level_db: float = -60.0,
                  hysteresis_db: float = 6.0, min_seconds: float = MIN_SECONDS, min_bands: float = MIN_BANDS,
-                 max_deviation_rms_db: float = 12.0, learn_seconds: float = 30.0):
+                 max_deviation_rms_db: float = 12.0, learn_seconds: float = 30.0,
+                 judge_window_s: float = JUDGE_WINDOW_S):
         if not (sample_rate > 0 and math.isfinite(sample_rate)):
             raise ValueError(f"sample_rate must be positive, got {sample_rate}")
         self.sample_rate = float(sample_rate)
@@ -93,11 +104,14 @@ class Analyzer:
         self.estimate_every = max(1, int(math.ceil(ESTIMATE_INTERVAL_S * self.sample_rate / self.hop)))
         # Segments whose union spans window_s seconds.
         self.n_segments = max(1, int(round((self.window_s * self.sample_rate - self.nfft) / self.hop)) + 1)
+        self.judge_window_s = max(float(judge_window_s), self.window_s)
+        self.n_judge = max(self.n_segments,
+                           int(round((self.judge_window_s * self.sample_rate - self.nfft) / self.hop)) + 1)
         self.min_segments = max(1, int(math.ceil((min_seconds * self.sample_rate - self.nfft) / self.hop)) + 1)
         # "Learn reference" averages a longer stretch than the 2 s window (a whole soundcheck phrase):
         # the segment history keeps up to learn_seconds of band powers; the window is its tail.
         self.learn_seconds = float(learn_seconds)
-        self.n_history = max(self.n_segments, int(round(self.learn_seconds * self.sample_rate / self.hop)))
+        self.n_history = max(self.n_judge, int(round(self.learn_seconds * self.sample_rate / self.hop)))
         # Room for the window plus a few seconds of slack, so a late update loses nothing.
         capacity = self.nfft + self.hop * (self.n_segments + int(4.0 * self.sample_rate / self.hop))
         self.ring = AudioRing(capacity, self.channels)
@@ -124,6 +138,7 @@ class Analyzer:
         self._filled = 0
         self._slot = 0
         self._sum_power = np.zeros(ANALYSIS_FREQS.size)  # every segment since reset (whole-file average)
+        self._sum_power2 = np.zeros(ANALYSIS_FREQS.size)  # ... and of their squares (its reliability)
         self._sum_ms = 0.0
         self._sum_count = 0
         self._sum_sounding = 0  # segments with any signal since reset, and the near-pure ones
@@ -159,6 +174,7 @@ class Analyzer:
             self._slot = (self._slot + 1) % self.n_history
             self._filled = min(self._filled + 1, self.n_history)
             self._sum_power += power
+            self._sum_power2 += power * power
             self._sum_ms += ms
             self._sum_count += 1
             done += 1
@@ -193,6 +209,14 @@ class Analyzer:
                 return None
             ms = self._sum_ms / self._sum_count
             return self._sum_power / self._sum_count, 10.0 * math.log10(max(ms, 1e-30))
+
+    def reliability_since_reset(self) -> np.ndarray | None:
+        """``band_reliability`` of the average since reset (a whole file as a reference), or None."""
+        with self._lock:
+            if self._sum_count == 0:
+                return None
+            n = self._sum_count
+            return band_reliability(self._sum_power / n, self._sum_power2 / n, n)
 
     def tonal_share_since_reset(self) -> float:
         """Share of the segments since reset that were near-pure tones (see ``presence``)."""
@@ -243,8 +267,11 @@ class Analyzer:
                                band_power=power, spectrum_db=10.0 * np.log10(power),
                                reference=self.reference.name)
         tonal = _tonal_share(self._seg_partials[self._recent(self.n_segments)])
+        judge = None if self._filled <= self.n_segments else \
+            self._seg_power[self._recent(self.n_judge)].mean(axis=0)
         est = self.estimate_from_power(power, level_db=level_db, time_s=time_s,
-                                       was_confident=self._was_confident, tonal_share=tonal)
+                                       was_confident=self._was_confident, tonal_share=tonal,
+                                       judge_power=judge)
         self._was_confident = est.confident
         return est
 
@@ -253,10 +280,13 @@ class Analyzer:
         return presence_weights(spectrum_db, self.bands.valid) * self.reference.band_weight
 
     def estimate_from_power(self, power, *, level_db: float | None = None, time_s: float = 0.0,
-                            was_confident: bool = False, tonal_share: float = 0.0) -> InputEstimate:
+                            was_confident: bool = False, tonal_share: float = 0.0,
+                            judge_power=None) -> InputEstimate:
         """The estimate for given long-term band powers (a live window or a whole file's average).
 
         ``tonal_share``: the share of the analysed segments that were near-pure tones.
+        ``judge_power``: the band powers compared with the reference (a longer stretch than
+        ``power``, see the module doc); None: ``power`` itself.
         """
         power = np.maximum(np.asarray(power, dtype=np.float64), 1e-30)
         spectrum_db = 10.0 * np.log10(power)
@@ -269,7 +299,9 @@ class Analyzer:
                                level_db, **spectra)
         presence = presence_weights(spectrum_db, self.bands.valid)
         weight = presence * self.reference.band_weight
-        raw = spectrum_db - self.reference.band_db
+        judged_db = spectrum_db if judge_power is None else \
+            10.0 * np.log10(np.maximum(np.asarray(judge_power, dtype=np.float64), 1e-30))
+        raw = judged_db - self.reference.band_db
         judged = judged_weights(raw, weight)
         deviation = self._level_free(raw, judged if judged.max() > 0 else weight)
         spectra["deviation_db"] = deviation
@@ -299,6 +331,10 @@ class Analyzer:
                                "choose or learn a reference", time_s, level_db, **spectra)
         if self.model is None:
             return no_estimate("no model loaded", time_s, level_db, **spectra)
+        # A learned reference's unsure bands get less say in the encoder and the profile (not in
+        # the checks above, nor in the band weights the boost ceiling reads).
+        if self.reference.band_reliability is not None:
+            judged = judged * self.reference.band_reliability
         # The analyzer's own weights are in range by construction: no need to check them again.
         z_a = np.asarray(self.model.encode_curve(deviation, judged, check=False), dtype=np.float64)
         # The profile judges the measured deviation itself against every word's curve, on the
@@ -340,9 +376,11 @@ class Analyzer:
             if level_db < self.min_level_db:
                 raise ReferenceCaptureError(f"input too quiet to learn a reference ({level_db:.0f} dBFS, "
                                             f"needs {self.min_level_db:.0f})")
-            power = self._seg_power[self._recent(n)].mean(axis=0)
+            seg = self._seg_power[self._recent(n)]
+            power = seg.mean(axis=0)
             span = (self.nfft + (n - 1) * self.hop) / self.sample_rate
-            ref = learned_reference(power, seconds=span, sample_rate=self.sample_rate, valid=self.bands.valid)
+            ref = learned_reference(power, seconds=span, sample_rate=self.sample_rate, valid=self.bands.valid,
+                                    reliability=band_reliability(power, (seg * seg).mean(axis=0), n))
             if octaves(ref.band_weight) < self.min_bands / 3.0:
                 raise ReferenceCaptureError(f"too narrow a range to learn a reference from "
                                             f"({octaves(ref.band_weight):.1f} octaves with signal)")

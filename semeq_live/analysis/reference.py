@@ -17,6 +17,12 @@ judges a band only as far as both the input and the reference have something the
 reference's weights are the presence of its own spectrum (``presence.presence_weights``), so the
 bands that were empty at soundcheck, or above the soundcheck's Nyquist, are not judged.
 
+A learned reference also carries ``band_reliability`` ([0, 1], None = all sure): how sure its level
+is in each band, from how much that band's level moved from one analysis segment to the next at
+soundcheck (``band_reliability``). A band that a few notes filled now and then (a bass line's
+lowest bands, a melody's fundamentals) has an unsure level: the curve encoder gives it less say,
+while the band still counts as carrying signal everywhere else (the boost ceiling, the checks).
+
 A learned reference is saved as a small JSON file (versioned, band centres included) and checked on
 load; a bad file raises ``ReferenceFileError`` naming the file and the problem.
 """
@@ -102,6 +108,7 @@ class ReferenceSpectrum:
     source: str = "built-in"
     meta: dict = field(default_factory=dict)
     band_weight: np.ndarray | None = None  # [28] in [0, 1]: where the reference is defined (None: all)
+    band_reliability: np.ndarray | None = None  # [28] in [0, 1]: how sure each band's level is (None: all)
 
     def __post_init__(self):
         band_db = np.asarray(self.band_db, dtype=np.float64)
@@ -111,10 +118,18 @@ class ReferenceSpectrum:
             np.asarray(self.band_weight, dtype=np.float64)
         if weight.shape != band_db.shape or not np.all((weight >= 0.0) & (weight <= 1.0)):
             raise ValueError(f"a reference's band weights must be {ANALYSIS_FREQS.size} values in [0, 1]")
+        reliability = None
+        if self.band_reliability is not None:
+            reliability = np.array(self.band_reliability, dtype=np.float64)
+            if reliability.shape != band_db.shape or not np.all((reliability >= 0.0) & (reliability <= 1.0)):
+                raise ValueError(f"a reference's band reliabilities must be {ANALYSIS_FREQS.size} values "
+                                 "in [0, 1]")
+            reliability.setflags(write=False)
         for arr in (band_db, weight):
             arr.setflags(write=False)
         object.__setattr__(self, "band_db", band_db)
         object.__setattr__(self, "band_weight", weight)
+        object.__setattr__(self, "band_reliability", reliability)
 
     @classmethod
     def builtin(cls, name: str = "music") -> "ReferenceSpectrum":
@@ -142,6 +157,8 @@ class ReferenceSpectrum:
             "band_centres_hz": [round(float(f), 3) for f in ANALYSIS_FREQS],
             "band_db": [round(float(v), 4) for v in self.band_db],
             "band_weight": [round(float(v), 4) for v in self.band_weight],
+            "band_reliability": None if self.band_reliability is None else
+            [round(float(v), 4) for v in self.band_reliability],
             "meta": self.meta,
         }
         try:
@@ -187,9 +204,19 @@ class ReferenceSpectrum:
             if weight.shape != ANALYSIS_FREQS.shape or not np.all((weight >= 0.0) & (weight <= 1.0)):
                 raise ReferenceFileError(f"{path}: band_weight must hold {ANALYSIS_FREQS.size} "
                                          "numbers between 0 and 1")
+        reliability = None  # files from before band reliabilities: every band's level is sure
+        if doc.get("band_reliability") is not None:
+            try:
+                reliability = np.asarray(doc["band_reliability"], dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ReferenceFileError(f"{path}: band_reliability must be a list of numbers") from None
+            if reliability.shape != ANALYSIS_FREQS.shape or \
+                    not np.all((reliability >= 0.0) & (reliability <= 1.0)):
+                raise ReferenceFileError(f"{path}: band_reliability must hold {ANALYSIS_FREQS.size} "
+                                         "numbers between 0 and 1")
         meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
         return cls(levels, name=str(doc.get("name", path.stem)), source=str(path), meta=meta,
-                   band_weight=weight)
+                   band_weight=weight, band_reliability=reliability)
 
     @classmethod
     def resolve(cls, spec: str | None) -> "ReferenceSpectrum":
@@ -205,12 +232,31 @@ class ReferenceSpectrum:
         return f"{self.name} ({self.source})"
 
 
+# Reliability of a learned reference's band level: 1 / (1 + (se / RELIABLE_SE_DB)^2), with se the
+# standard error (dB) of the band's mean power over the soundcheck's segments: a band whose level
+# is known to within 3 dB keeps half its say or more. Chosen on the made sources with other takes
+# and seeds than the evidence's; the held-out instruments and the music confirm it (see README).
+RELIABLE_SE_DB = 3.0
+_DB_PER_RELATIVE = 10.0 / np.log(10.0)  # d(10 log10 p) / (dp / p)
+
+
+def band_reliability(mean_power, mean_square_power, n_segments: int) -> np.ndarray:
+    """``[28]`` in (0, 1]: how sure a long-term band level is, from the segments' band powers
+    (their mean and the mean of their squares). Half-overlapping segments: about (n + 1) / 2
+    independent ones."""
+    mean = np.maximum(np.asarray(mean_power, dtype=np.float64), 1e-30)
+    var = np.maximum(np.asarray(mean_square_power, dtype=np.float64) - mean * mean, 0.0)
+    se_db = _DB_PER_RELATIVE * np.sqrt(var) / mean / np.sqrt(max(1.0, 0.5 * (n_segments + 1)))
+    return 1.0 / (1.0 + (se_db / RELIABLE_SE_DB) ** 2)
+
+
 def learned_reference(band_power: np.ndarray, *, seconds: float, sample_rate: float,
-                      valid=None) -> ReferenceSpectrum:
+                      valid=None, reliability=None) -> ReferenceSpectrum:
     """A reference captured from the analyzer's long-term spectrum (linear band powers).
 
     ``valid``: the bands measurable at ``sample_rate`` (default: all). Its band weights are the
     presence of the captured spectrum: bands that were empty (or above Nyquist) are not judged.
+    ``reliability``: ``band_reliability`` of the capture (None: every band's level is sure).
     """
     band_db = 10.0 * np.log10(np.maximum(np.asarray(band_power, dtype=np.float64), 1e-20))
     valid = np.ones(band_db.shape, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
@@ -220,7 +266,8 @@ def learned_reference(band_power: np.ndarray, *, seconds: float, sample_rate: fl
     top = int(np.flatnonzero(valid)[-1]) if valid.any() else band_db.size - 1
     band_db[top + 1:] = band_db[top]  # above Nyquist: a placeholder level, weight 0
     meta = {"seconds": round(float(seconds), 3), "sample_rate": float(sample_rate)}
-    return ReferenceSpectrum(band_db, name="learned", source="learned", meta=meta, band_weight=weight)
+    return ReferenceSpectrum(band_db, name="learned", source="learned", meta=meta, band_weight=weight,
+                             band_reliability=reliability)
 
 
 def check_reference_spec(spec: str) -> None:

@@ -115,7 +115,7 @@ def run(args) -> int:
         if level_db < analyzer.min_level_db:
             raise CLIError(f"{args.file} is too quiet to learn a reference from ({level_db:.0f} dBFS)")
         ref = learned_reference(power, seconds=info["duration_s"], sample_rate=info["sample_rate"],
-                                valid=analyzer.bands.valid)
+                                valid=analyzer.bands.valid, reliability=analyzer.reliability_since_reset())
         ref = replace(ref, name=f"learned from {args.file}")
         saved = str(ref.save(args.save_reference))
 
