@@ -87,7 +87,7 @@ class StageConfig:
                            "file (an existing take is kept, moved aside)")
         if self.panel_rate <= 0 or self.health_interval_s <= 0:
             raise CLIError("panel_rate and health_interval_s must be positive")
-        from .control.ceiling import check_max_boost_db
+        from .control.boost_cap import check_max_boost_db
         from .dsp.design import validate_subsonic_hz
 
         try:
