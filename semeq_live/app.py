@@ -277,6 +277,10 @@ class LiveApp:
         # point the callback uses: load it here, never in the callback.
         self.audio.accelerate()
         cfg = self.cfg
+        if cfg.midi_port and cfg.midi_api == "jack":  # the JACK MIDI input's callbacks: numba too
+            from .midi.jack_input import load_native_callbacks
+
+            load_native_callbacks()
         self.processor = proc = EQProcessor(cfg.sample_rate, cfg.channels,
                                             smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db,
                                             subsonic_hz=cfg.subsonic_hz)

@@ -17,7 +17,7 @@ import semeq_live.midi, semeq_live.cli
 from semeq_live.cli import build_parser
 build_parser()                       # every sub-command module is imported for --help
 semeq_live.model.load_model().morph("warm", "bright", 0.5)
-print(json.dumps({m: m in sys.modules for m in ("torch", "sounddevice")}))
+print(json.dumps({m: m in sys.modules for m in ("torch", "sounddevice", "jack", "rtmidi")}))
 """
 
 
@@ -26,6 +26,8 @@ def test_package_and_cli_import_neither_torch_nor_sounddevice():
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded["torch"] is False
     assert loaded["sounddevice"] is False
+    # MIDI backends load when a port is opened (JACK-Client, python-rtmidi), never on import
+    assert loaded["jack"] is False and loaded["rtmidi"] is False
 
 
 def _imported_modules(path: Path, package: str) -> set[str]:
