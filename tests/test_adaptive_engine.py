@@ -37,6 +37,11 @@ class LinearTestModel:
     def traverse(self, z, x, y):
         return z + x * self.axis_scale[0] * self.axes[0] + y * self.axis_scale[1] * self.axes[1]
 
+    def encode_curve(self, dev_db, weights=None):
+        """Lows' and highs' mean deviation / 10 dB: no deviation reads as the flat latent (0, 0)."""
+        dev = np.asarray(dev_db, float)
+        return np.array([dev[:14].mean(), dev[14:].mean()]) / 10.0
+
     def decode(self, z):
         z = np.atleast_2d(z)
         p = np.tile(FLAT_PARAMS, (len(z), 1))
@@ -63,7 +68,8 @@ def rms(x):
 
 @pytest.fixture
 def engine():
-    return SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0)
+    # The formula itself, estimate by estimate: no smoothing, no onset ease-in (tested below).
+    return SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0, onset_s=0.0)
 
 
 def test_k0_is_exactly_flat_with_and_without_estimate(engine):
@@ -144,7 +150,7 @@ def test_autogain_compensates_predicted_change_and_can_be_switched_off(engine):
 
 
 def test_input_latent_is_smoothed_on_audio_time_and_dropped_without_estimate():
-    eng = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=2.0)
+    eng = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=2.0, onset_s=0.0)
     st = ControlState(term_a="warm", intensity=1.0)
     assert eng.compute(st, estimate([0.0, 0.0], t=10.0)).z_input.tolist() == [0.0, 0.0]
     s = eng.compute(st, estimate([0.4, 0.0], t=12.0))  # one time constant later
@@ -170,3 +176,44 @@ def test_settings_drive_a_real_processor(engine):
     y = proc.process(x)
     # k = 0: filter and its exact inverse -> the output is the input.
     assert np.max(np.abs(y[4800:] - x[4800:])) < 1e-5
+
+
+def test_the_correction_eases_in_from_neutral_after_the_first_estimate():
+    """A source's first estimate does not lurch in: the undone input latent starts at the neutral
+    one (no deviation: the linear double reads it as (0, 0)) and reaches the estimate linearly over
+    ``onset_s`` of audio time; from then on the settings are exactly those without the onset."""
+    eased = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0, onset_s=1.5)
+    direct = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0, onset_s=0.0)
+    st = ControlState(term_a="warm", intensity=1.0)
+    z_a = np.array([-0.2, 0.4])  # a bright input
+    s = eased.compute(st, estimate(z_a, t=20.0))
+    assert s.mode == MODE_ADAPTIVE and eased.onset_progress == 0.0
+    np.testing.assert_allclose(s.z_input, [0.0, 0.0])
+    np.testing.assert_allclose(s.forward[[0, 11]], [5.0, -3.0])  # the target, as for a neutral input
+    np.testing.assert_allclose(s.inverse[[0, 11]], [0.0, 0.0])
+    first_full = direct.compute(st, estimate(z_a, t=20.0))
+    assert rms(s.applied_db(GRID, FS)) < rms(first_full.applied_db(GRID, FS)) - 1.0
+    s = eased.compute(st, estimate(z_a, t=20.75))  # halfway through the onset
+    np.testing.assert_allclose(s.z_input, 0.5 * z_a)
+    np.testing.assert_allclose(s.inverse[[0, 11]], [-1.0, 2.0])
+    for t in (21.5, 22.0, 25.0):  # settled: identical to the engine without an onset
+        s, ref = eased.compute(st, estimate(z_a, t=t)), direct.compute(st, estimate(z_a, t=t))
+        assert eased.onset_progress == 1.0
+        np.testing.assert_array_equal(s.forward, ref.forward)
+        np.testing.assert_array_equal(s.inverse, ref.inverse)
+
+
+def test_each_new_start_eases_in_again_and_k0_stays_flat_meanwhile():
+    eng = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0, onset_s=1.0)
+    st = ControlState(term_a="warm", intensity=1.0)
+    z_a = np.array([0.3, -0.1])
+    eng.compute(st, estimate(z_a, t=50.0))
+    assert eng.compute(st, estimate(z_a, t=52.0)).z_input.tolist() == pytest.approx(z_a.tolist())
+    assert eng.compute(st, estimate(None, confident=False, t=52.1)).mode == MODE_FALLBACK
+    s = eng.compute(st, estimate(z_a, t=52.2))  # back after a pause: from neutral again
+    np.testing.assert_allclose(s.z_input, [0.0, 0.0])
+    s = eng.compute(ControlState(term_a="warm", intensity=0.0), estimate(z_a, t=52.5))
+    assert s.mode == MODE_FLAT and np.abs(s.applied_db(GRID, FS)).max() < 1e-9
+    np.testing.assert_allclose(eng.compute(st, estimate(z_a, t=52.7)).z_input, 0.5 * z_a)
+    eng.reset()
+    np.testing.assert_allclose(eng.compute(st, estimate(z_a, t=60.0)).z_input, [0.0, 0.0])
