@@ -183,7 +183,7 @@ def weighted_rms(v, w) -> float:
 
 
 def applied_change_db(model, src: Source, shape: str, target: str = "warm", intensity: float = 1.0):
-    """Median over the live updates (once the window is full; the engine follows them all) of the applied EQ's RMS change (dB) of
+    """Median over the live updates (once the window is full) of the applied EQ's RMS change (dB) of
     the ``shape``-shaped input, over the bands with signal (weighted by the estimate's band weights,
     on the analysis bands); and the settings. No auto-gain: the EQ itself, as ``render
     --no-autogain`` would apply it."""
@@ -192,13 +192,8 @@ def applied_change_db(model, src: Source, shape: str, target: str = "warm", inte
     engine = SemanticEngine(model, src.fs, reference_band_db=reference_for(model, src).band_db)
     state = ControlState(term_a=target, term_b=target, intensity=intensity, autogain=False)
     changes, settings = [], []
-    first = int(round(WINDOW_S / UPDATE_S))
-    # The engine hears every estimate from the start, as live (its smoothing and the correction's
-    # onset ease-in run from the first estimate); the figures start once the window is full.
-    for i, est in enumerate(shaped_estimates(model, src, shape)):
+    for est in shaped_estimates(model, src, shape)[int(round(WINDOW_S / UPDATE_S)):]:
         s = engine.compute(state, est)
-        if i < first:
-            continue
         settings.append(s)
         if est.band_weight is not None and est.band_weight.sum() > 0:
             changes.append(weighted_rms(s.applied_db(ANALYSIS_FREQS, src.fs), est.band_weight))

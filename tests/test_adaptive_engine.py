@@ -53,13 +53,15 @@ class LinearTestModel:
 _clock = itertools.count(1)
 
 
-def estimate(z_a, confident=True, t=None, band_power=None):
-    """A new estimate (each at a later audio time unless ``t`` is given)."""
+def estimate(z_a, confident=True, t=None, band_power=None, evidence=1.0):
+    """A new estimate (each at a later audio time unless ``t`` is given; resting on a full window
+    unless ``evidence`` says otherwise)."""
     t = next(_clock) * 0.1 if t is None else t
     return InputEstimate(confident=confident, reason="ok" if confident else "too quiet (-80 dBFS, needs -60)",
                          time_s=t, level_db=-20.0 if confident else -80.0,
                          z_a=None if z_a is None else np.asarray(z_a, float),
-                         profile=(("warm", 0.9),) if confident else None, band_power=band_power)
+                         profile=(("warm", 0.9),) if confident else None, band_power=band_power,
+                         evidence=evidence)
 
 
 def rms(x):
@@ -68,8 +70,7 @@ def rms(x):
 
 @pytest.fixture
 def engine():
-    # The formula itself, estimate by estimate: no smoothing, no onset ease-in (tested below).
-    return SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0, onset_s=0.0)
+    return SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0)
 
 
 def test_k0_is_exactly_flat_with_and_without_estimate(engine):
@@ -150,7 +151,7 @@ def test_autogain_compensates_predicted_change_and_can_be_switched_off(engine):
 
 
 def test_input_latent_is_smoothed_on_audio_time_and_dropped_without_estimate():
-    eng = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=2.0, onset_s=0.0)
+    eng = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=2.0)
     st = ControlState(term_a="warm", intensity=1.0)
     assert eng.compute(st, estimate([0.0, 0.0], t=10.0)).z_input.tolist() == [0.0, 0.0]
     s = eng.compute(st, estimate([0.4, 0.0], t=12.0))  # one time constant later
@@ -178,42 +179,38 @@ def test_settings_drive_a_real_processor(engine):
     assert np.max(np.abs(y[4800:] - x[4800:])) < 1e-5
 
 
-def test_the_correction_eases_in_from_neutral_after_the_first_estimate():
-    """A source's first estimate does not lurch in: the undone input latent starts at the neutral
-    one (no deviation: the linear double reads it as (0, 0)) and reaches the estimate linearly over
-    ``onset_s`` of audio time; from then on the settings are exactly those without the onset."""
-    eased = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0, onset_s=1.5)
-    direct = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0, onset_s=0.0)
+def test_the_correction_eases_in_with_the_estimates_evidence(engine):
+    """A source's first estimate (evidence 0) does not lurch in: the undone input latent is the
+    neutral one (no deviation: the linear double reads it as (0, 0)), so the EQ is the target as
+    for a neutral input; it reaches the estimate as the evidence grows, and with a full window
+    (evidence 1) the settings are exactly those of an estimate that never eased in."""
     st = ControlState(term_a="warm", intensity=1.0)
     z_a = np.array([-0.2, 0.4])  # a bright input
-    s = eased.compute(st, estimate(z_a, t=20.0))
-    assert s.mode == MODE_ADAPTIVE and eased.onset_progress == 0.0
+    s = engine.compute(st, estimate(z_a, evidence=0.0))
+    assert s.mode == MODE_ADAPTIVE
     np.testing.assert_allclose(s.z_input, [0.0, 0.0])
     np.testing.assert_allclose(s.forward[[0, 11]], [5.0, -3.0])  # the target, as for a neutral input
     np.testing.assert_allclose(s.inverse[[0, 11]], [0.0, 0.0])
-    first_full = direct.compute(st, estimate(z_a, t=20.0))
-    assert rms(s.applied_db(GRID, FS)) < rms(first_full.applied_db(GRID, FS)) - 1.0
-    s = eased.compute(st, estimate(z_a, t=20.75))  # halfway through the onset
+    full = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0).compute(st, estimate(z_a))
+    assert rms(s.applied_db(GRID, FS)) < rms(full.applied_db(GRID, FS)) - 1.0
+    s = engine.compute(st, estimate(z_a, evidence=0.5))
     np.testing.assert_allclose(s.z_input, 0.5 * z_a)
     np.testing.assert_allclose(s.inverse[[0, 11]], [-1.0, 2.0])
-    for t in (21.5, 22.0, 25.0):  # settled: identical to the engine without an onset
-        s, ref = eased.compute(st, estimate(z_a, t=t)), direct.compute(st, estimate(z_a, t=t))
-        assert eased.onset_progress == 1.0
-        np.testing.assert_array_equal(s.forward, ref.forward)
-        np.testing.assert_array_equal(s.inverse, ref.inverse)
+    s = engine.compute(st, estimate(z_a, evidence=1.0))
+    np.testing.assert_array_equal(s.forward, full.forward)
+    np.testing.assert_array_equal(s.inverse, full.inverse)
 
 
-def test_each_new_start_eases_in_again_and_k0_stays_flat_meanwhile():
-    eng = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0, onset_s=1.0)
+def test_each_new_start_eases_in_from_its_own_neutral_and_k0_stays_flat(engine):
     st = ControlState(term_a="warm", intensity=1.0)
     z_a = np.array([0.3, -0.1])
-    eng.compute(st, estimate(z_a, t=50.0))
-    assert eng.compute(st, estimate(z_a, t=52.0)).z_input.tolist() == pytest.approx(z_a.tolist())
-    assert eng.compute(st, estimate(None, confident=False, t=52.1)).mode == MODE_FALLBACK
-    s = eng.compute(st, estimate(z_a, t=52.2))  # back after a pause: from neutral again
+    engine.compute(st, estimate(z_a, evidence=0.0))
+    assert engine.compute(st, estimate(z_a)).z_input.tolist() == pytest.approx(z_a.tolist())
+    assert engine.compute(st, estimate(None, confident=False)).mode == MODE_FALLBACK
+    s = engine.compute(st, estimate(z_a, evidence=0.0))  # a new source's first estimate
     np.testing.assert_allclose(s.z_input, [0.0, 0.0])
-    s = eng.compute(ControlState(term_a="warm", intensity=0.0), estimate(z_a, t=52.5))
+    s = engine.compute(ControlState(term_a="warm", intensity=0.0), estimate(z_a, evidence=0.2))
     assert s.mode == MODE_FLAT and np.abs(s.applied_db(GRID, FS)).max() < 1e-9
-    np.testing.assert_allclose(eng.compute(st, estimate(z_a, t=52.7)).z_input, 0.5 * z_a)
-    eng.reset()
-    np.testing.assert_allclose(eng.compute(st, estimate(z_a, t=60.0)).z_input, [0.0, 0.0])
+    np.testing.assert_allclose(engine.compute(st, estimate(z_a, evidence=0.5)).z_input, 0.5 * z_a)
+    engine.reset()
+    np.testing.assert_allclose(engine.compute(st, estimate(z_a, evidence=0.0)).z_input, [0.0, 0.0])

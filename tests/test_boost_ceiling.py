@@ -45,12 +45,10 @@ def net_db(forward, inverse, freqs, fs) -> np.ndarray:
     return h if inverse is None else h - response_db(inverse, freqs, fs)
 
 
-# The engines here follow each estimate as it comes (no smoothing, no onset ease-in): these tests
-# judge the ceiling on a given input latent. The ease-in is tested in test_adaptive_engine.py.
 def engine_for(fs: float, cap) -> SemanticEngine:
     key = (fs, cap)
     if key not in _engines:
-        _engines[key] = SemanticEngine(MODEL, fs, input_smoothing_s=0.0, onset_s=0.0, max_boost_db=cap)
+        _engines[key] = SemanticEngine(MODEL, fs, input_smoothing_s=0.0, max_boost_db=cap)
     return _engines[key]
 
 
@@ -180,7 +178,7 @@ def test_bass_line_only_estimate_boosts_nothing_above_500_hz(term, k, input_term
     empty-band allowance (the tail of a filter shaping the bass) from 500 Hz up, or below 31.5 Hz
     (the band under the lowest one with signal), in the adaptive mode and its static fallback."""
     bass = span_weight(40.0, 400.0)
-    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0, onset_s=0.0)
+    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0)
     z_a = None if input_term is None else MODEL.centroid(input_term)
     s = engine.compute(ControlState(term_a=term, term_b=term, intensity=k),
                        estimate(z_a, bass, confident=z_a is not None))
@@ -192,7 +190,7 @@ def test_bass_line_only_estimate_boosts_nothing_above_500_hz(term, k, input_term
 
 def test_hats_only_estimate_boosts_nothing_below_2500_hz():
     hats = span_weight(3150.0, 16000.0)
-    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0, onset_s=0.0)
+    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0)
     for term in MODEL.terms:
         s = engine.compute(ControlState(term_a=term, term_b=term, intensity=1.5),
                            estimate(MODEL.centroid("bright"), hats))
@@ -206,7 +204,7 @@ def test_hats_only_estimate_boosts_nothing_below_2500_hz():
 def test_with_adaptation_off_the_word_is_not_shaped_by_the_input():
     """Static mode means: do not listen to the input. The cap still holds, the band weights do not."""
     bass = span_weight(40.0, 400.0)
-    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0, onset_s=0.0)
+    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0)
     state = ControlState(term_a="bright", term_b="bright", intensity=1.0, adaptive=False)
     s = engine.compute(state, estimate(MODEL.centroid("warm"), bass))
     ref = SemanticEngine(MODEL, 48000.0).compute(state, None)
@@ -215,7 +213,7 @@ def test_with_adaptation_off_the_word_is_not_shaped_by_the_input():
 
 
 def test_k0_is_exactly_flat_with_a_cap_and_band_weights():
-    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0, onset_s=0.0, max_boost_db=0.0)
+    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0, max_boost_db=0.0)
     for est in (estimate(MODEL.centroid("bright"), span_weight(40, 400)), estimate(None, np.zeros(28), False)):
         s = engine.compute(ControlState(term_a="warm", intensity=0.0), est)
         assert s.mode == MODE_FLAT and not s.cap_acting
@@ -241,7 +239,7 @@ def test_cap_acts_and_says_where():
 
 
 def test_no_signal_reason_names_the_empty_region():
-    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0, onset_s=0.0)
+    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0)
     s = engine.compute(ControlState(term_a="bright", term_b="bright", intensity=1.0),
                        estimate(MODEL.centroid("warm"), span_weight(40.0, 400.0)))
     assert s.cap_acting and s.cap_reason.startswith("no signal near")
@@ -282,7 +280,7 @@ def test_low_sample_rate_bands_above_nyquist_are_absent_not_empty():
 def test_small_changes_of_the_estimate_give_small_changes_of_the_eq():
     """Sweeps in fine steps of the input latent, of one band's weight and of the intensity: the
     capped gains move by small steps too (a jump between solutions would be dBs at once)."""
-    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0, onset_s=0.0, max_boost_db=3.0)
+    engine = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0, max_boost_db=3.0)
     bass = span_weight(40.0, 2000.0)
     z0, z1 = MODEL.centroid("warm"), MODEL.centroid("bright")
 
@@ -291,7 +289,7 @@ def test_small_changes_of_the_estimate_give_small_changes_of_the_eq():
         return np.concatenate([s.forward[GAIN_INDEX], inv])
 
     def uncapped_gains(state, est):
-        free = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0, onset_s=0.0)
+        free = SemanticEngine(MODEL, 48000.0, input_smoothing_s=0.0)
         s = free.compute(state, est)
         return gains(s)
 

@@ -22,15 +22,14 @@ time): the adaptive EQ should follow the input's character, not every phrase of 
 audibly wobble with the music. Losing the estimate drops the smoothed latent at once (fallback);
 the next confident estimate starts it afresh.
 
-Onset (``onset_s``): a source's first estimates rest on the least audio, and a correction that
-lurches in on the first one is what an engineer would never do by hand (on a voice it put the
-first 3 s of the auto-gained morph over 1 LU off). So the correction is eased in as the evidence
-accumulates: the latent the cascade undoes goes from the *neutral* latent (the encoder's reading
-of an input exactly like its reference, i.e. no correction beyond the target) to the tracked
-estimate, linearly over ``onset_s`` of estimate (audio) time since the first confident estimate.
-At the first estimate the EQ is therefore the target as for a neutral input, close to the static
-fallback it replaces; after ``onset_s`` the onset has no effect at all (steady state unchanged).
-Each new start (after a lost estimate or ``reset``) eases in again.
+Onset: a source's first estimates rest on the least audio (the analyzer's minimum, under 1 s), and
+a correction that lurches in on the first one is what an engineer would not do by hand (on a voice
+it put the first 3 s of the auto-gained morph over 1 LU off). So the correction is eased in with
+the estimate's ``evidence`` (0 at the first possible estimate, 1 once the analyzer's window is
+full): the latent the cascade undoes is ``z_n + evidence (z_a - z_n)``, ``z_n`` the *neutral*
+latent (the curve encoder's reading of an input exactly like its reference, on the bands this
+input has). At evidence 0 the EQ is the target as for a neutral input, close to the static
+fallback it replaces; at 1 (every estimate once the window has filled) nothing changes.
 
 The boost ceiling (``ceiling.py``) bounds the composed cascade, in every mode but flat: the net
 curve never rises above ``max_boost_db`` (the stage's cap; the EQ's own +12 dB when none is set)
@@ -72,8 +71,6 @@ AUTOGAIN_MIN_LEVEL_DB = -70.0
 # hiss must not become the picture of the bands, so the band weights hold until the music is back.
 BAND_WEIGHT_MIN_LEVEL_DB = -60.0
 BAND_WEIGHT_SMOOTHING_S = 0.5
-# The adaptive correction's ease-in after a source's first confident estimate (module doc).
-ONSET_S = 1.5
 _FLAT = FLAT_PARAMS.copy()
 _FLAT.setflags(write=False)
 
@@ -143,8 +140,7 @@ class SemanticEngine:
     """
 
     def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 1.0,
-                 input_smoothing_s: float = 2.0, cache_size: int = 32, max_boost_db: float | None = None,
-                 onset_s: float = ONSET_S):
+                 input_smoothing_s: float = 2.0, cache_size: int = 32, max_boost_db: float | None = None):
         self.model = model
         self.sample_rate = float(sample_rate)
         self.ceiling = BoostCeiling(self.sample_rate, max_boost_db)
@@ -161,9 +157,8 @@ class SemanticEngine:
         self._last_estimate_time: float | None = None
         self.input_smoothing_s = float(input_smoothing_s)
         self._z_input: np.ndarray | None = None
-        self.onset_s = float(onset_s)
-        self._onset_start_s: float | None = None  # audio time of this start's first confident estimate
-        self._z_neutral: np.ndarray | None = None  # where the ease-in starts from
+        self._evidence = 1.0  # the latest confident estimate's evidence (module doc, "Onset")
+        self._z_neutral: np.ndarray | None = None  # where the ease-in starts (this source's neutral)
         self.decode_calls = 0
 
     # ------------------------------------------------------------------- latents
@@ -211,8 +206,11 @@ class SemanticEngine:
         self._last_estimate_time = estimate.time_s
         if estimate.confident and estimate.z_a is not None:
             z_a = np.asarray(estimate.z_a, dtype=np.float64)
+            self._evidence = float(min(max(estimate.evidence, 0.0), 1.0))
             if self._z_input is None:
-                self._start_onset(estimate)
+                self._z_neutral = None  # a new start: its neutral is found if it is needed
+            if self._evidence < 1.0 and self._z_neutral is None:
+                self._z_neutral = self._neutral_latent(estimate.band_weight)
             if self._z_input is None or self.input_smoothing_s <= 0.0:
                 self._z_input = z_a.copy()
             else:
@@ -224,31 +222,17 @@ class SemanticEngine:
         if estimate.band_weight is not None and estimate.level_db >= BAND_WEIGHT_MIN_LEVEL_DB:
             self._track_band_weight(estimate.band_weight, dt)
 
-    def _start_onset(self, estimate: InputEstimate) -> None:
-        """A new start: the correction eases in from the neutral latent (module doc, "Onset")."""
-        self._onset_start_s = estimate.time_s
-        self._z_neutral = None
-        if self.onset_s > 0.0:
-            # Neutral = the encoder's latent for "no deviation" on the bands this input has: the
-            # estimate the engine would make of an input exactly like its reference.
-            self._z_neutral = np.asarray(self.model.encode_curve(
-                np.zeros(ANALYSIS_FREQS.size), estimate.band_weight), dtype=np.float64).reshape(-1)
-
-    @property
-    def onset_progress(self) -> float:
-        """How far the correction has eased in (0 at a start's first estimate, 1 once settled)."""
-        if self._z_input is None or self._z_neutral is None or self.onset_s <= 0.0:
-            return 1.0
-        return float(min(max((self._last_estimate_time - self._onset_start_s) / self.onset_s, 0.0), 1.0))
+    def _neutral_latent(self, band_weight) -> np.ndarray:
+        """The encoder's latent for "no deviation" on the bands the input has: what the engine
+        would estimate for an input exactly like its reference."""
+        return np.asarray(self.model.encode_curve(np.zeros(ANALYSIS_FREQS.size), band_weight),
+                          dtype=np.float64).reshape(-1)
 
     def input_latent(self) -> np.ndarray | None:
-        """The input latent the adaptive cascade uses now: the tracked estimate, eased in."""
-        if self._z_input is None:
-            return None
-        e = self.onset_progress
-        if e >= 1.0:
+        """The input latent the adaptive cascade undoes now: the tracked one, eased in."""
+        if self._z_input is None or self._evidence >= 1.0 or self._z_neutral is None:
             return self._z_input
-        return self._z_neutral + e * (self._z_input - self._z_neutral)
+        return self._z_neutral + self._evidence * (self._z_input - self._z_neutral)
 
     def _track_band_weight(self, band_weight, dt: float) -> None:
         """Follow where the input has signal. An estimate without weights (too little audio yet)
@@ -271,7 +255,7 @@ class SemanticEngine:
         """Forget the tracked input (new source, new song): no smoothing across the change."""
         self._z_input = None
         self._z_neutral = None
-        self._onset_start_s = None
+        self._evidence = 1.0
         self._band_weight = None
         self._last_estimate_time = None
         self.autogain.reset()
