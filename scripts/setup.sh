@@ -31,5 +31,8 @@ fi
 # second instead of compiling for 10+ s behind a silent stream.
 $PY -c "from semeq_live.audio.block_kernel import warm_up; from semeq_live.dsp.processor import warmup; from semeq_live.control.ceiling import BoostCeiling; warm_up(2); warmup(); BoostCeiling(48000)" \
   || echo "[setup] warning: could not pre-compile the numba kernels (they compile at first use)"
+# The JACK MIDI input's real-time callbacks are numba code too; they need libjack (jackd2, above).
+$PY -c "import sys; from semeq_live.midi.jack_input import load_native_callbacks; sys.exit(not load_native_callbacks())" \
+  || echo "[setup] warning: could not pre-compile the JACK MIDI input (is libjack installed?)"
 touch .setup-stamp
 echo "[setup] ready: $($PY -c 'import semeq_live; print("semeq-live", semeq_live.__version__)')"

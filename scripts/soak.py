@@ -36,12 +36,14 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -597,11 +599,28 @@ def count_problems(app: AppRun, stderr: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- main
+def midi_input_report(events: list[dict]) -> dict:
+    """Which library read the app's MIDI (its "connected" line says) and the events its input
+    dropped, by the reason it logged (a late sender, a full ring: see ``midi/jack_input.py``)."""
+    library, dropped = None, Counter()
+    for r in events:
+        message = str(r.get("message", "")) if r["event"] == "device" else ""
+        if m := re.match(r"MIDI input connected: .* via (.+)\)$", message):
+            library = m.group(1)
+        elif message.startswith("MIDI input dropped events: "):
+            for part in message.split(": ", 1)[1].split(", "):
+                n, _, why = part.partition(" ")
+                dropped[why] += int(n)
+    return {"library": library, "dropped": dict(dropped)}
+
+
 def warm_numba_cache(env: dict, work: Path) -> float:
     """Start the app once (test tones, no MIDI) until it plays, so its numba kernels are in the
     cache, as on a stage machine that has run it before. Returns the seconds it took."""
     t = time.monotonic()
-    warm = AppRun(["--test-signal", "tones", "--health-interval", "60"], env, work, tag="warmup")
+    # With the soak's JACK MIDI port named (absent yet), so the MIDI input's callbacks are cached too.
+    warm = AppRun(["--test-signal", "tones", "--health-interval", "60", "--midi-api", "jack",
+                   "--midi-port", PORT_NAME], env, work, tag="warmup")
     try:
         warm.wait_for("audio", timeout=180)
     finally:
@@ -705,6 +724,7 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
     midi_connected = any(r["event"] == "device" and "connected" in str(r.get("message", ""))
                          for r in app.events)
     state_lines = sum(1 for r in app.events if r["event"] == "state")
+    midi_input = midi_input_report(app.events)
 
     criteria = {
         "app ran the whole time and exited 0": app_alive and rc == 0,
@@ -761,7 +781,7 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
         "log": log,
         "dc": dc,
         "network_sockets": sorted(sockets),
-        "midi": {**flood, "flood_exit_status": flood_rc},
+        "midi": {**flood, "flood_exit_status": flood_rc, "app_input": midi_input},
         "passthrough_exit_status": pass_rc,
         "recording": rec,
         "sound_from_s": sound_from,

@@ -87,7 +87,7 @@ class StageConfig:
                            "file (an existing take is kept, moved aside)")
         if self.panel_rate <= 0 or self.health_interval_s <= 0:
             raise CLIError("panel_rate and health_interval_s must be positive")
-        from .control.ceiling import check_max_boost_db
+        from .control.boost_cap import check_max_boost_db
         from .dsp.design import validate_subsonic_hz
 
         try:
@@ -277,6 +277,10 @@ class LiveApp:
         # point the callback uses: load it here, never in the callback.
         self.audio.accelerate()
         cfg = self.cfg
+        if cfg.midi_port and cfg.midi_api == "jack":  # the JACK MIDI input's callbacks: numba too
+            from .midi.jack_input import load_native_callbacks
+
+            load_native_callbacks()
         self.processor = proc = EQProcessor(cfg.sample_rate, cfg.channels,
                                             smoothing_ms=cfg.smoothing_ms, ceiling_db=cfg.ceiling_db,
                                             subsonic_hz=cfg.subsonic_hz)

@@ -161,8 +161,10 @@ def test_cc_changes_state_eq_and_recorded_sound(jack_server, midi_sender, tmp_pa
         initial = app.wait_for(lambda r: r["event"] == "state" and r["source"] == "start")
         assert initial["alpha"] == 0.0 and initial["term_a"] == "warm"
         first_frame = initial["audio_frame"]
-        app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", "")
-                     and "semeq-e2e-ctl" in r.get("message", ""), timeout=10)
+        connected = app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", "")
+                                 and "semeq-e2e-ctl" in r.get("message", ""), timeout=10)
+        # JACK MIDI is read by the JACK-Client input (python-rtmidi's crashed under floods)
+        assert connected["message"].endswith("(JACK via JACK-Client)"), connected
         # A settled second and a half of the first EQ before the move.
         health = app.wait_for(lambda r: r["event"] == "health"
                               and (r.get("recorded_s") or 0) > first_frame / SR + 1.5)

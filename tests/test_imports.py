@@ -17,7 +17,7 @@ import semeq_live.midi, semeq_live.cli
 from semeq_live.cli import build_parser
 build_parser()                       # every sub-command module is imported for --help
 semeq_live.model.load_model().morph("warm", "bright", 0.5)
-print(json.dumps({m: m in sys.modules for m in ("torch", "sounddevice")}))
+print(json.dumps({m: m in sys.modules for m in ("torch", "sounddevice", "jack", "rtmidi")}))
 """
 
 
@@ -26,6 +26,8 @@ def test_package_and_cli_import_neither_torch_nor_sounddevice():
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded["torch"] is False
     assert loaded["sounddevice"] is False
+    # MIDI backends load when a port is opened (JACK-Client, python-rtmidi), never on import
+    assert loaded["jack"] is False and loaded["rtmidi"] is False
 
 
 def _imported_modules(path: Path, package: str) -> set[str]:
@@ -71,3 +73,26 @@ def test_the_import_scan_sees_relative_imports_of_the_cli(tmp_path):
     assert "semeq_live.cli" in found
     found = _imported_modules(probe, "semeq_live.audio")
     assert "semeq_live.cli.commands" in found and "semeq_live.audio.cli" in found
+
+
+STREAM_SIDE_CODE = """
+import json, sys
+from semeq_live.app import LiveApp, StageConfig
+cfg = StageConfig(test_signal="pink", headless=True, keyboard=False, max_boost_db=6.0,
+                  reference="voice", subsonic_hz=30.0).validate()
+app = LiveApp(cfg)
+app.build_audio()          # everything the app does before it opens the stream
+print(json.dumps({"numba": "numba" in sys.modules, "cap": cfg.max_boost_db,
+                  "palette": len(app.terms)}))
+"""
+
+
+def test_nothing_before_the_stream_opens_loads_numba():
+    """The stream opens (playing silence) before numba and its kernels load, so a device error
+    shows at once and the first callback is not held up: checking the stage config (boost cap,
+    reference, subsonic) and building the audio side stay numba-free, and still do their job."""
+    out = subprocess.run([sys.executable, "-c", STREAM_SIDE_CODE], capture_output=True, text=True,
+                         check=True, cwd=REPO)
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert loaded["numba"] is False
+    assert loaded["cap"] == 6.0 and loaded["palette"] > 0

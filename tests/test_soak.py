@@ -58,6 +58,13 @@ def test_soak_ran_long_enough_and_hard_enough(soak_report):
     assert soak_report["input"]["nonfinite_samples_per_loop"] > 0
 
 
+def test_the_flood_is_read_by_the_jack_client_input(soak_report):
+    """With ``--midi-api jack`` the app reads MIDI through JACK-Client (midi/jack_input.py), the
+    input that replaced python-rtmidi's, which crashed under floods like this one."""
+    app_input = soak_report["midi"]["app_input"]
+    assert app_input["library"] == "JACK-Client", app_input
+
+
 def test_nothing_broke(soak_report):
     app = soak_report["app"]
     assert app["exit_status"] == 0

@@ -11,14 +11,24 @@ predicted loudness change, auto-gain), ``eq_power`` (compiled EQ power gain), ``
 live analysis loop).
 """
 
-from .analyzer import Analyzer, ReferenceCaptureError
-from .estimate import InputEstimate
-from .loudness import AutoGain, LoudnessPredictor, k_weighting_db
-from .reference import ReferenceFileError, ReferenceSpectrum
-from .ring import AudioRing
-from .thread import AnalyzerThread
+from __future__ import annotations
 
-__all__ = [
-    "Analyzer", "AnalyzerThread", "AudioRing", "AutoGain", "InputEstimate", "LoudnessPredictor",
-    "ReferenceCaptureError", "ReferenceFileError", "ReferenceSpectrum", "k_weighting_db",
-]
+import importlib
+
+# Names are imported on first use: a stage config's reference is checked (``reference``, numpy only)
+# before the audio stream opens, and must not load numba with the analyzer and loudness modules.
+_EXPORTS = {
+    "Analyzer": "analyzer", "ReferenceCaptureError": "analyzer", "InputEstimate": "estimate",
+    "AutoGain": "loudness", "LoudnessPredictor": "loudness", "k_weighting_db": "loudness",
+    "ReferenceFileError": "reference", "ReferenceSpectrum": "reference", "AudioRing": "ring",
+    "AnalyzerThread": "thread",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from . import summary_us
+from . import process_cpu_s, summary_us
 
 NAME = "live"
 RATE = 48000
@@ -131,21 +131,12 @@ class _Child:
             return next((r for r in reversed(self.records) if predicate(r)), None)
 
     def cpu_s(self) -> float:
-        """CPU seconds of all the process's threads: nanosecond schedstat on Linux (the usual
-        clock-tick accounting is too coarse for a few % over a few seconds), else psutil."""
-        task_dir = f"/proc/{self.proc.pid}/task"
-        try:
-            total = 0
-            for tid in os.listdir(task_dir):
-                try:
-                    with open(f"{task_dir}/{tid}/schedstat") as f:
-                        total += int(f.read().split()[0])
-                except (OSError, ValueError, IndexError):
-                    continue  # a thread that just ended
-            return total / 1e9
-        except OSError:
-            t = self.ps.cpu_times()
-            return t.user + t.system
+        """CPU seconds of all the process's threads (schedstat on Linux, else psutil)."""
+        cpu = process_cpu_s(self.proc.pid)
+        if cpu is not None:
+            return cpu
+        t = self.ps.cpu_times()
+        return t.user + t.system
 
     def stop(self) -> int | None:
         if self.proc.poll() is None:

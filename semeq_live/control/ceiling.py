@@ -42,10 +42,9 @@ from numba import njit
 from ..analysis.bands import band_edges
 from ..analysis.presence import FULL_DB, ZERO_DB
 from ..dsp.design import MIN_FREQ_HZ, high_shelf_coeffs, low_shelf_coeffs, peaking_coeffs
-from ..params import (ANALYSIS_FREQS, BAND_INDEX, BAND_KINDS, GAIN_INDEX, GAIN_RANGE_DB, HIGH_SHELF,
-                      LOW_SHELF, MAX_FREQ_FRACTION, N_BANDS, Q_RANGE)
-
-EQ_RANGE_DB = float(GAIN_RANGE_DB[1])
+from ..params import (ANALYSIS_FREQS, BAND_INDEX, BAND_KINDS, GAIN_INDEX, HIGH_SHELF, LOW_SHELF,
+                      MAX_FREQ_FRACTION, N_BANDS, Q_RANGE)
+from .boost_cap import EQ_RANGE_DB, check_max_boost_db  # noqa: F401  (the setting's check, numba-free)
 # Boosting is allowed in full where a band is within FULL_DB of the input's strongest band (the
 # analyzer's weight 1) and not at all from BOOST_ZERO_DB under it: there a boost raises noise and
 # leakage, not the source. The analyzer's weights fall from 1 to 0 between FULL_DB and ZERO_DB.
@@ -584,19 +583,3 @@ def boost_allowance(band_weight) -> np.ndarray:
 
 def _hz(f: float) -> str:
     return f"{f / 1000:.1f} kHz" if f >= 1000 else f"{f:.0f} Hz"
-
-
-def check_max_boost_db(value) -> float | None:
-    """The configured cap, validated: None (off) or a number from 0 to 12 dB."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"max_boost_db must be a number of dB (0..{EQ_RANGE_DB:g}), not {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"max_boost_db must be a number of dB (0..{EQ_RANGE_DB:g}), not {value!r}") from None
-    if not (0.0 <= v <= EQ_RANGE_DB):
-        raise ValueError(f"max_boost_db must be between 0 and {EQ_RANGE_DB:g} dB (the EQ's range), "
-                         f"not {value!r}")
-    return v

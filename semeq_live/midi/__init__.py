@@ -14,7 +14,7 @@ Integration points for the control loop::
     leds and leds.send(ctl.feedback_messages())                  # sends only what changed
 
 Offline: ``load_performance(file)`` + ``BlockScheduler(events, sample_rate, block_size).due(k)``.
-Names are imported lazily so ``import semeq_live.midi`` does not load rtmidi.
+Names are imported lazily so ``import semeq_live.midi`` loads neither rtmidi nor JACK-Client.
 """
 
 from __future__ import annotations

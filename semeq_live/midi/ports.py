@@ -1,9 +1,10 @@
 """MIDI ports: inputs chosen by name substring, reconnecting when a controller comes back.
 
-python-rtmidi (the backend mido uses) is driven directly so the raw bytes of every event pass
-through ``decode_packet``: malformed input is counted and dropped instead of vanishing silently.
-Messages are delivered as mido messages, one callback at a time (a lock serialises the rtmidi
-threads of several ports), or queued for the control thread when no callback is given.
+The raw bytes of every event pass through ``decode_packet``: malformed input is counted and
+dropped instead of vanishing silently. Messages are delivered as mido messages, one callback at a
+time (a lock serialises the reader threads), or queued for the control thread when no callback
+is given. JACK MIDI input is read through JACK-Client with a native process callback
+(``jack_input``, ``jack_rt``); ALSA input and all MIDI output (LED feedback) through python-rtmidi.
 
 A poll thread re-lists the ports every ``poll_interval`` seconds: a port that disappeared is
 closed and logged, a matching port that (re)appeared is opened and logged. Nothing raises into
@@ -84,6 +85,14 @@ def probe_ports(api: str, client_name: str = DEFAULT_CLIENT) -> dict:
     """``{"inputs", "outputs", "unavailable"}`` for ``api``: the port names, or empty lists and
     the reason the MIDI system could not be asked (for ``semeq-live devices``)."""
     out: dict = {"inputs": [], "outputs": [], "unavailable": None}
+    if api == "jack":
+        from .jack_input import list_ports
+
+        try:
+            out["inputs"], out["outputs"] = list_ports(client_name)
+        except DeviceError as exc:
+            out["unavailable"] = _reason(str(exc))
+        return out
     try:
         import rtmidi  # noqa: F401
     except ImportError:
@@ -130,7 +139,12 @@ def device_name(port_name: str) -> str:
 
 
 def _list_ports(kind: str, api: str, client_name: str) -> list[str]:
-    """Port names of ``kind`` ("in"/"out"), without semeq-live's own ports."""
+    """Port names of ``kind`` ("in": ports to read from, "out": ports to send to), without
+    semeq-live's own ports."""
+    if api == "jack":
+        from .jack_input import list_ports
+
+        return list_ports(client_name)[0 if kind == "in" else 1]
     client = _open_client(kind, api, f"{client_name} list")
     try:
         return [n for n in _ports_of(client, api) if not n.startswith(client_name)]
@@ -139,11 +153,106 @@ def _list_ports(kind: str, api: str, client_name: str) -> list[str]:
 
 
 def list_input_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:
+    """Ports semeq-live can read from (a controller's output), listed by the library that reads
+    them: JACK-Client for JACK, python-rtmidi for ALSA. A DeviceError if the system is not there."""
     return _list_ports("in", api, client_name)
 
 
 def list_output_ports(api: str = "jack", client_name: str = DEFAULT_CLIENT) -> list[str]:
+    """Ports semeq-live can send to (LED feedback), listed like ``list_input_ports``."""
     return _list_ports("out", api, client_name)
+
+
+class _RtMidiInputs:
+    """The python-rtmidi side of ``MidiInput`` (ALSA): a scanner client and one client per port.
+
+    RtMidi's callback is ``SimpleQueue.put``, a C function that only appends, so no Python runs
+    in the MIDI system's thread; one reader thread per port blocks on its queue and hands each
+    event to ``deliver(port_name, data, t)``. Same interface as ``jack_input.JackInputs``.
+    """
+
+    library = "python-rtmidi"
+    dead = False  # ALSA's sequencer does not go away under us the way a JACK server can
+
+    def __init__(self, api: str, client_name: str, deliver, stats: Counter):
+        self.api = api
+        self.client_name = client_name
+        self.deliver = deliver
+        self.stats = stats
+        self._scanner = _open_client("in", api, f"{client_name} scan")
+        self._ports: dict[str, tuple] = {}
+
+    def sources(self) -> list[str]:
+        return [n for n in self._scanner.get_ports() if not n.startswith(self.client_name)]
+
+    def open_port(self, name: str) -> bool:
+        client = _open_client("in", self.api, self.client_name)
+        ports = client.get_ports()
+        if name not in ports:
+            client.delete()
+            return False
+        try:
+            client.ignore_types(sysex=False, timing=True, active_sense=True)
+            client.set_error_callback(self._on_error, name)
+            client.open_port(ports.index(name), f"in {len(self._ports) + 1}")
+            raw: queue.SimpleQueue = queue.SimpleQueue()
+            # rtmidi calls callback(event, data); SimpleQueue.put(item, block) takes exactly that.
+            client.set_callback(raw.put)
+        except Exception:
+            client.delete()
+            raise
+        reader = threading.Thread(target=self._read_port, args=(name, raw), daemon=True,
+                                  name="semeq-midi-in")
+        reader.start()
+        self._ports[name] = (client, raw, reader)
+        return True
+
+    def close_port(self, name: str) -> None:
+        client, raw, reader = self._ports.pop(name)
+        try:
+            client.cancel_callback()
+            client.close_port()
+            client.delete()
+        except Exception as exc:  # closing a dead port must not stop the rest
+            log.debug("closing MIDI input %s: %s", name, exc)
+        raw.put(None)  # wakes the reader, which delivers what is left and stops
+        if threading.current_thread() is not reader:
+            reader.join(timeout=2.0)
+
+    def counters(self) -> dict[str, int]:
+        return {}
+
+    def close(self) -> None:
+        for name in list(self._ports):
+            self.close_port(name)
+        if self._scanner is not None:
+            self._scanner.delete()
+            self._scanner = None
+
+    def _on_error(self, error_type, message, port_name) -> None:
+        self.stats["driver_errors"] += 1
+        log.warning("MIDI driver error on %s: %s", port_name, message)
+
+    def _read_port(self, port_name: str, raw: queue.SimpleQueue) -> None:
+        while True:
+            event = raw.get()
+            if event is None:
+                return
+            t = time.monotonic()
+            try:
+                data = event[0]
+            except Exception:  # noqa: BLE001
+                data = None
+            self.deliver(port_name, data, t)
+
+
+def _open_backend(api: str, client_name: str, deliver, stats: Counter):
+    """JACK input on JACK-Client (``jack_input``); ALSA on python-rtmidi."""
+    if api == "jack":
+        from .jack_input import JackInputs
+
+        return JackInputs(client_name, deliver)
+    return _RtMidiInputs(api, client_name, deliver, stats)
 
 
 class MidiInput:
@@ -152,19 +261,22 @@ class MidiInput:
     ``on_connect(port_name)`` runs (in the poll thread) after every (re)connection: pass the
     controller's ``forget_positions`` so faders moved while unplugged pick up instead of jumping.
 
-    ``on_message(port_name, msg, t)`` (t = ``time.monotonic()`` when taken from the port) is
-    called from a reader thread of this object, never concurrently. Without a callback,
-    ``(port_name, msg, t)`` tuples are queued: read them with ``receive(timeout)`` or ``drain()``.
+    ``on_message(port_name, msg, t)`` (t = ``time.monotonic()``'s clock when the event was taken
+    from the port) is called from a reader thread of this object, never concurrently. Without a
+    callback, ``(port_name, msg, t)`` tuples are queued: read them with ``receive(timeout)`` or
+    ``drain()``.
 
-    No Python code runs in the MIDI system's own thread. With JACK that thread is a real-time
-    thread with a 512 KiB stack, and running our handler there crashed the app (a segfault after
-    about 300 000 messages in two of six 10-minute soaks). RtMidi is given ``SimpleQueue.put`` as
-    its callback, a C function that only appends; one reader thread per port blocks on the queue
-    and does the decoding and delivery (no polling, so an idle controller costs nothing).
+    No Python code runs in the MIDI system's own thread, and readers block (no polling, so an idle
+    controller costs nothing). With ``api="jack"`` the ports are read through JACK-Client with a
+    native process callback (``jack_input``): python-rtmidi's JACK input crashed under MIDI floods.
+    If the JACK server goes away, its ports count as disconnected and a new client is opened when
+    the server is back. ALSA ports are read through python-rtmidi (``_RtMidiInputs``).
     """
 
     def __init__(self, port_patterns, api: str = "jack", on_message=None,
                  poll_interval: float = 1.0, client_name: str = DEFAULT_CLIENT, on_connect=None):
+        if api not in APIS:
+            raise DeviceError(f"unknown MIDI API {api!r} (use one of: {', '.join(APIS)})")
         self.patterns = [str(p) for p in (port_patterns or [])]
         self.api = api
         self.on_message = on_message
@@ -173,11 +285,12 @@ class MidiInput:
         self.client_name = client_name
         self.stats: Counter = Counter()
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._ports: dict[str, object] = {}
+        self._ports: set[str] = set()
         self._deliver_lock = threading.Lock()
         self._scan_lock = threading.Lock()
         self._stop = threading.Event()
-        self._scanner = _open_client("in", api, f"{client_name} scan")
+        self._backend = _open_backend(api, client_name, self._deliver, self.stats)
+        self._backend_lost_logged = False
         self._saw_ports = False  # while nothing is seen, scans run quietly (see scan)
         self.scan()
         if not self._ports:
@@ -212,11 +325,10 @@ class MidiInput:
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout=self.poll_interval + 5.0)
         with self._scan_lock:
-            for name in list(self._ports):
-                self._close_port(name)
-            if self._scanner is not None:
-                self._scanner.delete()
-                self._scanner = None
+            self._ports.clear()
+            if self._backend is not None:
+                self._backend.close()
+                self._backend = None
 
     def __enter__(self):
         return self
@@ -228,76 +340,95 @@ class MidiInput:
     def scan(self) -> None:
         """Open matching ports that appeared, close the ones that disappeared (and log both)."""
         with self._scan_lock:
-            if self._scanner is None:
+            if self._stop.is_set():
                 return
+            backend = self._live_backend()
+            if backend is None:
+                return
+            self._count_drops(backend)
             try:
                 # While no port is seen the MIDI system may be missing (no JACK server): RtMidi
                 # then retries, and libjack prints, on every scan. Once ports are seen a scan is
                 # an ordinary query, left uncaptured (a crash dump must reach stderr).
                 if self._saw_ports:
-                    names = self._scanner.get_ports()
+                    available = backend.sources()
                 else:
                     with native_stderr_captured():
-                        names = self._scanner.get_ports()
-                self._saw_ports = bool(names)
-                available = [n for n in names if not n.startswith(self.client_name)]
+                        available = backend.sources()
+                self._saw_ports = bool(available)
             except Exception as exc:  # the MIDI system went away (JACK shut down)
                 self.stats["scan_errors"] += 1
                 log.warning("cannot list MIDI ports: %s", exc)
                 return
-            for name in list(self._ports):
+            for name in sorted(self._ports):
                 if name not in available:
-                    self._close_port(name)
-                    self.stats["disconnects"] += 1
-                    log.warning("MIDI input disconnected: %s (will reconnect when it returns)", name)
+                    self._close_port(backend, name)
             for name in available:
                 if name not in self._ports and matches(name, self.patterns):
-                    if self._open_port(name):
+                    if self._open_port(backend, name):
                         self.stats["connects"] += 1
-                        log.info("MIDI input connected: %s", name)
+                        # which library reads it: the soak and the tests check JACK's is ours
+                        log.info("MIDI input connected: %s (%s via %s)", name, self.api.upper(),
+                                 backend.library)
                         if self.on_connect is not None:
                             try:
                                 self.on_connect(name)
                             except Exception:
                                 log.exception("MIDI connect handler failed")
 
-    def _open_port(self, name: str) -> bool:
+    def _live_backend(self):
+        """The backend, after replacing one whose JACK server went away (None while it is gone)."""
+        backend = self._backend
+        if backend is not None and backend.dead:
+            log.warning("the JACK server closed the MIDI input; reconnecting when it is back")
+            self._count_drops(backend)
+            for name in sorted(self._ports):
+                self._close_port(backend, name)
+            backend.close()
+            self._backend = backend = None
+        if backend is None:
+            try:  # quietly: opening a client captures the libraries' complaints
+                backend = _open_backend(self.api, self.client_name, self._deliver, self.stats)
+            except DeviceError as exc:
+                if not self._backend_lost_logged:
+                    self._backend_lost_logged = True
+                    log.warning("MIDI input waiting for the MIDI system: %s", exc)
+                return None
+            self._backend, self._backend_lost_logged = backend, False
+            log.info("MIDI system back: %s", self.api.upper())
+        return backend
+
+    def _open_port(self, backend, name: str) -> bool:
         try:
-            client = _open_client("in", self.api, self.client_name)
-            ports = client.get_ports()
-            if name not in ports:
-                client.delete()
+            if not backend.open_port(name):
                 return False
-            client.ignore_types(sysex=False, timing=True, active_sense=True)
-            client.set_error_callback(self._on_error, name)
-            client.open_port(ports.index(name), f"in {len(self._ports) + 1}")
-            raw: queue.SimpleQueue = queue.SimpleQueue()
-            # rtmidi calls callback(event, data); SimpleQueue.put(item, block) takes exactly that.
-            client.set_callback(raw.put)
         except Exception as exc:
             self.stats["open_errors"] += 1
             log.warning("cannot open MIDI input %s: %s", name, exc)
             return False
-        reader = threading.Thread(target=self._read_port, args=(name, raw), daemon=True,
-                                  name="semeq-midi-in")
-        reader.start()
-        self._ports[name] = (client, raw, reader)
+        self._ports.add(name)
         return True
 
-    def _close_port(self, name: str) -> None:
-        entry = self._ports.pop(name, None)
-        if entry is None:
-            return
-        client, raw, reader = entry
+    def _close_port(self, backend, name: str) -> None:
+        self._ports.discard(name)
         try:
-            client.cancel_callback()
-            client.close_port()
-            client.delete()
+            backend.close_port(name)
         except Exception as exc:  # closing a dead port must not stop the rest
             log.debug("closing MIDI input %s: %s", name, exc)
-        raw.put(None)  # wakes the reader, which delivers what is left and stops
-        if threading.current_thread() is not reader:
-            reader.join(timeout=2.0)
+        self.stats["disconnects"] += 1
+        log.warning("MIDI input disconnected: %s (will reconnect when it returns)", name)
+
+    def _count_drops(self, backend) -> None:
+        """Events JACK's thread dropped since the last scan, in ``stats`` and (if any) the log;
+        ``stats["jack_events"]``: those it handed to the reader."""
+        counts = backend.counters()
+        self.stats["jack_events"] += counts.get("events", 0)
+        drops = {k: v for k, v in counts.items() if v and k not in ("cycles", "events")}
+        for key, n in drops.items():
+            self.stats[f"jack_{key}"] += n
+        if drops:
+            log.warning("MIDI input dropped events: %s",
+                        ", ".join(f"{n} {_DROP_REASONS[k]}" for k, n in sorted(drops.items())))
 
     def _poll(self) -> None:
         while not self._stop.wait(self.poll_interval):
@@ -308,23 +439,7 @@ class MidiInput:
                 log.exception("MIDI port scan failed")
 
     # ---------------------------------------------------------------- event delivery
-    def _on_error(self, error_type, message, port_name) -> None:
-        self.stats["driver_errors"] += 1
-        log.warning("MIDI driver error on %s: %s", port_name, message)
-
-    def _read_port(self, port_name: str, raw: queue.SimpleQueue) -> None:
-        while True:
-            event = raw.get()
-            if event is None:
-                return
-            self._on_event(event, port_name)
-
-    def _on_event(self, event, port_name) -> None:
-        t = time.monotonic()
-        try:
-            data = event[0]
-        except Exception:
-            data = None
+    def _deliver(self, port_name: str, data, t: float) -> None:
         msg = decode_packet(data) if data is not None else None
         if msg is None:
             self.stats["malformed"] += 1
@@ -339,6 +454,15 @@ class MidiInput:
             except Exception:
                 self.stats["callback_errors"] += 1
                 log.exception("MIDI message handler failed on %s", msg)
+
+
+_DROP_REASONS = {
+    "overflow": "while the reader was behind (ring full)",
+    "oversized": "empty or longer than the limit",
+    "torn": "from a JACK buffer rewritten while read (a late sender)",
+    "get_errors": "that JACK refused to read (a late sender)",
+    "lost": "that the sender's JACK buffer had no room for",
+}
 
 
 class FeedbackOutput:

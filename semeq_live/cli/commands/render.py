@@ -161,7 +161,7 @@ def run(args) -> int:
         sr, ch = f.samplerate, f.channels
     check_output(args.input, args.output, force=args.force)  # before any work: nothing written
 
-    from ...control.ceiling import check_max_boost_db
+    from ...control.boost_cap import check_max_boost_db
 
     try:
         check_max_boost_db(args.max_boost_db)
