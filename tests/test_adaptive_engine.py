@@ -37,6 +37,11 @@ class LinearTestModel:
     def traverse(self, z, x, y):
         return z + x * self.axis_scale[0] * self.axes[0] + y * self.axis_scale[1] * self.axes[1]
 
+    def encode_curve(self, dev_db, weights=None):
+        """Lows' and highs' mean deviation / 10 dB: no deviation reads as the flat latent (0, 0)."""
+        dev = np.asarray(dev_db, float)
+        return np.array([dev[:14].mean(), dev[14:].mean()]) / 10.0
+
     def decode(self, z):
         z = np.atleast_2d(z)
         p = np.tile(FLAT_PARAMS, (len(z), 1))
@@ -48,13 +53,15 @@ class LinearTestModel:
 _clock = itertools.count(1)
 
 
-def estimate(z_a, confident=True, t=None, band_power=None):
-    """A new estimate (each at a later audio time unless ``t`` is given)."""
+def estimate(z_a, confident=True, t=None, band_power=None, evidence=1.0):
+    """A new estimate (each at a later audio time unless ``t`` is given; resting on a full window
+    unless ``evidence`` says otherwise)."""
     t = next(_clock) * 0.1 if t is None else t
     return InputEstimate(confident=confident, reason="ok" if confident else "too quiet (-80 dBFS, needs -60)",
                          time_s=t, level_db=-20.0 if confident else -80.0,
                          z_a=None if z_a is None else np.asarray(z_a, float),
-                         profile=(("warm", 0.9),) if confident else None, band_power=band_power)
+                         profile=(("warm", 0.9),) if confident else None, band_power=band_power,
+                         evidence=evidence)
 
 
 def rms(x):
@@ -170,3 +177,40 @@ def test_settings_drive_a_real_processor(engine):
     y = proc.process(x)
     # k = 0: filter and its exact inverse -> the output is the input.
     assert np.max(np.abs(y[4800:] - x[4800:])) < 1e-5
+
+
+def test_the_correction_eases_in_with_the_estimates_evidence(engine):
+    """A source's first estimate (evidence 0) does not lurch in: the undone input latent is the
+    neutral one (no deviation: the linear double reads it as (0, 0)), so the EQ is the target as
+    for a neutral input; it reaches the estimate as the evidence grows, and with a full window
+    (evidence 1) the settings are exactly those of an estimate that never eased in."""
+    st = ControlState(term_a="warm", intensity=1.0)
+    z_a = np.array([-0.2, 0.4])  # a bright input
+    s = engine.compute(st, estimate(z_a, evidence=0.0))
+    assert s.mode == MODE_ADAPTIVE
+    np.testing.assert_allclose(s.z_input, [0.0, 0.0])
+    np.testing.assert_allclose(s.forward[[0, 11]], [5.0, -3.0])  # the target, as for a neutral input
+    np.testing.assert_allclose(s.inverse[[0, 11]], [0.0, 0.0])
+    full = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=0.0).compute(st, estimate(z_a))
+    assert rms(s.applied_db(GRID, FS)) < rms(full.applied_db(GRID, FS)) - 1.0
+    s = engine.compute(st, estimate(z_a, evidence=0.5))
+    np.testing.assert_allclose(s.z_input, 0.5 * z_a)
+    np.testing.assert_allclose(s.inverse[[0, 11]], [-1.0, 2.0])
+    s = engine.compute(st, estimate(z_a, evidence=1.0))
+    np.testing.assert_array_equal(s.forward, full.forward)
+    np.testing.assert_array_equal(s.inverse, full.inverse)
+
+
+def test_each_new_start_eases_in_from_its_own_neutral_and_k0_stays_flat(engine):
+    st = ControlState(term_a="warm", intensity=1.0)
+    z_a = np.array([0.3, -0.1])
+    engine.compute(st, estimate(z_a, evidence=0.0))
+    assert engine.compute(st, estimate(z_a)).z_input.tolist() == pytest.approx(z_a.tolist())
+    assert engine.compute(st, estimate(None, confident=False)).mode == MODE_FALLBACK
+    s = engine.compute(st, estimate(z_a, evidence=0.0))  # a new source's first estimate
+    np.testing.assert_allclose(s.z_input, [0.0, 0.0])
+    s = engine.compute(ControlState(term_a="warm", intensity=0.0), estimate(z_a, evidence=0.2))
+    assert s.mode == MODE_FLAT and np.abs(s.applied_db(GRID, FS)).max() < 1e-9
+    np.testing.assert_allclose(engine.compute(st, estimate(z_a, evidence=0.5)).z_input, 0.5 * z_a)
+    engine.reset()
+    np.testing.assert_allclose(engine.compute(st, estimate(z_a, evidence=0.0)).z_input, [0.0, 0.0])

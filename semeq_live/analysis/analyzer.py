@@ -273,7 +273,16 @@ class Analyzer:
                                        was_confident=self._was_confident, tonal_share=tonal,
                                        judge_power=judge)
         self._was_confident = est.confident
-        return est
+        return replace(est, evidence=self.evidence())
+
+    def evidence(self) -> float:
+        """0 when the first estimate is possible (``min_seconds`` of audio), 1 once the window is
+        full: a source's first estimates rest on the least audio, and the engine eases the
+        adaptive correction in with this figure rather than lurching in on the first one."""
+        span = self.n_segments - self.min_segments
+        if span <= 0:
+            return 1.0
+        return float(min(max((self._filled - self.min_segments) / span, 0.0), 1.0))
 
     def band_weights(self, spectrum_db) -> np.ndarray:
         """Which bands are judged: the input's presence times the reference's own weights."""

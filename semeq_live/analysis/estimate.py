@@ -30,6 +30,10 @@ class InputEstimate:
     deviation_db: np.ndarray | None = None  # [28] spectrum minus reference, level removed
     band_weight: np.ndarray | None = None  # [28] 1 = the band carries signal, 0 = nothing/above Nyquist; None = all
     reference: str | None = None  # name of the reference spectrum ('music', 'voice', 'learned', ...)
+    # How much audio the estimate rests on: 0 at the first estimate a source can have (the
+    # analyzer's minimum audio), 1 once its window is full (a whole file's average: 1). The engine
+    # eases the adaptive correction in with it.
+    evidence: float = 1.0
 
     def __post_init__(self):
         # Estimates cross threads: make their arrays read-only so no reader can alter another's view.
@@ -64,6 +68,7 @@ class InputEstimate:
                 for v, w in zip(self.deviation_db, self._weights_or_none())],
             "band_weight": None if self.band_weight is None else [round(float(w), 2) for w in self.band_weight],
             "reference": self.reference,
+            "evidence": round(float(self.evidence), 2),
         }
 
     def _weights_or_none(self):

@@ -22,6 +22,15 @@ time): the adaptive EQ should follow the input's character, not every phrase of 
 audibly wobble with the music. Losing the estimate drops the smoothed latent at once (fallback);
 the next confident estimate starts it afresh.
 
+Onset: a source's first estimates rest on the least audio (the analyzer's minimum, under 1 s), and
+a correction that lurches in on the first one is what an engineer would not do by hand (on a voice
+it put the first 3 s of the auto-gained morph over 1 LU off). So the correction is eased in with
+the estimate's ``evidence`` (0 at the first possible estimate, 1 once the analyzer's window is
+full): the latent the cascade undoes is ``z_n + evidence (z_a - z_n)``, ``z_n`` the *neutral*
+latent (the curve encoder's reading of an input exactly like its reference, on the bands this
+input has). At evidence 0 the EQ is the target as for a neutral input, close to the static
+fallback it replaces; at 1 (every estimate once the window has filled) nothing changes.
+
 The boost ceiling (``ceiling.py``) bounds the composed cascade, in every mode but flat: the net
 curve never rises above ``max_boost_db`` (the stage's cap; the EQ's own +12 dB when none is set)
 nor falls below -12 dB. While adaptation is on (adaptive, or its static fallback when there is
@@ -45,7 +54,7 @@ import numpy as np
 from ..analysis.estimate import InputEstimate
 from ..analysis.loudness import AutoGain
 from ..analysis.reference import ReferenceSpectrum
-from ..params import FLAT_PARAMS, GAIN_INDEX, clamp_params
+from ..params import ANALYSIS_FREQS, FLAT_PARAMS, GAIN_INDEX, clamp_params
 from .ceiling import BoostCeiling
 from .state import ControlState
 
@@ -148,6 +157,8 @@ class SemanticEngine:
         self._last_estimate_time: float | None = None
         self.input_smoothing_s = float(input_smoothing_s)
         self._z_input: np.ndarray | None = None
+        self._evidence = 1.0  # the latest confident estimate's evidence (module doc, "Onset")
+        self._z_neutral: np.ndarray | None = None  # where the ease-in starts (this source's neutral)
         self.decode_calls = 0
 
     # ------------------------------------------------------------------- latents
@@ -195,6 +206,11 @@ class SemanticEngine:
         self._last_estimate_time = estimate.time_s
         if estimate.confident and estimate.z_a is not None:
             z_a = np.asarray(estimate.z_a, dtype=np.float64)
+            self._evidence = float(min(max(estimate.evidence, 0.0), 1.0))
+            if self._z_input is None:
+                self._z_neutral = None  # a new start: its neutral is found if it is needed
+            if self._evidence < 1.0 and self._z_neutral is None:
+                self._z_neutral = self._neutral_latent(estimate.band_weight)
             if self._z_input is None or self.input_smoothing_s <= 0.0:
                 self._z_input = z_a.copy()
             else:
@@ -205,6 +221,18 @@ class SemanticEngine:
             self.autogain.observe(estimate.band_power, dt)
         if estimate.band_weight is not None and estimate.level_db >= BAND_WEIGHT_MIN_LEVEL_DB:
             self._track_band_weight(estimate.band_weight, dt)
+
+    def _neutral_latent(self, band_weight) -> np.ndarray:
+        """The encoder's latent for "no deviation" on the bands the input has: what the engine
+        would estimate for an input exactly like its reference."""
+        return np.asarray(self.model.encode_curve(np.zeros(ANALYSIS_FREQS.size), band_weight),
+                          dtype=np.float64).reshape(-1)
+
+    def input_latent(self) -> np.ndarray | None:
+        """The input latent the adaptive cascade undoes now: the tracked one, eased in."""
+        if self._z_input is None or self._evidence >= 1.0 or self._z_neutral is None:
+            return self._z_input
+        return self._z_neutral + self._evidence * (self._z_input - self._z_neutral)
 
     def _track_band_weight(self, band_weight, dt: float) -> None:
         """Follow where the input has signal. An estimate without weights (too little audio yet)
@@ -226,6 +254,8 @@ class SemanticEngine:
     def reset(self) -> None:
         """Forget the tracked input (new source, new song): no smoothing across the change."""
         self._z_input = None
+        self._z_neutral = None
+        self._evidence = 1.0
         self._band_weight = None
         self._last_estimate_time = None
         self.autogain.reset()
@@ -236,7 +266,7 @@ class SemanticEngine:
         k = float(state.intensity)
         z_input = None
         if self._z_input is not None and state.adaptive:
-            z_a = z_input = self._z_input
+            z_a = z_input = self.input_latent()
             if k == 0.0:
                 forward, inverse, mode, reason = _FLAT, None, MODE_FLAT, "intensity 0"
             else:
