@@ -13,7 +13,7 @@ live analysis loop).
 
 from __future__ import annotations
 
-import importlib
+from ..lazy_exports import lazy_getattr
 
 # Names are imported on first use: a stage config's reference is checked (``reference``, numpy only)
 # before the audio stream opens, and must not load numba with the analyzer and loudness modules.
@@ -27,8 +27,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

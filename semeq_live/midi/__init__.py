@@ -19,7 +19,7 @@ Names are imported lazily so ``import semeq_live.midi`` loads neither rtmidi nor
 
 from __future__ import annotations
 
-import importlib
+from ..lazy_exports import lazy_getattr
 
 _EXPORTS = {
     "load_mapping": "mapping", "default_mapping_path": "mapping", "mappings_dir": "mapping",
@@ -42,8 +42,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
