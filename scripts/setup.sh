@@ -22,7 +22,7 @@ if ! $PY -c "import torch" >/dev/null 2>&1; then
   $PY -m pip install -q torch==2.13.0
 fi
 
-if ! $PY -c "import semeq_live, pytest, hypothesis, pyloudnorm" >/dev/null 2>&1 \
+if ! $PY -c "import semeq_live, pytest, hypothesis, pyloudnorm, jack" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .setup-stamp ]; then
   echo "[setup] pip install -e .[train,dev]"
   $PY -m pip install -q -e ".[train,dev]"

@@ -208,6 +208,7 @@ class LiveApp:
         self.device_status = "starting"
         self.midi_input = None
         self._midi_unavailable_logged = False
+        self._feedback_attached = False  # the LED port, once handed to the control thread
         self.control = None
         self.analyzer_thread = None
         self.panel = None
@@ -385,10 +386,10 @@ class LiveApp:
         from .midi import FeedbackOutput, MidiInput
 
         led_port = getattr(self.mapping, "led_port", None)
-        if led_port and self.control.feedback is None:
-            try:  # reconnects by itself when the controller is replugged
-                self.control.feedback = FeedbackOutput(led_port, api=self.cfg.midi_api)
-                self.control.feedback.send(self.controller.feedback_messages())
+        if led_port and not self._feedback_attached:
+            try:  # found later, or again after a replug, by the control thread's feedback ticks
+                self.control.attach_feedback(FeedbackOutput(led_port, api=self.cfg.midi_api))
+                self._feedback_attached = True
             except SemeqError as exc:
                 self.emit("device", {"kind": "midi", "status": "no LED feedback", "error": str(exc)})
         if not self.cfg.midi_port or self.midi_input is not None:

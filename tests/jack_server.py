@@ -8,6 +8,9 @@ in the test process and in every child process talk to this server.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+
+import pytest
 
 from semeq_live.audio.jackd import DummyJackServer
 
@@ -21,3 +24,24 @@ class JackServer(DummyJackServer):
         super().start(timeout)
         os.environ.update({k: v for k, v in self.env().items() if k.startswith("JACK_")})
         return self
+
+
+@contextmanager
+def private_server(name: str):
+    """A JACK server for one test (which may kill it); the session's shared server and the
+    ``JACK_*`` environment pointing at it are restored afterwards."""
+    if not JackServer.available():
+        pytest.skip("jackd not installed (apt-get install -y jackd2 libportaudio2)")
+    saved = {k: v for k, v in os.environ.items() if k.startswith("JACK_")}
+    server = JackServer(name=f"{name}-{os.getpid()}").start()
+    try:
+        yield server
+    finally:
+        if server.proc is None or server.proc.poll() is not None:
+            # Killed and not restarted (a failed test): JACK keeps a server slot (8 in all) for
+            # a killed server until one of the same name starts again, so start it once more.
+            server.start()
+        server.stop()
+        for k in [k for k in os.environ if k.startswith("JACK_")]:
+            del os.environ[k]
+        os.environ.update(saved)

@@ -19,6 +19,9 @@ from .terminal import TerminalApp
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
+# Spawn to the first full panel: the first start in a fresh checkout compiles the numba kernels
+# (over a minute on a loaded 2-core machine); later starts take a few seconds.
+READY_TIMEOUT_S = 180.0
 
 
 def start_app(jack_server, columns: int, rows: int, *extra: str) -> TerminalApp:
@@ -59,7 +62,7 @@ def test_small_terminal_keys_and_type_to_find(jack_server):
     app = start_app(jack_server, 80, 24)
     modes_before = termios.tcgetattr(app.master)[3]  # local modes: canonical input, echo
     try:
-        assert app.wait_for(panel_ready, 60), app.text() + app.stderr()[-3000:]
+        assert app.wait_for(panel_ready, READY_TIMEOUT_S), app.text() + app.stderr()[-3000:]
         lines = check_fits(app)
         assert "semantic EQ" in lines[0]
         text = app.text()
@@ -98,7 +101,7 @@ def test_small_terminal_keys_and_type_to_find(jack_server):
 def test_large_terminal_shows_more_and_follows_a_resize(jack_server):
     app = start_app(jack_server, 160, 50)
     try:
-        assert app.wait_for(panel_ready, 60), app.text() + app.stderr()[-3000:]
+        assert app.wait_for(panel_ready, READY_TIMEOUT_S), app.text() + app.stderr()[-3000:]
         lines = check_fits(app)
         text = app.text()
         for needle in ("Term A    warm", "high shelf", "Input profile", "Callback", "Word map",

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from .jack_server import JackServer
-from .test_e2e_live import MORPH_CC, AppProcess, send_cc
+from .jack_server import private_server
+from .test_e2e_live import MORPH_CC, START_TIMEOUT_S, AppProcess, send_until
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
@@ -17,19 +17,8 @@ pytestmark = [pytest.mark.jack, pytest.mark.slow]
 @pytest.fixture
 def own_jack_server():
     """A JACK server this test may kill; the session's shared server stays untouched."""
-    if not JackServer.available():
-        pytest.skip("jackd not installed (apt-get install -y jackd2 libportaudio2)")
-    saved = {k: v for k, v in os.environ.items() if k.startswith("JACK_")}
-    server = JackServer(name=f"semeq-fault-{os.getpid()}").start()
-    yield server
-    if server.proc is None or server.proc.poll() is not None:
-        # Killed and not restarted (a failed test): JACK keeps a server slot (8 in all) for
-        # a killed server until one of the same name starts again, so start it once more.
-        server.start()
-    server.stop()
-    for k in [k for k in os.environ if k.startswith("JACK_")]:
-        del os.environ[k]
-    os.environ.update(saved)
+    with private_server("semeq-fault") as server:
+        yield server
 
 
 def test_audio_server_restart_keeps_app_running_and_state(own_jack_server, tmp_path):
@@ -43,10 +32,10 @@ def test_audio_server_restart_keeps_app_running_and_state(own_jack_server, tmp_p
     midi = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="semeq-fault")
     midi.open_virtual_port("semeq-fault-ctl")
     try:
-        first = app.wait_for(lambda r: r["event"] == "start", timeout=30)
+        first = app.wait_for(lambda r: r["event"] == "start", timeout=START_TIMEOUT_S)
         app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", ""))
-        send_cc(midi, MORPH_CC, 127)
-        app.wait_for(lambda r: r["event"] == "state" and r["source"] == "midi" and r["alpha"] == 1.0)
+        send_until(app, midi, [0xB0, MORPH_CC, 127],
+                   lambda r: r["event"] == "state" and r["source"] == "midi" and r["alpha"] == 1.0)
         app.wait_for(lambda r: r["event"] == "health" and (r.get("recorded_s") or 0) > 1.0)
         midi.close_port()
         midi.delete()
@@ -59,7 +48,8 @@ def test_audio_server_restart_keeps_app_running_and_state(own_jack_server, tmp_p
         time.sleep(2.0)
         assert app.proc.poll() is None, "the app must survive the audio server"
         server.start()  # ... and comes back
-        resumed = app.wait_for(lambda r: r["event"] == "start" and r.get("resumed"), timeout=30)
+        resumed = app.wait_for(lambda r: r["event"] == "start" and r.get("resumed"),
+                               timeout=START_TIMEOUT_S)
         assert resumed["pid"] == first["pid"] == app.proc.pid  # same process, fresh PortAudio
         assert resumed["state"]["alpha"] == 1.0  # the performance state survived
         app.wait_for(lambda r: r["event"] == "health" and r.get("device") == "running"
@@ -86,10 +76,10 @@ def test_midi_port_vanishes_and_returns(jack_server, tmp_path):
 
     port = plug()
     try:
-        app.wait_for(lambda r: r["event"] == "start", timeout=30)
+        app.wait_for(lambda r: r["event"] == "start", timeout=START_TIMEOUT_S)
         app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", ""))
-        send_cc(port, MORPH_CC, 64)
-        app.wait_for(lambda r: r["event"] == "state" and r["source"] == "midi")
+        send_until(app, port, [0xB0, MORPH_CC, 64],
+                   lambda r: r["event"] == "state" and r["source"] == "midi")
 
         port.close_port()  # cable pulled
         port.delete()
@@ -104,9 +94,9 @@ def test_midi_port_vanishes_and_returns(jack_server, tmp_path):
         n = len(app.events)
         app.wait_for(lambda r: r["event"] == "device" and "connected" in r.get("message", "")
                      and "disconnected" not in r.get("message", ""), after=n)
-        send_cc(port, MORPH_CC, 127)
-        change = app.wait_for(lambda r: r["event"] == "state" and r["source"] == "midi"
-                              and r.get("alpha") == 1.0, after=n)
+        change = send_until(app, port, [0xB0, MORPH_CC, 127],
+                            lambda r: r["event"] == "state" and r["source"] == "midi"
+                            and r.get("alpha") == 1.0)
         assert change["source"] == "midi"
         assert app.terminate() == 0, app.stderr()[-3000:]
     finally:
@@ -122,7 +112,7 @@ def test_unavailable_midi_system_is_reported_once_and_the_show_goes_on(jack_serv
     app = AppProcess(["--test-signal", "pink", "--health-interval", "0.5", "--midi-api", "alsa",
                       "--midi-port", "nanoKONTROL2"], jack_server.env(), tmp_path)
     try:
-        app.wait_for(lambda r: r["event"] == "start", timeout=30)
+        app.wait_for(lambda r: r["event"] == "start", timeout=START_TIMEOUT_S)
         first = app.wait_for(lambda r: r["event"] == "device" and r.get("status") == "unavailable")
         assert "ALSA" in first["error"] and first["retry_s"] > 0
         n = len(app.events)

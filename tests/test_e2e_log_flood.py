@@ -16,7 +16,7 @@ from datetime import datetime
 
 import pytest
 
-from .test_e2e_live import AppProcess
+from .test_e2e_live import START_TIMEOUT_S, AppProcess, send_until
 
 pytestmark = [pytest.mark.jack, pytest.mark.slow]
 
@@ -67,7 +67,7 @@ def test_flood_gives_at_most_ten_state_lines_per_second_and_every_event_once(jac
                       "--scenes", str(tmp_path / "scenes.yaml"), "--term-a", "warm", "--term-b",
                       "bright", "--health-interval", "1"], jack_server.env(), tmp_path)
     try:
-        app.wait_for(lambda r: r["event"] == "start", timeout=60)
+        app.wait_for(lambda r: r["event"] == "start", timeout=START_TIMEOUT_S)
         app.wait_for(lambda r: r["event"] == "device" and PORT in r.get("message", ""), timeout=15)
         app.wait_for(lambda r: r["event"] == "state" and r["source"] == "start")
         app.wait_for(lambda r: r["event"] == "health", timeout=15)  # past the start-up xruns
@@ -79,10 +79,13 @@ def test_flood_gives_at_most_ten_state_lines_per_second_and_every_event_once(jac
         sender.join()
         # The fader comes to rest at FINAL (continuously, so pickup keeps following it).
         step = 1 if FINAL >= sent["last_morph"] else -1
-        for value in range(sent["last_morph"], FINAL + step, step):
+        for value in range(sent["last_morph"], FINAL, step):
             out.send_message([0xB0, MORPH_CC, value])
-        final = app.wait_for(lambda r: r["event"] == "state" and r.get("alpha") is not None
-                             and abs(r["alpha"] - FINAL / 127) < 1e-3, after=n_before, timeout=10)
+        # Where it rests is sent until it shows (an absolute fader: again changes nothing; the
+        # one message could be lost on the way, see send_until).
+        final = send_until(app, out, [0xB0, MORPH_CC, FINAL],
+                           lambda r: r["event"] == "state" and r.get("alpha") is not None
+                           and abs(r["alpha"] - FINAL / 127) < 1e-3)
         time.sleep(1.5)  # anything still queued would show now
         assert app.terminate() == 0, app.stderr()[-3000:]
     finally:

@@ -14,6 +14,8 @@ from semeq_live.control.state import ControlState
 from semeq_live.midi import FeedbackOutput, MidiController, MidiInput, load_mapping
 from semeq_live.midi.mapping import resolve_mapping_path
 
+from .midi_sink import MidiSink
+
 pytestmark = pytest.mark.jack
 
 TERMS = ["warm", "bright", "clear", "full"]
@@ -151,11 +153,21 @@ def test_several_ports_and_callback_delivery(jack_server):
                             or any(p.startswith(fake.client) for p, *_ in got))
         time.sleep(0.05)
         got.clear()
-        a.send(mido.Message("note_on", note=36, velocity=99))
-        b.send(cc(7, 3))
-        assert wait_for(lambda: len(got) == 2)
-        ports = {p.split(":")[0]: kind for p, kind, _ in got}
-        assert ports == {a.client: "note_on", b.client: "control_change"}
+        expected = {a.client: "note_on", b.client: "control_change"}
+
+        def delivered() -> dict:
+            return {p.split(":")[0]: kind for p, kind, _ in list(got)}
+
+        # Each port's message, sent again while it has not arrived: a sender that finishes a
+        # JACK cycle late on a loaded machine can lose what it wrote in that cycle.
+        for _ in range(3):
+            if a.client not in delivered():
+                a.send(mido.Message("note_on", note=36, velocity=99))
+            if b.client not in delivered():
+                b.send(cc(7, 3))
+            if wait_for(lambda: len(delivered()) == 2, timeout=5.0):
+                break
+        assert delivered() == expected, got  # each message came from its own port, and only it
         assert all(t > 0 for *_, t in got)
     finally:
         midi.close()
@@ -164,14 +176,13 @@ def test_several_ports_and_callback_delivery(jack_server):
 
 
 def test_led_feedback_reaches_the_controller(jack_server):
-    rtmidi = _rtmidi()
-    received = []
-    leds = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, f"fake-leds-{os.getpid()}")
-    leds.open_virtual_port("nanoKONTROL2 LED in")
-    leds.set_callback(lambda event, data: received.append(event[0]))
+    leds = MidiSink(f"fake-leds-{os.getpid()}", "nanoKONTROL2 LED in")
+    received = leds.messages
     state = ControlState(bypass=True, term_a="warm")
     ctl = MidiController(load_mapping(resolve_mapping_path("nanokontrol2")), state, TERMS)
-    out = FeedbackOutput("nanokontrol2 led", api="jack")
+    # Without the confirming repeat of the picture (its own test below), so that what goes out
+    # here is exactly: the picture once, then only changes.
+    out = FeedbackOutput("nanokontrol2 led", api="jack", confirm_s=None)
     try:
         assert out.port_name and "LED in" in out.port_name
         probes = iter(range(10_000))
@@ -183,17 +194,18 @@ def test_led_feedback_reaches_the_controller(jack_server):
         assert wait_for(probe_arrived)
         time.sleep(0.05)
         received.clear()
-        first = out.send(ctl.feedback_messages())
+        first_picture = ctl.feedback_messages()
+        first = out.send(first_picture)
         assert first == 9
         assert out.send(ctl.feedback_messages()) == 0     # nothing changed: nothing re-sent
         state.update(bypass=False)
         assert out.send(ctl.feedback_messages()) == 1
-        assert wait_for(lambda: len(received) == 10)
-        assert [0xB0, 32, 127] in received and received[-1] == [0xB0, 32, 0]
+        assert wait_for(lambda: len(received) >= 10 and received[-1] == [0xB0, 32, 0])
+        assert [0xB0, 32, 127] in received
+        assert {tuple(m) for m in received} == {tuple(m.bytes()) for m in first_picture} | {(0xB0, 32, 0)}
     finally:
         out.close()
-        leds.close_port()
-        leds.delete()
+        leds.close()
 
 
 def test_midi_learn_through_a_virtual_port_writes_a_valid_mapping(jack_server, tmp_path):
@@ -351,30 +363,69 @@ def test_random_bytes_through_a_real_port_never_break_input(jack_server):
 
 
 def test_led_output_reconnects_after_replug(jack_server):
-    rtmidi = _rtmidi()
+    def plug_leds():
+        return MidiSink(f"fake-leds2-{os.getpid()}", "Replug LEDs")
 
-    def plug_leds(store):
-        port = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, f"fake-leds2-{os.getpid()}")
-        port.open_virtual_port("Replug LEDs")
-        port.set_callback(lambda event, data: store.append(event[0]))
-        return port
-
-    first, second = [], []
-    leds = plug_leds(first)
+    leds = plug_leds()
+    first = leds.messages
     out = FeedbackOutput("replug leds", api="jack", retry_interval=0.05)
     probes = iter(range(10_000))
     try:
         assert wait_for(lambda: out.send([cc(1, next(probes) % 128)]) >= 0 and bool(first))
-        leds.close_port()
-        leds.delete()
+        leds.close()
         leds = None
         assert wait_for(lambda: out.send([cc(1, next(probes) % 128)]) == 0
                         and out.port_name is None)
-        leds = plug_leds(second)
-        assert wait_for(lambda: out.send([cc(1, next(probes) % 128)]) >= 0 and bool(second))
+        leds = plug_leds()
+        assert wait_for(lambda: out.send([cc(1, next(probes) % 128)]) >= 0
+                        and bool(leds.messages))
         assert out.port_name and "Replug LEDs" in out.port_name
     finally:
         out.close()
         if leds is not None:
-            leds.close_port()
-            leds.delete()
+            leds.close()
+
+
+def test_led_port_that_appears_late_gets_the_whole_picture_and_once_more(jack_server):
+    """A controller plugged in after the start: the port is found by a later send (the live
+    control loop offers the picture a few times a second), the whole picture goes out, and once
+    more ``confirm_s`` later (the first may fall into the cycles before JACK carries the new
+    connection); then only changes again."""
+    confirm_s = 1.0
+    state = ControlState(bypass=True, term_a="warm", adaptive=False)
+    ctl = MidiController(load_mapping(resolve_mapping_path("nanokontrol2")), state, TERMS)
+    picture = ctl.feedback_messages()
+    assert len(picture) == 9
+    out = FeedbackOutput("late leds", api="jack", retry_interval=0.05, confirm_s=confirm_s)
+    leds = None
+    try:
+        assert out.port_name is None and out.send(picture) == 0  # nothing to send to yet
+        leds = MidiSink(f"fake-late-{os.getpid()}", "Late LEDs")
+        received = leds.messages
+        sends = []  # (time before the send, messages sent)
+
+        def found():
+            sends.append((time.monotonic(), out.send(picture)))
+            return sends[-1][1] > 0
+
+        assert wait_for(found)
+        t_before_connect = sends[-1][0]
+        assert sends[-1][1] == 9 and "Late LEDs" in out.port_name  # the whole picture at once
+        assert out.send(picture) == 0  # unchanged: nothing
+        assert wait_for(lambda: out.send(picture) == 9, timeout=5.0)  # ... and once more
+        assert time.monotonic() - t_before_connect >= confirm_s
+        assert out.stats["confirmations"] == 1
+        assert all(out.send(picture) == 0 for _ in range(5))  # then only changes
+        state.update(bypass=False)
+        assert out.send(ctl.feedback_messages()) == 1
+        expected = {tuple(m.bytes()[:2]): m.bytes()[2] for m in ctl.feedback_messages()}
+
+        def shows_the_state():  # the last value of every LED, as the controller shows it
+            last = {tuple(m[:2]): m[2] for m in list(received)}
+            return all(last.get(k) == v for k, v in expected.items())
+
+        assert wait_for(shows_the_state), (expected, received, leds.errors, out.stats)
+    finally:
+        out.close()
+        if leds is not None:
+            leds.close()

@@ -24,10 +24,15 @@ from .state import ControlState
 # ("step_term", "a"|"b", +-1), ("toggle", field), ("action", kind[, arg]).
 ACTIONS = ("learn_reference", "reference", "panic", "quit")
 
+# How often the LED feedback is offered the current picture while nothing happens: that is when
+# a controller plugged in after the start (or replugged) is found and gets its lights. Only
+# changed values go out, so an idle tick costs a port listing about once a second.
+FEEDBACK_TICK_S = 0.25
+
 
 @dataclass
 class ControlEvent:
-    kind: str  # "midi", "command", "estimate", "stop"
+    kind: str  # "midi", "command", "estimate", "feedback", "stop"
     payload: object = None
     port: str | None = None
     t: float = field(default_factory=time.monotonic)
@@ -69,6 +74,15 @@ class LiveControl:
     def new_estimate(self, estimate) -> None:
         self._queue.put(ControlEvent("estimate", estimate))
 
+    def attach_feedback(self, output) -> None:
+        """Hand an LED feedback port (``midi.FeedbackOutput``) to the control thread, which
+        sends it the whole picture at once and then owns it (it reads the state it shows)."""
+        if self._thread is None:
+            self.feedback = output
+            self._refresh_feedback()
+        else:
+            self._queue.put(ControlEvent("feedback", output))
+
     def start(self) -> "LiveControl":
         """Publish the EQ for the initial state (reported as a state change from "start"), then run."""
         t = time.monotonic()
@@ -86,15 +100,29 @@ class LiveControl:
 
     # ------------------------------------------------------------------ control thread
     def _run(self) -> None:
+        next_tick = time.monotonic() + FEEDBACK_TICK_S
         while True:
-            ev = self._queue.get()
-            if ev.kind == "stop":
+            try:
+                ev = self._queue.get(timeout=max(next_tick - time.monotonic(), 0.0))
+            except queue.Empty:
+                ev = None
+            if ev is not None and ev.kind == "stop":
                 return
             try:
-                self._handle(ev)
+                if ev is not None:
+                    self._handle(ev)
+                if time.monotonic() >= next_tick:  # also under a flood of events
+                    next_tick = time.monotonic() + FEEDBACK_TICK_S
+                    self._refresh_feedback()
             except Exception as exc:  # noqa: BLE001 - report and keep controlling
                 self.error = exc
                 self.on_event("control_error", {"error": f"{type(exc).__name__}: {exc}"})
+
+    def _refresh_feedback(self) -> None:
+        """Offer the LEDs the current picture (only what changed goes out; everything after the
+        port was (re)connected)."""
+        if self.feedback is not None and self.controller is not None:
+            self.feedback.send(self.controller.feedback_messages())
 
     def handle(self, ev: ControlEvent) -> None:
         """Apply one event synchronously (the offline render drives the loop this way)."""
@@ -112,6 +140,9 @@ class LiveControl:
                              getattr(action, "error", None))
         elif ev.kind == "command":
             self._command(ev.payload)
+        elif ev.kind == "feedback":
+            self.feedback = ev.payload
+            self._refresh_feedback()
         elif ev.kind == "estimate":
             self.estimate = ev.payload
             # Adaptive EQ follows the input's character; auto-gain follows its spectrum in any mode.
@@ -123,8 +154,8 @@ class LiveControl:
             # Panic reports itself (and implies bypass).
             self.on_event("bypass", {"bypass": changes["bypass"], "source": ev.kind,
                                      **({"port": ev.port} if ev.port else {})})
-        if changes and self.feedback is not None and self.controller is not None:
-            self.feedback.send(self.controller.feedback_messages())  # LEDs follow the state
+        if changes:
+            self._refresh_feedback()  # LEDs follow the state
         if changes or estimate_changed:
             source = ev.kind if changes else "analyzer"
             seq = self.publish(ev.t, source=source)

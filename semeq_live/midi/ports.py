@@ -468,22 +468,34 @@ _DROP_REASONS = {
 class FeedbackOutput:
     """LED / motor-fader feedback to the first output port matching ``pattern``.
 
-    ``send(messages)`` only transmits values that changed since the last send (LEDs don't need
-    a refresh 50 times a second) and reopens the port if the controller was replugged.
+    ``send(messages)`` is given the whole picture (every feedback message for the current state)
+    and only transmits values that changed since the last send (LEDs don't need a refresh 50
+    times a second). It reopens the port if the controller was replugged or appeared only after
+    the start; after every (re)connection the whole picture goes out, so a controller plugged in
+    mid-show shows the right lights. Call it now and then even when nothing changed (the live
+    control loop does, about four times a second): that is when a late controller is found.
+
+    The whole picture is sent once more ``confirm_s`` after a connection: a JACK connection
+    carries messages only from the cycle in which the server's graph takes it up, which can be
+    some cycles after ``open_port`` returned (more on a loaded machine), and what is sent in
+    between is lost without a trace. LED and fader values are absolute, so the repeat is
+    harmless. ``confirm_s=None`` leaves it out.
     """
 
     def __init__(self, pattern: str, api: str = "jack", client_name: str = DEFAULT_CLIENT,
-                 retry_interval: float = 1.0):
+                 retry_interval: float = 1.0, confirm_s: float | None = 0.5):
         self.pattern = pattern
         self.api = api
         self.client_name = client_name
         self.retry_interval = retry_interval
+        self.confirm_s = confirm_s
         self.stats: Counter = Counter()
         self._client = None
         self._port_name: str | None = None
         self._last: dict[tuple, int] = {}
         self._next_try = 0.0
         self._next_check = 0.0
+        self._confirm_at: float | None = None  # when the picture is sent once more (see above)
         self._connect()
 
     @property
@@ -513,7 +525,10 @@ class FeedbackOutput:
             log.warning("cannot open LED output %s: %s", names[0], exc)
             return
         self._client, self._port_name = client, names[0]
-        self._last.clear()  # a replugged controller forgot its LEDs: send everything again
+        self._last.clear()  # a new or replugged controller knows nothing: send everything
+        self.stats["connects"] += 1
+        if self.confirm_s is not None:
+            self._confirm_at = time.monotonic() + self.confirm_s
         log.info("MIDI LED feedback connected: %s", names[0])
 
     def _still_there(self) -> bool:
@@ -536,6 +551,10 @@ class FeedbackOutput:
             self._connect()
             if self._client is None:
                 return 0
+        elif self._confirm_at is not None and now >= self._confirm_at:
+            self._confirm_at = None
+            self._last.clear()  # the picture once more, now that the connection surely carries it
+            self.stats["confirmations"] += 1
         sent = 0
         for msg in messages:
             key, value = _feedback_slot(msg)
@@ -558,7 +577,7 @@ class FeedbackOutput:
                 self._client.delete()
             except Exception:
                 pass
-        self._client, self._port_name = None, None
+        self._client, self._port_name, self._confirm_at = None, None, None
 
 
 def _feedback_slot(msg) -> tuple[tuple, int]:
