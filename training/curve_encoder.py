@@ -6,6 +6,18 @@ inverse). Samples are training settings, interpolations between them and points 
 between term centroids, each with realistic spectral noise and band weights like a real source's
 (``training.curves``): a full mix, a voice, a bass line, hats, a 16 kHz recording. The decoded EQ
 is judged only where the weights say the input has signal, after removing the weighted level there.
+
+Unbiased rather than shrunk: each true curve is read through ``NOISE_DRAWS`` different noise draws
+(same band weights) and the losses compare the *mean* of those readings with the truth. A plain
+squared error per reading is lowest for an estimate shrunk towards the average (under noise the
+safe answer is "a bit of everything"), and the shrinkage made every correction too small: the
+adaptive EQ applied about 70 % of the difference between a warm-shaped and a bright-shaped input
+even on clean curves. Live, the engine averages successive estimates over seconds (its input
+smoothing), so what matters is that the *average* reading is right; the spread of single
+readings is averaged away there. Measured on the evidence sources (warm target at k = 1,
+bright-shaped minus warm-shaped change, README): +0.3 to +1.0 dB on seven of the twelve, -0.3 and
+-0.4 dB on the brass line and the male voice; clean curves read at 0.60 dB median error instead
+of 0.80 (model card).
 """
 
 from __future__ import annotations
@@ -31,6 +43,9 @@ CURVE_STEPS = 4000
 CURVE_DECODE_WEIGHT = 1.0
 RAW_DECODE_WEIGHT = 0.5
 RECON_SCALE_DB = 6.0
+# Noise draws per true curve; the losses judge their mean reading (see the module doc). The batch
+# holds args.batch // NOISE_DRAWS curves, so a step costs as many encoder passes as before.
+NOISE_DRAWS = 4
 
 
 def train_curve_encoder(args, enc, dec, train: D.EQRows, labels, centroids, rng, progress):
@@ -44,8 +59,9 @@ def train_curve_encoder(args, enc, dec, train: D.EQRows, labels, centroids, rng,
     for prm in dec.parameters():
         prm.requires_grad_(False)
     task = progress.add_task("curve encoder", total=args.curve_steps, info="")
-    n_rows, n_mix = args.batch // 2, args.batch // 4
-    n_morph = args.batch - n_rows - n_mix
+    n_curves = max(4, args.batch // NOISE_DRAWS)
+    n_rows, n_mix = n_curves // 2, n_curves // 4
+    n_morph = n_curves - n_rows - n_mix
     for step in range(args.curve_steps):
         rows = train.params[rng.choice(len(train.params), size=n_rows, p=weights)]
         mixed = mix_settings(rng, train.params[rng.choice(len(train.params), size=2 * n_mix,
@@ -61,14 +77,16 @@ def train_curve_encoder(args, enc, dec, train: D.EQRows, labels, centroids, rng,
             target = enc(torch.tensor(p, dtype=torch.float32))
         true_curve = response_db(p, ANALYSIS_FREQS, SAMPLE_RATE)
         w = band_masks(rng, len(p))
-        dev = true_curve + spectral_noise(rng, len(p)) + edge_skirts(rng, w)
-        x = torch.tensor(prepare_curve(dev, CURVE_SCALE_DB, w), dtype=torch.float32)
-        z_hat = cenc(x)
-        latent_loss = torch.mean((z_hat - target) ** 2)
+        x = np.stack([prepare_curve(true_curve + spectral_noise(rng, len(p)) + edge_skirts(rng, w),
+                                    CURVE_SCALE_DB, w) for _ in range(NOISE_DRAWS)])
+        z_hat = cenc(torch.tensor(x.reshape(-1, x.shape[-1]), dtype=torch.float32))
+        latent_loss = torch.mean((z_hat.reshape(NOISE_DRAWS, len(p), -1).mean(0) - target) ** 2)
         # What matters downstream is the EQ the estimate decodes to (the adaptive inverse filter):
-        # also match its level-free curve to the true one, where the input has signal.
+        # also match its level-free curve to the true one, where the input has signal (the mean
+        # of the draws' decoded curves).
         wt = torch.tensor(w)
         back = response_db_torch(dec(z_hat).double(), ANALYSIS_FREQS, SAMPLE_RATE)
+        back = back.reshape(NOISE_DRAWS, len(p), -1).mean(0)
         truth = torch.tensor(true_curve)
         curve_loss = weighted_curve_mse(back, truth, wt) / RECON_SCALE_DB ** 2
         # ... and, as far as the input allows, its level there too (the input's level is unknown,
