@@ -106,11 +106,22 @@ def test_long_sysex_clock_and_active_sensing(jack_server):
         sync(fake, midi)
         ok = [0xF0] + [i % 128 for i in range(8190)] + [0xF7]            # 8192 bytes
         too_long = [0xF0] + [i % 128 for i in range(9000)] + [0xF7]
-        fake.send(ok, [0xF8], [0xFE], too_long, cc(5, 1))
-        got = [midi.receive(timeout=5.0) for _ in range(2)]
-        assert [m.type for _, m, _ in got] == ["sysex", "control_change"]
+        # The test's rtmidi sender can lose a message on a loaded machine (see
+        # send_until_received): the batch is sent again until both control messages arrive.
+        for _ in range(3):
+            fake.send(ok, [0xF8], [0xFE], too_long, cc(5, 1))
+            got = []
+            while (m := midi.receive(timeout=3.0)) is not None:
+                got.append(m)
+                if m[1].type == "control_change":
+                    break
+            types = [msg.type for _, msg, _ in got]
+            assert set(types) <= {"sysex", "control_change"}, types  # no clock, no active sensing
+            if types == ["sysex", "control_change"]:
+                break
+        assert types == ["sysex", "control_change"], dict(midi.stats)
         assert got[0][1].bytes() == ok
-        assert wait_for(lambda: midi.stats["jack_oversized"] == 1)  # counted at the next scan
+        assert wait_for(lambda: midi.stats["jack_oversized"] >= 1)  # counted at the next scan
         assert midi.receive(timeout=0.3) is None and midi.stats["malformed"] == 0
     finally:
         midi.close()
