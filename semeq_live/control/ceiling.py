@@ -76,9 +76,10 @@ N_SECTIONS = 2 * N_BANDS  # the forward layout, then the inverse layout
 MAX_EXTRA_POINTS = 24  # refined extremes per pass
 _ALL = np.ones(N_SECTIONS, dtype=np.bool_)
 REFINE_WITHIN_DB = 1.0  # extremes closer than this to a limit are located between grid points
-# Golden-section steps per extreme: each keeps 0.618 of the bracket, so 16 narrow a 1/6-octave bracket
-# to 0.0006 octave, where even a Q-10 peak is within 0.001 dB of its top. (A parabola through three
-# grid points misplaces the top of two neighbouring narrow peaks' sum: it put one 0.05 dB too low.)
+# Golden-section steps per extreme: each keeps about 0.618 of the bracket, so 16 narrow the
+# bracket (two grid steps, 1/6 octave) to well under 0.001 octave, where even a Q-10 peak is within
+# 0.001 dB of its top. (A parabola through three grid points misplaces the top of two neighbouring
+# narrow peaks' sum: it put one 0.05 dB too low.)
 REFINE_ROUNDS = 16
 GOLDEN = 0.3819660112501051  # 2 - golden ratio
 
