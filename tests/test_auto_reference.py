@@ -170,3 +170,16 @@ def test_the_default_path_ranks_shaped_made_voices_as_measured(name, bundled_mod
     assert bright["right_word"] >= 0.85
     assert warm["right_word"] >= 0.6
     assert E.warm_vs_bright_db(bundled_model, src)["difference"] > 0.0
+
+
+def test_the_chosen_voice_reference_is_fitted_to_the_talkers_f0():
+    make, fs = synth_voices.VOICES["made female voice"]
+    an = Analyzer(fs, 1, reference=ReferenceSpectrum.builtin("voice"))
+    ests = E.live_estimates(an, make(fs, SECONDS, seed=SEED)[:, None])
+    assert an.auto is None and an.reference.name == "voice"
+    assert "from F0 ≈ " in an.reference.source
+    assert abs(12 * np.log2(an.reference.meta["f0_hz"] / 210.0)) < 3.0
+    assert np.all(an.reference.band_weight[ANALYSIS_FREQS < 140] == 0.0)
+    # Estimates are not held meanwhile: the user chose the reference.
+    assert np.mean([e.confident for e in E.settled(ests)]) >= 0.9
+    assert an.next_reference().name == "pink"  # "next" goes on from the (fitted) voice reference
