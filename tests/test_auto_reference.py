@@ -172,9 +172,9 @@ def test_the_default_path_ranks_shaped_made_voices_as_measured(name, bundled_mod
     assert E.warm_vs_bright_db(bundled_model, src)["difference"] > 0.0
 
 
-def test_the_chosen_voice_reference_is_fitted_to_the_talkers_f0():
+def test_the_chosen_voice_reference_is_fitted_to_the_talkers_f0(bundled_model):
     make, fs = synth_voices.VOICES["made female voice"]
-    an = Analyzer(fs, 1, reference=ReferenceSpectrum.builtin("voice"))
+    an = Analyzer(fs, 1, model=bundled_model, reference=ReferenceSpectrum.builtin("voice"))
     ests = E.live_estimates(an, make(fs, SECONDS, seed=SEED)[:, None])
     assert an.auto is None and an.reference.name == "voice"
     assert "from F0 ≈ " in an.reference.source
