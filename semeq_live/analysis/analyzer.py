@@ -475,7 +475,7 @@ class Analyzer:
 
     def reference_choices(self) -> list[ReferenceSpectrum]:
         """What "next reference" steps through: auto, the built-ins, then the learned/loaded one."""
-        refs = [self.auto.reference if self.auto is not None else AutoReference._music("listening")]
+        refs = [self.auto.reference if self.auto is not None else AutoReference.listening_reference()]
         refs += [ReferenceSpectrum.builtin(name) for name in BUILTIN_NAMES]
         if self._own_reference is not None:
             refs.append(self._own_reference)

@@ -79,7 +79,7 @@ class AutoReference:
     def __init__(self, sample_rate: float):
         self.cues = SourceCues(sample_rate)
         self.kind = "music"
-        self.reference = self._music("listening")
+        self.reference = self.listening_reference()
         self.vote = 0.0
         self.f0_hz = 0.0
         self._last_t: float | None = None
@@ -97,6 +97,13 @@ class AutoReference:
     # The chosen reference is named "auto → music" / "auto → voice" and its source says why, so
     # every place that shows a reference (panel, headless log, ``analyze``, estimates) shows
     # "auto → voice (F0 ≈ 120 Hz)" without knowing about auto.
+    @staticmethod
+    def listening_reference() -> ReferenceSpectrum:
+        """Before the first decision: "auto (listening)" (the music spectrum as a placeholder; the
+        analyzer gives no estimate meanwhile)."""
+        return replace(ReferenceSpectrum.builtin("music"), name="auto", source="listening",
+                       meta={"auto": "listening"})
+
     @staticmethod
     def _music(why: str) -> ReferenceSpectrum:
         return replace(ReferenceSpectrum.builtin("music"), name="auto → music", source=why,
@@ -153,7 +160,7 @@ class AutoReference:
     @property
     def listening(self) -> bool:
         """No decision yet: the analyzer holds its estimates (``Analyzer._estimate_locked``)."""
-        return self.reference.source == "listening"
+        return self.reference.meta.get("auto") == "listening"
 
     def _long_f0(self) -> float:
         """The median F0 over all the cues kept (6 s): steadier than one decision's 4 s."""
