@@ -331,8 +331,9 @@ def all_sources(shared: Path) -> list[Source]:
 def auto_table(model, sources) -> str:
     """The default path: each source as a new user meets it (``auto``, nothing learned)."""
     rows = ["| source | auto's first decision (warm- / bright-shaped input), later switches | "
-            "right word first | change of warm- / bright-shaped input | difference |",
-            "|---|---|---|---|---|"]
+            "right word first | change of warm- / bright-shaped input | difference | "
+            "morph with auto-gain, worst 3 s |",
+            "|---|---|---|---|---|---|"]
     for src in sources:
         auto = default_path(src)
         w = profile_figures(model, auto, "warm", "bright")
@@ -346,8 +347,10 @@ def auto_table(model, sources) -> str:
             chose.append(first + (f", then {later} more" if later > 0 else ""))
         right = f"{w['right_word']:.0%} / {b['right_word']:.0%}" if w["estimate"] else "- (no estimate)"
         name = f"{src.name} (held out)" if src.kind == "held out" else src.name
+        _, parts = loudness_errors(src.fs, *render_morph(model, auto))
+        worst = parts[np.argmax(np.abs(parts))] if parts.size else float("nan")
         rows.append(f"| {name} | {' / '.join(chose)} | {right} | {ch['warm']:.2f} / {ch['bright']:.2f} dB "
-                    f"| {ch['difference']:+.2f} dB |")
+                    f"| {ch['difference']:+.2f} dB | {worst:+.2f} LU |")
     return "\n".join(rows)
 
 

@@ -304,8 +304,8 @@ class Analyzer:
             # No estimate until auto has decided what the source is (a few seconds of sound): a
             # correction judged against a provisional reference would have to be taken back.
             est = replace(est, confident=False, z_a=None, profile=None,
-                          reason=f"listening: telling a voice from music for the auto reference "
-                                 f"({AUTO_MIN_EVIDENCE_S:.1f} s of sound)")
+                          reason=f"listening: auto tells a voice from music in "
+                                 f"{AUTO_MIN_EVIDENCE_S:.0f} s of sound")
         elif est.confident and self._release is None:
             self._release = self._seg_count  # the first estimate: the ease-in starts here
         self._was_confident = est.confident
