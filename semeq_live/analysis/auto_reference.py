@@ -37,6 +37,8 @@ FIRST_READINGS = 4       # the first decision: voice if at least 3 of the last 4
 FIRST_VOICE_SHARE = 0.75
 MIN_DWELL_S = 6.0        # no switch back within this long of the last one
 VOTE_TAU_S = 2.0
+# Readings at most this often: the cues cover 4 s and move slowly; a reading is most of auto's cost.
+DECIDE_EVERY_S = 0.4
 SWITCH_TO_VOICE = 0.7
 SWITCH_TO_MUSIC = 0.3
 # The voice test (made voices and instruments: tests/synth_voices.py, tests/synth_sources.py;
@@ -120,7 +122,10 @@ class AutoReference:
         return self.reference.describe()
 
     def decide(self, time_s: float) -> ReferenceSpectrum | None:
-        """Read the cues; return the new reference if it changes now, else None."""
+        """Read the cues (at most every ``DECIDE_EVERY_S`` of audio); return the new reference if it
+        changes now, else None."""
+        if self._last_t is not None and time_s - self._last_t < DECIDE_EVERY_S:
+            return None
         cues = self.cues.summary(JUDGE_S)
         dt = 0.0 if self._last_t is None else max(0.0, time_s - self._last_t)
         self._last_t = time_s
