@@ -33,8 +33,7 @@ from .source_cues import PITCH_FRAME_S, SourceCues
 
 JUDGE_S = 4.0            # the stretch whose cues are read at each decision
 MIN_EVIDENCE_S = 3.0     # sounding audio needed before the first decision
-FIRST_READINGS = 4       # the first decision: voice if at least 3 of the last 4 readings say so
-FIRST_VOICE_SHARE = 0.75
+MAX_LISTEN_S = 6.0       # ... and at most this much when the sound is one cue short of a voice
 MIN_DWELL_S = 6.0        # no switch back within this long of the last one
 VOTE_TAU_S = 2.0
 # Readings at most this often: the cues cover 4 s and move slowly; a reading is most of auto's cost.
@@ -87,7 +86,6 @@ class AutoReference:
         self._last_t: float | None = None
         self._last_switch_t = -math.inf
         self._f0_built = 0.0
-        self._first: list[bool] = []  # the readings before the first decision
         self.switches = 0  # changes of kind (music <-> voice, the first decision for voice included)
         self.rebuilds = 0  # voice reference rebuilt for a new F0
         self.switch_log: list[str] = []  # one line per decision (the first, switches, new talkers)
@@ -136,18 +134,21 @@ class AutoReference:
         if voice:
             self.f0_hz = cues["f0_hz"]
         if self.listening:
-            # The first decision: most of the last few readings, once there is enough sound. Until
-            # then the analyzer gives no estimate, so nothing is judged against a provisional
-            # reference (a voice judged as music for its first seconds, then switched, drew a
-            # correction the wrong way and back).
-            self._first.append(voice)
-            del self._first[:-FIRST_READINGS]
+            # The first decision, from one reading of all the sound so far (the cues integrate
+            # it), once there is enough. Until then the analyzer gives no estimate, so nothing is
+            # judged against a provisional reference (a voice judged as music for its first
+            # seconds, then switched, drew a correction the wrong way and back). A reading one
+            # cue short of a voice listens on, up to MAX_LISTEN_S: a talker's first pause, which
+            # the rhythm cue needs, can take a few seconds to come.
             if cues["sounding_s"] < MIN_EVIDENCE_S:
                 return None
-            self.vote = sum(self._first) / len(self._first)
-            if self.vote >= FIRST_VOICE_SHARE:
+            if voice:
                 self.vote = 1.0
                 return self._switch("voice", time_s, self._voice(self._long_f0()))
+            periodic, f0_ok, fricatives, rhythm = voice_cues(cues)
+            if f0_ok and periodic + fricatives + rhythm == 2 and cues["sounding_s"] < MAX_LISTEN_S:
+                return None
+            self.vote = 0.0
             return self._switch("music", time_s, self._music("no single voice heard"), count=False)
         self.vote += (1.0 - math.exp(-dt / VOTE_TAU_S)) * ((1.0 if voice else 0.0) - self.vote)
         if time_s - self._last_switch_t < MIN_DWELL_S:
