@@ -33,7 +33,6 @@ from .source_cues import PITCH_FRAME_S, SourceCues
 
 JUDGE_S = 4.0            # the stretch whose cues are read at each decision
 MIN_EVIDENCE_S = 3.0     # sounding audio needed before the first decision
-MAX_LISTEN_S = 6.0       # ... and at most this much when the sound is one cue short of a voice
 MIN_DWELL_S = 6.0        # no switch back within this long of the last one
 VOTE_TAU_S = 2.0
 # Readings at most this often: the cues cover 4 s and move slowly; a reading is most of auto's cost.
@@ -137,17 +136,14 @@ class AutoReference:
             # The first decision, from one reading of all the sound so far (the cues integrate
             # it), once there is enough. Until then the analyzer gives no estimate, so nothing is
             # judged against a provisional reference (a voice judged as music for its first
-            # seconds, then switched, drew a correction the wrong way and back). A reading one
-            # cue short of a voice listens on, up to MAX_LISTEN_S: a talker's first pause, which
-            # the rhythm cue needs, can take a few seconds to come.
+            # seconds, then switched, drew a correction the wrong way and back). Most of the
+            # last few readings instead of one had a made voice taken for music now and then:
+            # the rhythm cue needs the talker's first pause, so early readings miss it.
             if cues["sounding_s"] < MIN_EVIDENCE_S:
                 return None
             if voice:
                 self.vote = 1.0
                 return self._switch("voice", time_s, self._voice(self._long_f0()))
-            periodic, f0_ok, fricatives, rhythm = voice_cues(cues)
-            if f0_ok and periodic + fricatives + rhythm == 2 and cues["sounding_s"] < MAX_LISTEN_S:
-                return None
             self.vote = 0.0
             return self._switch("music", time_s, self._music("no single voice heard"), count=False)
         self.vote += (1.0 - math.exp(-dt / VOTE_TAU_S)) * ((1.0 if voice else 0.0) - self.vote)
