@@ -110,35 +110,44 @@ def fit_scales(gains, pw, net, ceil, weight, n, range_db, margin, scale):
             e += weight[i] * r[k, i] * r[k, i]
         own[k] = REGULARISATION * e
         hi[k] = min(MAX_GROWTH, range_db / gains[idx[k]])
+    # The part of the normal equations that does not change between steps (following what was asked,
+    # and the pull towards it), then per step only the points over the allowance are added.
+    a0 = np.zeros((m, m))
+    b0 = np.empty(m)
+    for k in range(m):
+        a0[k, k] = own[k]
+        b0[k] = own[k]
+    for i in range(n):
+        wi = weight[i]
+        rhs = wi * (target[i] - fixed[i])
+        for k in range(m):
+            rk = r[k, i]
+            b0[k] += rhs * rk
+            for l in range(k, m):
+                a0[k, l] += wi * rk * r[l, i]
+    for k in range(m):
+        for l in range(k):
+            a0[k, l] = a0[l, k]
     a = np.empty((m, m))
     b = np.empty(m)
     prev = np.empty(m)
     for _ in range(OUTER_STEPS):
-        for k in range(m):
-            b[k] = own[k]
-            for l in range(m):
-                a[k, l] = own[k] if k == l else 0.0
+        a[:, :] = a0
+        b[:] = b0
         for i in range(n):
             y = fixed[i]
             for k in range(m):
                 y += s[k] * r[k, i]
             limit = ceil[i] - margin
-            wi, ti = weight[i], target[i] - fixed[i]
-            over = y > limit
-            if over:
-                wi += PENALTY
-            if wi <= 0.0:
+            if y <= limit:
                 continue
-            rhs = weight[i] * ti + (PENALTY * (limit - fixed[i]) if over else 0.0)
+            rhs = PENALTY * (limit - fixed[i])
             for k in range(m):
                 rk = r[k, i]
                 b[k] += rhs * rk
-                for l in range(k, m):
-                    a[k, l] += wi * rk * r[l, i]
-        for k in range(m):
-            for l in range(k):
-                a[k, l] = a[l, k]
-        prev[:m] = s[:m]
+                for l in range(m):
+                    a[k, l] += PENALTY * rk * r[l, i]
+        prev[:] = s
         _box_qp(a, b, lo, hi, s, m)
         step = 0.0
         for k in range(m):
