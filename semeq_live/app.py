@@ -519,6 +519,10 @@ class LiveApp:
                            if self.recorder else None),
             "record_dropped": self.recorder.dropped_frames if self.recorder else None,
             "cpu_threads": self.process_metrics.thread_cpu(self._thread_names()),
+            # events the control thread applied and EQ computations it published (batches: under
+            # a flood many events per computation)
+            "control_events": self.control.events_handled,
+            "control_publishes": self.control.publishes,
             "subsonic_hz": self.processor.subsonic_hz,
         }
 
