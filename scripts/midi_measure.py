@@ -20,13 +20,14 @@ On one private JACK dummy server (48 kHz, 128 frames, the stage unit's port limi
   computation (from its health lines, where the tree reports them), and the *catch-up*: after the
   flood one gain move, send -> its state line (an upper bound: the log writes a line at most every
   0.1 s) and its own ``latency_ms`` (arrival -> audio, which holds whatever the flood left queued);
-  ``--starve`` pins the app and one busy loop to CPU 0 during the flood (a starved stage machine);
+  ``--starve N`` pins the app and N busy loops to CPU 0 during the flood (a starved stage
+  machine: with 3, the app gets about a quarter of one core);
 - **a bare MidiInput** on the same port (no audio, nothing else): its idle CPU and memory, the
   MIDI input's own cost.
 
     python scripts/midi_measure.py --tree main=/tmp/main --tree branch=. --json-out m.json
     python scripts/midi_measure.py --tree main=/tmp/main --tree branch=. --moves 0 --idle-s 2 \
-        --flood 1000 --flood-s 8 --starve --repeats 4
+        --flood 1000 --flood-s 8 --starve 3 --repeats 4
 """
 
 from __future__ import annotations
@@ -138,12 +139,13 @@ def pin_to_cpu0(pid: int) -> None:
             continue  # a thread that just ended
 
 
-def measure_flood(app: AppRun, out, rate: float, seconds: float, starve: bool) -> dict:
-    busy = None
+def measure_flood(app: AppRun, out, rate: float, seconds: float, starve: int) -> dict:
+    busy = []
     if starve:
         pin_to_cpu0(app.proc.pid)
-        busy = subprocess.Popen([sys.executable, "-c", BUSY])
-        os.sched_setaffinity(busy.pid, {0})
+        for _ in range(starve):
+            busy.append(subprocess.Popen([sys.executable, "-c", BUSY]))
+            os.sched_setaffinity(busy[-1].pid, {0})
     try:
         n0 = len(app.events)
         health0 = [r for r in app.events if r["event"] == "health"]
@@ -162,9 +164,9 @@ def measure_flood(app: AppRun, out, rate: float, seconds: float, starve: bool) -
             line, seen_s = None, None
         time.sleep(2.5)  # the next health line (every 2 s) counts the flood's events
     finally:
-        if busy is not None:
-            busy.kill()
-            busy.wait()
+        for proc in busy:
+            proc.kill()
+            proc.wait()
     log = app.events[n0:]
     states = [r for r in log if r["event"] == "state"]
     heard = [r["latency_ms"] for r in states if r.get("latency_ms") is not None]
@@ -188,7 +190,7 @@ def measure_flood(app: AppRun, out, rate: float, seconds: float, starve: bool) -
 
 
 def measure_app(env: dict, out, work: Path, idle_s: float, moves: int, flood: float = 0.0,
-                flood_s: float = 8.0, starve: bool = False) -> dict:
+                flood_s: float = 8.0, starve: int = 0) -> dict:
     # The app runs in ``work`` (never in a source tree, which would shadow PYTHONPATH's tree).
     app = AppRun(["--midi-api", "jack", "--midi-port", f"{PORT}:ctl", "--test-signal", "pink",
                   "--no-adaptive", "--health-interval", "2"], env, work)
@@ -256,8 +258,8 @@ def main(argv=None) -> int:
     p.add_argument("--flood", type=float, default=0.0, metavar="RATE",
                    help="after the moves, a fader flood of RATE messages/s (0: none)")
     p.add_argument("--flood-s", type=float, default=8.0)
-    p.add_argument("--starve", action="store_true",
-                   help="during the flood, the app and one busy loop share CPU 0")
+    p.add_argument("--starve", type=int, default=0, metavar="N",
+                   help="during the flood, the app and N busy loops share CPU 0")
     p.add_argument("--json-out", metavar="FILE")
     p.add_argument("--work-dir", metavar="DIR", help="keep the apps' logs here")
     args = p.parse_args(argv)
