@@ -301,11 +301,14 @@ class LiveApp:
         from .control.engine import SemanticEngine
 
         sr, ch = self.cfg.sample_rate, self.cfg.channels
-        self.analyzer = Analyzer(sr, ch, self.model)
-        # --reference: a built-in name (music, voice, pink) or a file, loaded if it exists and
+        # The default reference is "auto" (the built-in that fits the source); each switch is one
+        # log line ("reference_auto").
+        self.analyzer = Analyzer(sr, ch, self.model, reference="auto")
+        self.analyzer.on_reference_switch = lambda label: self.emit("reference_auto", {"reference": label})
+        # --reference: auto, a built-in name (music, voice, pink) or a file, loaded if it exists and
         # written by "learn reference" (a built-in name keeps a learned reference in memory only).
         ref = self.cfg.reference
-        builtin = ref in BUILTIN_NAMES
+        builtin = ref in BUILTIN_NAMES or ref == "auto"
         if ref and (builtin or Path(ref).exists()):
             self.analyzer.load_reference(ref)
         self.engine = SemanticEngine(self.model, sr, reference_band_db=self.analyzer.reference.band_db,

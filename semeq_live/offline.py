@@ -289,7 +289,8 @@ class SemanticSession:
         protection = {} if subsonic_hz is None else {"subsonic_hz": subsonic_hz}  # None: default
         self.processor = EQProcessor(sample_rate, channels, smoothing_ms=smoothing_ms,
                                      ceiling_db=ceiling_db, **protection)
-        self.analyzer = Analyzer(sample_rate, channels, self.model)
+        # The default reference is "auto": the built-in that fits the source (a voice or music).
+        self.analyzer = Analyzer(sample_rate, channels, self.model, reference="auto")
         if reference is not None:
             self.analyzer.load_reference(reference)
         self.engine = SemanticEngine(self.model, sample_rate, max_boost_db=max_boost_db)

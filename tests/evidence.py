@@ -26,7 +26,7 @@ played through the live analyzer block by block with an update every 0.1 s of au
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from semeq_live.analysis import Analyzer, ReferenceSpectrum
 from semeq_live.control.engine import SemanticEngine
 from semeq_live.control.state import ControlState
 
-from . import synth_sources
+from . import synth_sources, synth_voices
 
 UPDATE_S = 0.1
 SETTLE_S = 1.0          # "after the first second"
@@ -101,6 +101,25 @@ def made_source(name: str) -> Source:
                   kind="held out" if held_out else "made")
 
 
+def made_voice_source(name: str) -> Source:
+    """One made voice (``synth_voices``) against the built-in ``voice`` reference, nothing learned."""
+    make, fs = synth_voices.VOICES[name]
+    return Source(name, make(fs, SYNTH_SECONDS, seed=SYNTH_SHOW_SEED)[:, None], fs, "voice", kind="made voice")
+
+
+def made_mix(fs: float, seconds: float, seed: int = 0) -> np.ndarray:
+    """A full mix of made instruments: bass line, lead line, hats, drum loop, string section."""
+    s = synth_sources
+    parts = (s.bass_line, s.lead_line, s.drum_loop, s.string_section)
+    return s._norm(sum(make(fs, seconds, seed) for make in parts) + 0.5 * s.hats(fs, seconds, seed))
+
+
+def made_mix_source() -> Source:
+    fs = 44100
+    return Source("made mix", made_mix(fs, SYNTH_SECONDS, SYNTH_SHOW_SEED)[:, None], fs, "learned",
+                  made_mix(fs, SYNTH_SECONDS, SYNTH_SOUNDCHECK_SEED)[:, None])
+
+
 def made_sources(held_out: bool = True) -> list[Source]:
     """The made sources; with ``held_out``, the held-out instruments after them."""
     names = list(synth_sources.SOURCES) + (list(synth_sources.HELD_OUT) if held_out else [])
@@ -131,7 +150,10 @@ def _cached(key, make):
 
 
 def reference_for(model, src: Source) -> ReferenceSpectrum:
-    """The source's reference: a built-in, or learned from its soundcheck take (cached)."""
+    """The source's reference: a built-in, or learned from its soundcheck take (cached); for
+    ``auto``, the reference auto starts from (the analyzer then picks its own)."""
+    if src.reference == "auto":
+        return ReferenceSpectrum.default()
     if src.reference != "learned":
         return ReferenceSpectrum.builtin(src.reference)
 
@@ -144,12 +166,28 @@ def reference_for(model, src: Source) -> ReferenceSpectrum:
 
 
 def analyzer_for(model, src: Source) -> Analyzer:
-    return Analyzer(src.fs, src.audio.shape[1], model=model, reference=reference_for(model, src))
+    ref = "auto" if src.reference == "auto" else reference_for(model, src)
+    return Analyzer(src.fs, src.audio.shape[1], model=model, reference=ref)
+
+
+def default_path(src: Source) -> Source:
+    """The same source as a new user meets it: the default ``auto`` reference, nothing learned."""
+    return replace(src, reference="auto")
+
+
+def auto_choice(model, src: Source, shape: str) -> dict:
+    """What auto decided on the ``shape``-shaped source: the share of the live updates after the
+    first second per reference, the number of switches (changes of kind) and their log."""
+    an = analyzer_for(model, default_path(src))
+    ests = settled(live_estimates(an, shape_with_term(src.audio, src.fs, model, shape)))
+    names = [e.reference for e in ests]
+    return {"shares": {n: names.count(n) / len(names) for n in dict.fromkeys(names)},
+            "switches": an.auto.switches, "log": list(an.auto.switch_log), "final": an.reference_label}
 
 
 def shaped_estimates(model, src: Source, shape: str) -> list:
     """The live estimates of the source pre-shaped like ``shape`` (cached: several figures use them)."""
-    return _cached(("estimates", id(model), src.name, shape), lambda: live_estimates(
+    return _cached(("estimates", id(model), src.name, src.reference, shape), lambda: live_estimates(
         analyzer_for(model, src), shape_with_term(src.audio, src.fs, model, shape)))
 
 
@@ -174,7 +212,8 @@ def profile_figures(model, src: Source, term: str, other: str) -> dict:
 
     return {"estimate": len(conf) / len(after), "right_word": float(np.mean(right)) if right else 0.0,
             "reasons": sorted({e.reason for e in after if not e.confident}),
-            "overall": _cached(("overall", id(model), src.name, term), overall), "estimates": ests}
+            "overall": _cached(("overall", id(model), src.name, src.reference, term), overall),
+            "estimates": ests}
 
 
 def weighted_rms(v, w) -> float:
@@ -232,7 +271,7 @@ def rendered_change_db(model, src: Source, shape: str, target: str = "warm", int
         w = presence_weights(10 * np.log10(p_in), bands.valid)
         return weighted_rms(10 * np.log10(p_out / p_in), w)
 
-    return _cached(("rendered", id(model), src.name, shape, target, intensity), measure)
+    return _cached(("rendered", id(model), src.name, src.reference, shape, target, intensity), measure)
 
 
 def warm_vs_bright_db(model, src: Source) -> dict:
@@ -284,7 +323,32 @@ def all_sources(shared: Path) -> list[Source]:
     files = sorted(audio.glob("*.flac")) if audio.is_dir() else []
     music = [music_source(p) for p in files if not p.name.startswith("speech_")]
     speech = [speech_source(p) for p in files if p.name.startswith("speech_")]
-    return music + speech + made_sources()
+    voices = [made_voice_source(name) for name in synth_voices.VOICES]
+    return music + speech + voices + made_sources() + [made_mix_source()]
+
+
+def auto_table(model, sources) -> str:
+    """The default path: each source as a new user meets it (``auto``, nothing learned)."""
+    rows = ["| source | auto chose (warm- / bright-shaped; share of updates after 1 s, switches) | "
+            "right word first | change of warm- / bright-shaped input | difference |",
+            "|---|---|---|---|---|"]
+    for src in sources:
+        auto = default_path(src)
+        w = profile_figures(model, auto, "warm", "bright")
+        b = profile_figures(model, auto, "bright", "warm")
+        ch = warm_vs_bright_db(model, auto)
+        chose = []
+        for shape in ("warm", "bright"):
+            c = auto_choice(model, src, shape)
+            top = max(c["shares"], key=c["shares"].get)
+            f0 = [line.split("(")[-1].rstrip(")") for line in c["log"] if "voice" in line]
+            chose.append(f"{top.replace('auto → ', '')} {c['shares'][top]:.0%}"
+                         + (f" ({f0[-1]})" if f0 and "voice" in top else "") + f", {c['switches']}")
+        right = f"{w['right_word']:.0%} / {b['right_word']:.0%}" if w["estimate"] else "- (no estimate)"
+        name = f"{src.name} (held out)" if src.kind == "held out" else src.name
+        rows.append(f"| {name} | {' / '.join(chose)} | {right} | {ch['warm']:.2f} / {ch['bright']:.2f} dB "
+                    f"| {ch['difference']:+.2f} dB |")
+    return "\n".join(rows)
 
 
 def table(model, sources) -> str:
@@ -322,4 +386,8 @@ if __name__ == "__main__":
     shared = Path(__file__).resolve().parents[1].parent / "shared"
     only = sys.argv[1:]
     srcs = [s for s in all_sources(shared) if not only or any(o in s.name for o in only)]
-    print(table(load_model(), srcs))
+    model = load_model()
+    print("Default path (auto reference, nothing learned):\n")
+    print(auto_table(model, srcs), flush=True)
+    print("\nWith the reference a user would choose (learned at soundcheck, or voice):\n")
+    print(table(model, srcs))

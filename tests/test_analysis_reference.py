@@ -114,14 +114,16 @@ def test_a_learned_reference_only_judges_the_bands_it_had():
     assert np.all(ref.band_weight[(ANALYSIS_FREQS > 200) & (ANALYSIS_FREQS < 2500)] == 1.0)
 
 
-def test_next_reference_cycles_the_builtins_and_the_learned_one():
+def test_next_reference_cycles_auto_the_builtins_and_the_learned_one():
     an = Analyzer(FS, 1)
     assert an.reference.name == "music"
-    assert [an.next_reference().name for _ in range(3)] == ["voice", "pink", "music"]
+    assert [an.next_reference().name for _ in range(3)] == ["voice", "pink", "auto → music"]
+    assert an.auto is not None
+    assert an.next_reference().name == "music" and an.auto is None
     feed(an, pink_noise(3 * FS, FS, np.random.default_rng(12)))
     an.learn_reference()
     assert an.reference.name == "learned"
-    assert [an.next_reference().name for _ in range(4)] == ["music", "voice", "pink", "learned"]
+    assert [an.next_reference().name for _ in range(5)] == ["auto → music", "music", "voice", "pink", "learned"]
     assert an.next_reference(-1).name == "pink"
 
 
@@ -205,7 +207,7 @@ def test_the_reference_action_and_key_step_through_the_references():
     assert an.reference.name == "pink"
 
 
-@pytest.mark.parametrize("spec, message", [("vocie", "did you mean voice"), ("mix", "choose music, voice, pink")])
+@pytest.mark.parametrize("spec, message", [("vocie", "did you mean voice"), ("mix", "choose auto, music, voice, pink"), ("atuo", "did you mean auto")])
 def test_a_mistyped_builtin_name_is_refused_everywhere(spec, message, tmp_path):
     """`--reference vocie` must not pass for a (new) file name: analyze, render and run say so."""
     from semeq_live.app import StageConfig

@@ -47,7 +47,8 @@ from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
 from .presence import (IMPLAUSIBLE_DB, MAX_TILT_DB_PER_OCT, MAX_TONE_PARTIALS, MIN_BANDS,
                        judged_weights, octaves, presence_weights, tilt_db_per_octave)
-from .reference import BUILTIN_NAMES, ReferenceSpectrum, band_reliability, learned_reference
+from .auto_reference import AutoReference
+from .reference import AUTO, BUILTIN_NAMES, ReferenceSpectrum, band_reliability, learned_reference
 from .ring import AudioRing
 
 
@@ -79,7 +80,7 @@ class Analyzer:
     """Rolling spectrum analyzer and term-profile estimator for ``channels``-channel input."""
 
     def __init__(self, sample_rate: float, channels: int, model=None, window_s: float = 2.0,
-                 reference: ReferenceSpectrum | None = None, min_level_db: float = -60.0,
+                 reference: ReferenceSpectrum | str | None = None, min_level_db: float = -60.0,
                  hysteresis_db: float = 6.0, min_seconds: float = MIN_SECONDS, min_bands: float = MIN_BANDS,
                  max_deviation_rms_db: float = 12.0, learn_seconds: float = 30.0,
                  judge_window_s: float = JUDGE_WINDOW_S):
@@ -89,9 +90,15 @@ class Analyzer:
         self.channels = int(channels)
         self.model = model
         self.window_s = float(window_s)
+        # reference: a ReferenceSpectrum, "auto" (pick the built-in that fits the source, see
+        # auto_reference.py) or None (the music reference).
+        self.auto: AutoReference | None = AutoReference(self.sample_rate) if reference == AUTO else None
+        self.on_reference_switch = None  # called with the new label when auto switches (log line)
+        if self.auto is not None:
+            reference = self.auto.reference
         self.reference = reference if reference is not None else ReferenceSpectrum.default()
         # The last learned or loaded reference stays selectable next to the built-ins.
-        self._own_reference = None if self.reference.source == "built-in" or \
+        self._own_reference = None if self.auto is not None or self.reference.source == "built-in" or \
             self.reference.name in BUILTIN_NAMES else self.reference
         self.min_level_db = float(min_level_db)
         self.hysteresis_db = float(hysteresis_db)
@@ -165,6 +172,8 @@ class Analyzer:
             if not np.isfinite(seg).all():  # a NaN burst must not poison the long-term spectrum
                 np.nan_to_num(seg, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
             power, ms = self.bands.band_power(seg)
+            if self.auto is not None:  # the source cues read each hop's new audio once
+                self.auto.add(seg[-self.hop:, 0])
             self._seg_power[self._slot] = power
             self._seg_ms[self._slot] = ms
             partials = self.bands.last_partials
@@ -257,6 +266,8 @@ class Analyzer:
 
     def _estimate_locked(self) -> InputEstimate:
         time_s = self._analysed_until_s()
+        if self.auto is not None and self._filled:
+            self._follow_auto(time_s)
         power = self.window_power()
         if power is None:
             return no_estimate("listening: no audio analysed yet", time_s, reference=self.reference.name)
@@ -274,6 +285,22 @@ class Analyzer:
                                        judge_power=judge)
         self._was_confident = est.confident
         return replace(est, evidence=self.evidence())
+
+    def _follow_auto(self, time_s: float) -> None:
+        changes = self.auto.switches + self.auto.rebuilds
+        ref = self.auto.decide(time_s)
+        if ref is None:
+            return
+        self.reference = ref
+        if self.auto.switches + self.auto.rebuilds != changes:
+            self._was_confident = False
+            if self.on_reference_switch is not None:
+                self.on_reference_switch(self.auto.label)
+
+    @property
+    def reference_label(self) -> str:
+        """The reference in use, for people: "auto → voice (F0 ≈ 120 Hz)", "music (built-in)"."""
+        return self.reference.describe()
 
     def evidence(self) -> float:
         """0 when the first estimate is possible (``min_seconds`` of audio), 1 once the window is
@@ -396,20 +423,29 @@ class Analyzer:
             self._set_reference_locked(replace(ref, name=name))
             return self.reference
 
-    def _set_reference_locked(self, reference: ReferenceSpectrum) -> None:
+    def _set_reference_locked(self, reference: ReferenceSpectrum | str) -> None:
+        if reference == AUTO or (isinstance(reference, ReferenceSpectrum) and reference.meta.get("auto")):
+            # (Back) to auto: it starts listening afresh, its cues from the audio to come.
+            self.auto = AutoReference(self.sample_rate)
+            self.reference = self.auto.reference
+            self._was_confident = False
+            self._dirty = True
+            return
+        self.auto = None  # a chosen, learned or loaded reference always wins over auto
         self.reference = reference
         if reference.source != "built-in" and not reference.source.startswith("built-in"):
             self._own_reference = reference
         self._was_confident = False
         self._dirty = True
 
-    def set_reference(self, reference: ReferenceSpectrum) -> None:
+    def set_reference(self, reference: ReferenceSpectrum | str) -> None:
         with self._lock:
             self._set_reference_locked(reference)
 
     def reference_choices(self) -> list[ReferenceSpectrum]:
-        """What "next reference" steps through: the built-ins, then the learned/loaded one if any."""
-        refs = [ReferenceSpectrum.builtin(name) for name in BUILTIN_NAMES]
+        """What "next reference" steps through: auto, the built-ins, then the learned/loaded one."""
+        refs = [self.auto.reference if self.auto is not None else AutoReference._music("listening")]
+        refs += [ReferenceSpectrum.builtin(name) for name in BUILTIN_NAMES]
         if self._own_reference is not None:
             refs.append(self._own_reference)
         return refs
@@ -418,8 +454,9 @@ class Analyzer:
         """Select the next (or previous) reference of ``reference_choices`` and return it."""
         with self._lock:
             refs = self.reference_choices()
-            current = next((i for i, r in enumerate(refs) if r is self.reference or
-                            (r.name == self.reference.name and r.source == self.reference.source)), -1)
+            current = 0 if self.auto is not None else next(
+                (i for i, r in enumerate(refs) if r is self.reference or
+                 (r.name == self.reference.name and r.source == self.reference.source)), -1)
             self._set_reference_locked(refs[(current + step) % len(refs)])
             return self.reference
 
@@ -427,7 +464,10 @@ class Analyzer:
         return self.reference.save(path)
 
     def load_reference(self, spec) -> ReferenceSpectrum:
-        """Use a built-in reference (``music``, ``voice``, ``pink``) or one saved in a file."""
+        """Use ``auto``, a built-in reference (``music``, ``voice``, ``pink``) or one saved in a file."""
+        if str(spec) == AUTO:
+            self.set_reference(AUTO)
+            return self.reference
         ref = ReferenceSpectrum.resolve(str(spec))  # raises ReferenceFileError, keeps the old one
         self.set_reference(ref)
         return ref

@@ -37,7 +37,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("autogain", SWITCH, "autogain", help="automatic loudness compensation"),
     Target("learn_reference", TRIGGER, None, help="capture the input as the reference spectrum"),
     Target("reference", TRIGGER, None,
-           help="next reference spectrum (what 'neutral' is): music, voice, pink, then the learned one"),
+           help="next reference spectrum (what 'neutral' is): auto, music, voice, pink, then the learned one"),
     Target("panic", TRIGGER, None, help="instant bypass and filter reset"),
     Target("scene_recall", SCENE, None, help="recall a named scene"),
     Target("scene_store", SCENE, None, help="store the current state as a named scene"),

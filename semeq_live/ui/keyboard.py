@@ -43,7 +43,7 @@ KEYMAP: dict[str, tuple[tuple, str]] = {
     "g": (("toggle", "autogain"), "auto-gain on/off"),
     "d": (("toggle", "adaptive"), "adaptive on/off"),
     "r": (("action", "learn_reference"), "learn reference"),
-    "R": (("action", "reference"), "next reference (music, voice, pink, learned)"),
+    "R": (("action", "reference"), "next reference (auto, music, voice, pink, learned)"),
     "!": (("action", "panic"), "panic (bypass + reset)"),
     "q": (("action", "quit"), "quit"),
 }

@@ -20,9 +20,10 @@ def add_arguments(p) -> None:
     p.add_argument("file", metavar="FILE", help="sound file (WAV, FLAC, OGG, AIFF)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--model", metavar="PATH", help="model file (.npz); default: the bundled model")
-    p.add_argument("--reference", metavar="REF", default=None,
-                   help="what 'neutral' is: 'music' (a full mix, default), 'voice' (the long-term "
-                        "average speech spectrum), 'pink', or a file saved by --save-reference")
+    p.add_argument("--reference", metavar="REF", default="auto",
+                   help="what 'neutral' is: 'auto' (default: 'voice' for one voice, 'music' "
+                        "otherwise, chosen from the input), 'music' (a full mix), 'voice' (the "
+                        "long-term average speech spectrum), 'pink', or a file saved by --save-reference")
     p.add_argument("--top", type=int, default=3, metavar="N", help="terms to show per second (default 3)")
     p.add_argument("--window", type=float, default=2.0, metavar="SECONDS",
                    help="analysis window (default 2 s)")
@@ -69,8 +70,10 @@ def analyze_file(path, model, reference=None, window_s: float = 2.0, block: int 
         raise CLIError(f"{path} is shorter than one analysis segment "
                        f"({analyzer.nfft / fs:.2f} s): nothing to analyse")
     info = {"file": str(path), "sample_rate": fs, "channels": channels, "duration_s": round(frames / fs, 3),
-            "reference": analyzer.reference.describe(), "window_s": window_s,
+            "reference": analyzer.reference_label, "window_s": window_s,
             "bands_with_signal": _band_range(overall.band_weight)}
+    if analyzer.auto is not None:  # what auto decided, and when (one line per switch)
+        info["reference_switches"] = list(analyzer.auto.switch_log)
     return info, per_second, overall, analyzer
 
 
@@ -105,7 +108,9 @@ def run(args) -> int:
     if not 0.5 <= args.window <= 30.0:
         raise CLIError("--window must be between 0.5 and 30 seconds")
     model = load_model(args.model)
-    reference = ReferenceSpectrum.resolve(args.reference)
+    from ...analysis.reference import AUTO
+
+    reference = AUTO if args.reference == AUTO else ReferenceSpectrum.resolve(args.reference)
     info, per_second, overall, analyzer = analyze_file(args.file, model, reference, args.window)
     info["model"] = str(model.path)
 

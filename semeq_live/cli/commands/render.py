@@ -38,8 +38,9 @@ def add_arguments(p):
     p.add_argument("--midi", metavar="FILE", help="MIDI file performance played through --mapping")
     p.add_argument("--scenes", metavar="FILE", help="scene file for scene recall/store in --midi")
     p.add_argument("--reference", metavar="REF",
-                   help="what 'neutral' is for adaptive intensity: music (default), voice, pink, or a "
-                        "reference file (from 'learn reference' or 'analyze --save-reference')")
+                   help="what 'neutral' is for adaptive intensity: auto (default: voice for one voice, "
+                        "music otherwise, chosen from the input), music, voice, pink, or a reference "
+                        "file (from 'learn reference' or 'analyze --save-reference')")
     p.add_argument("--block-size", type=int, default=512, help="processing block size (default 512)")
     p.add_argument("--smoothing-ms", type=float, default=20.0, help="parameter smoothing (default 20 ms)")
     p.add_argument("--ceiling-db", type=float, default=-1.0, help="safety limiter ceiling in dBFS (default -1)")

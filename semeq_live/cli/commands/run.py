@@ -21,9 +21,10 @@ def add_arguments(p):
     g.add_argument("--model", metavar="FILE", help="semantic model .npz (default: the bundled model)")
     g.add_argument("--scenes", metavar="FILE", help="scene bank YAML (created when a scene is stored)")
     g.add_argument("--reference", metavar="REF",
-                   help="what 'neutral' is for the input: music (a full mix, default), voice (the "
-                        "long-term average speech spectrum), pink, or a FILE (loaded at start if it "
-                        "exists, written by 'learn reference')")
+                   help="what 'neutral' is for the input: auto (default: voice for one voice, music "
+                        "otherwise, chosen from the input), music (a full mix), voice (the long-term "
+                        "average speech spectrum), pink, or a FILE (loaded at start if it exists, "
+                        "written by 'learn reference')")
     g.add_argument("--midi-port", action="append", metavar="NAME", default=None,
                    help="MIDI input port name substring (repeatable; default: none, keyboard only)")
     g.add_argument("--midi-api", choices=("alsa", "jack"), default=None, help="MIDI system (default alsa)")

@@ -1,0 +1,172 @@
+"""The ``auto`` reference: it takes made voices for voices and made instruments and mixes for
+music, switches once on a steady source, is not moved by EQ, and gives way to a chosen, learned or
+loaded reference. Made material only (tests/synth_voices.py, tests/synth_sources.py): the shared
+clips are evidence (python -m tests.evidence), not what the constants were chosen on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from semeq_live.analysis import Analyzer
+from semeq_live.analysis.reference import ReferenceSpectrum, check_reference_spec
+from semeq_live.analysis.source_cues import SourceCues
+from semeq_live.params import ANALYSIS_FREQS
+
+from . import evidence as E
+from . import synth_sources, synth_voices
+
+SECONDS = 12.0
+SEED = 5  # another take than the evidence's (seed 2) and the ones the constants were chosen on
+SETTLED_S = 6.0  # the first switch comes after 2.5 s of sounding audio and a vote of about 2 s
+
+
+@pytest.fixture(scope="module")
+def bundled_model():
+    from semeq_live.model import load_model
+
+    return load_model()
+
+
+def auto_run(x, fs, model=None):
+    an = Analyzer(fs, x.shape[1], model=model, reference="auto")
+    ests = E.live_estimates(an, x)
+    return an, ests[int(round(SETTLED_S / E.UPDATE_S)):]
+
+
+@pytest.mark.parametrize("name", list(synth_voices.VOICES))
+@pytest.mark.parametrize("shape", [None, "warm", "bright"])
+def test_auto_takes_a_made_voice_for_a_voice_and_switches_once(name, shape, bundled_model):
+    make, fs = synth_voices.VOICES[name]
+    x = make(fs, SECONDS, seed=SEED)[:, None]
+    if shape is not None:
+        x = E.shape_with_term(x, fs, bundled_model, shape)
+    an, settled = auto_run(x, fs)
+    if name == "made sung voice":
+        # A legato sung line without consonants or pauses is on the edge (no fricatives, little
+        # rhythm): music or voice, but steady: at most one switch.
+        assert an.auto.switches <= 1, an.auto.switch_log
+        return
+    share = np.mean([e.reference == "auto → voice" for e in settled])
+    assert share >= 0.9, (share, an.auto.switch_log)
+    assert an.auto.switches == 1, an.auto.switch_log
+    f0 = an.reference.meta["f0_hz"]
+    expected = {"made male voice": 115.0, "made male voice, 16 kHz": 115.0, "made female voice": 210.0,
+                "made child voice": 290.0}[name]
+    assert abs(12 * np.log2(f0 / expected)) < 3.0, f0  # the synthesiser's median, within 3 semitones
+    assert an.reference_label.startswith("auto → voice (F0 ≈ ")
+
+
+@pytest.mark.parametrize("name", list(synth_sources.SOURCES) + list(synth_sources.HELD_OUT) + ["made mix"])
+def test_auto_keeps_music_for_instruments_and_mixes(name):
+    if name == "made mix":
+        fs, x = 44100, E.made_mix(44100, SECONDS, SEED)
+    else:
+        make, fs = {**synth_sources.SOURCES, **synth_sources.HELD_OUT}[name]
+        x = make(fs, SECONDS, seed=SEED)
+    an, settled = auto_run(x[:, None], fs)
+    assert an.auto.switches == 0, an.auto.switch_log
+    assert all(e.reference == "auto → music" for e in settled)
+    assert an.reference_label == "auto → music (no single voice heard)"
+
+
+def test_a_sine_melody_still_gives_no_estimate_under_auto(bundled_model):
+    make, fs = synth_sources.SOURCES["sine melody"]
+    an, settled = auto_run(make(fs, SECONDS, seed=SEED)[:, None], fs, bundled_model)
+    assert not any(e.confident for e in settled)
+    assert all("near-pure tone" in e.reason for e in settled)
+
+
+def test_the_cues_do_not_move_with_the_eq(bundled_model):
+    """Voicing, F0 and the rhythm cues of the same voice shaped warm and bright agree."""
+    make, fs = synth_voices.VOICES["made female voice"]
+    x = make(fs, SECONDS, seed=SEED)[:, None]
+    got = {}
+    for shape in ("warm", "bright"):
+        cues = SourceCues(fs)
+        cues.add(E.shape_with_term(x, fs, bundled_model, shape)[:, 0])
+        got[shape] = cues.summary(SECONDS)
+    w, b = got["warm"], got["bright"]
+    assert abs(w["voiced_share"] - b["voiced_share"]) < 0.1
+    assert abs(12 * np.log2(w["f0_hz"] / b["f0_hz"])) < 1.0
+    assert abs(w["dip_share"] - b["dip_share"]) < 0.1
+    assert min(w["fricative_db"], b["fricative_db"]) >= 6.0
+
+
+def test_a_chosen_learned_or_loaded_reference_wins_over_auto(tmp_path):
+    make, fs = synth_voices.VOICES["made male voice"]
+    x = make(fs, SECONDS, seed=SEED)[:, None]
+    an = Analyzer(fs, 1, reference="auto")
+    E.live_estimates(an, x[:int(8 * fs)])
+    assert an.reference.name == "auto → voice"
+    an.load_reference("pink")
+    assert an.auto is None and an.reference.name == "pink"
+    E.live_estimates(an, x[int(8 * fs):])
+    assert an.reference.name == "pink"  # auto does not come back by itself
+    an.load_reference("auto")
+    assert an.auto is not None
+    E.live_estimates(an, x)
+    an.learn_reference()
+    assert an.auto is None and an.reference.name == "learned"
+    path = ReferenceSpectrum.builtin("voice").save(tmp_path / "v.json")
+    an.load_reference("auto")
+    an.load_reference(path)
+    assert an.auto is None and an.reference.source == str(path)
+
+
+def test_a_switch_is_reported_once_through_the_callback():
+    make, fs = synth_voices.VOICES["made female voice"]
+    an = Analyzer(fs, 1, reference="auto")
+    lines = []
+    an.on_reference_switch = lines.append
+    E.live_estimates(an, make(fs, SECONDS, seed=SEED)[:, None])
+    assert len(lines) == 1 and lines[0].startswith("auto → voice (F0 ≈ ") and lines[0].endswith(" Hz)")
+
+
+def test_the_voice_reference_is_not_judged_below_the_voices_fundamental():
+    plain = ReferenceSpectrum.voice()
+    high = ReferenceSpectrum.voice(200.0)
+    assert np.all(high.band_weight[ANALYSIS_FREQS < 150] == 0.0)
+    assert np.all(high.band_weight[ANALYSIS_FREQS >= 200] == plain.band_weight[ANALYSIS_FREQS >= 200])
+    assert np.array_equal(plain.band_db, high.band_db)
+    assert np.array_equal(plain.band_weight, ReferenceSpectrum.builtin("voice").band_weight)
+
+
+def test_auto_is_a_valid_reference_everywhere():
+    check_reference_spec("auto")
+    from semeq_live.app import StageConfig
+
+    StageConfig(reference="auto").validate()
+
+
+def test_analyze_json_says_what_auto_chose(tmp_path):
+    import soundfile as sf
+
+    make, fs = synth_voices.VOICES["made male voice"]
+    path = tmp_path / "voice.wav"
+    sf.write(path, make(fs, 10.0, seed=SEED).astype(np.float32), fs)
+    out = subprocess.run([sys.executable, "-m", "semeq_live", "analyze", str(path), "--json"],
+                         capture_output=True, text=True, check=True)
+    doc = json.loads(out.stdout)
+    assert doc["reference"].startswith("auto → voice (F0 ≈ ")
+    assert len(doc["reference_switches"]) == 1
+    assert doc["per_second"][-1]["reference"] == "auto → voice"
+
+
+@pytest.mark.parametrize("name", ["made male voice", "made female voice", "made male voice, 16 kHz"])
+def test_the_default_path_ranks_shaped_made_voices_as_measured(name, bundled_model):
+    """The default path (auto, nothing learned) on made voices, as python -m tests.evidence
+    measures it (README): the bright-shaped take reads bright in >= 85 % of the updates after
+    the first second and gets the larger correction. Below goal (README): the warm-shaped take
+    reads warm in 73-100 % of them, and the difference is 0.2-1.0 dB (goal 3 dB), as the first
+    3.5-4.5 s are judged against music until auto has heard enough to switch."""
+    src = E.default_path(E.made_voice_source(name))
+    bright = E.profile_figures(bundled_model, src, "bright", "warm")
+    warm = E.profile_figures(bundled_model, src, "warm", "bright")
+    assert bright["right_word"] >= 0.85
+    assert warm["right_word"] >= 0.6
+    assert E.warm_vs_bright_db(bundled_model, src)["difference"] > 0.0
