@@ -28,8 +28,9 @@ if ! $PY -c "import semeq_live, pytest, hypothesis, pyloudnorm, jack" >/dev/null
   $PY -m pip install -q -e ".[train,dev]"
 fi
 # Compile the numba kernels into numba's cache now, so the first live start plays sound in about a
-# second instead of compiling for 10+ s behind a silent stream.
-$PY -c "from semeq_live.audio.block_kernel import warm_up; from semeq_live.dsp.processor import warmup; from semeq_live.control.ceiling import BoostCeiling; warm_up(2); warmup(); BoostCeiling(48000)" \
+# second instead of compiling for 10+ s behind a silent stream; the control path's every version
+# too (control/warm_up.py), so its first updates on stage load them instead of compiling.
+$PY -c "from semeq_live.audio.block_kernel import warm_up; from semeq_live.dsp.processor import warmup; from semeq_live.model import load_model; from semeq_live.control.warm_up import warm_control_path; warm_up(2); warmup(); warm_control_path(load_model(), 48000)" \
   || echo "[setup] warning: could not pre-compile the numba kernels (they compile at first use)"
 # The JACK MIDI input's real-time callbacks are numba code too; they need libjack (jackd2, above).
 $PY -c "import sys; from semeq_live.midi.jack_input import load_native_callbacks; sys.exit(not load_native_callbacks())" \

@@ -485,7 +485,7 @@ def log_rates(path: Path, t_from: float) -> dict:
 
     from semeq_live.ui.headless import parse_line
 
-    kinds, state_t, size, changes, carried = Counter(), [], 0, 0, 0
+    kinds, state_t, size, changes, carried, heard = Counter(), [], 0, 0, 0, []
     t_last = t_from
     with open(path, errors="replace") as f:
         for line in f:
@@ -502,6 +502,8 @@ def log_rates(path: Path, t_from: float) -> dict:
             if rec["event"] == "state":
                 state_t.append(t)
                 changes += int(rec.get("changes") or 1)
+                if rec.get("latency_ms") is not None:
+                    heard.append(float(rec["latency_ms"]))
     state_t.sort()
     busiest, j = 0, 0
     for i, t in enumerate(state_t):  # the most state lines in any one-second window
@@ -515,7 +517,11 @@ def log_rates(path: Path, t_from: float) -> dict:
             "state_lines": len(state_t), "state_lines_per_s": round(len(state_t) / minutes / 60, 2),
             "state_lines_per_min": round(len(state_t) / minutes),
             "max_state_lines_in_1s": busiest, "state_changes_in_lines": changes,
-            "event_lines_carrying_pending_state": carried}
+            "event_lines_carrying_pending_state": carried,
+            # arrival -> first audio block with the change, as the state lines report it (the
+            # oldest change of a batch of the control thread's)
+            "heard_latency_ms": {k: (round(float(np.percentile(heard, q)), 2) if heard else None)
+                                 for k, q in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))}}
 
 
 def memory_by_mapping(pid: int) -> dict:
@@ -768,6 +774,8 @@ def soak(seconds: float, rate: float, work: Path, ceiling_db: float, health_s: f
                 "state_lines": state_lines, "midi_connected": midi_connected,
                 "health_lines": len(healths),
                 "health_lines_with_input_level": f"{len(metered)}/{len(later)}",
+                "control_events": last.get("control_events"),  # applied by the control thread
+                "control_publishes": last.get("control_publishes"),  # EQ computations (batches)
                 "cb_p99_us": last.get("cb_p99_us"),
                 "cb_max_us": last.get("cb_max_us"), "load_p99_pct": last.get("load_p99_pct"),
                 "cpu_pct_last": last.get("cpu_pct"), "stderr_tail": stderr[-1500:] if stderr.strip() else "",

@@ -35,6 +35,7 @@ MIDI_RETRY_S = 2.0
 XRUN_CHECK_S = 0.25
 STATUS_FLUSH_S = 0.1
 STARTUP_GAIN_DB = -60.0  # the kernel's gain floor: silent until the EQ is ready, then a fade-in
+WARM_UP_JOIN_S = 30.0  # at exit, how long to let the control-path warm-up finish (a cold cache: seconds)
 
 
 @dataclass
@@ -210,6 +211,8 @@ class LiveApp:
         self._midi_unavailable_logged = False
         self._feedback_attached = False  # the LED port, once handed to the control thread
         self.control = None
+        self._warm_up_thread = None
+        self.control_warm_up_s = None
         self.analyzer_thread = None
         self.panel = None
         self.keyboard = None
@@ -318,6 +321,26 @@ class LiveApp:
                                    on_quit=lambda: self.request_stop("quit key"))
         self.analyzer_thread = AnalyzerThread(self.analyzer, 0.1, on_estimate=self.control.new_estimate)
         self.audio.set_input_tap(self.analyzer.ring.push)  # what Analyzer.push does; fused
+
+    def _warm_up_control_path(self) -> None:
+        """Load every numba signature the control thread's EQ computation can meet, on a thread
+        of its own, now that the start-up EQ is published (``control/warm_up.py``). Not before:
+        the sound would wait for it. Not on the control thread: MIDI would. It is done long
+        before the analyzer's first estimate (0.85 s of audio) when numba's cache is warm; on a
+        cold cache the first update that needs a version still being compiled waits for it, as
+        it would have without the warm-up, and every later version is ready before it is met."""
+        from .control.warm_up import warm_control_path
+
+        def run():
+            try:
+                self.control_warm_up_s = warm_control_path(
+                    self.model, self.cfg.sample_rate, reference_band_db=self.analyzer.reference.band_db,
+                    max_boost_db=self.cfg.max_boost_db, terms=self.terms)
+            except Exception as exc:  # noqa: BLE001 - the show goes on; the first use compiles
+                self._on_control_event("control_error", {"error": f"warm-up: {type(exc).__name__}: {exc}"})
+
+        self._warm_up_thread = threading.Thread(target=run, name="semeq-warm-up", daemon=True)
+        self._warm_up_thread.start()
 
     def _initial_state(self) -> ControlState:
         state = initial_state(self.cfg, self.model)
@@ -522,6 +545,11 @@ class LiveApp:
                            if self.recorder else None),
             "record_dropped": self.recorder.dropped_frames if self.recorder else None,
             "cpu_threads": self.process_metrics.thread_cpu(self._thread_names()),
+            # events the control thread applied and EQ computations it published (batches: under
+            # a flood many events per computation)
+            "control_events": self.control.events_handled,
+            "control_publishes": self.control.publishes,
+            "control_warm_up_s": self.control_warm_up_s,  # None until done
             "subsonic_hz": self.processor.subsonic_hz,
         }
 
@@ -560,6 +588,7 @@ class LiveApp:
             logging.getLogger("semeq_live.midi").addHandler(_MidiLogBridge(self._on_control_event))
             logging.getLogger("semeq_live.midi").setLevel(logging.INFO)
             self.control.start()
+            self._warm_up_control_path()
             self._open_midi()
             self.analyzer_thread.start()
         except BaseException:
@@ -675,6 +704,8 @@ class LiveApp:
             self.analyzer_thread.stop()
         if self.control is not None:
             self.control.stop()
+        if self._warm_up_thread is not None:  # not torn down mid-compilation at exit
+            self._warm_up_thread.join(WARM_UP_JOIN_S)
 
     def _shutdown(self, code: int) -> int:
         self._stop_threads()

@@ -6,6 +6,19 @@ it changed, hands them to the processor (its seqlock ``set_*`` methods, never bl
 thread), and then publishes a sequence number to the callback metrics so MIDI-to-audio latency can
 be measured: message arrival -> first audio block that runs with the new target.
 
+**Batches.** Computing the EQ (decoder, adaptive cascade, boost ceiling, auto-gain) costs 10-30
+times what applying one message to the state does, so under a MIDI flood on a starved machine a
+thread that computed per message fell behind: the queue grew and changes were heard up to a
+second late. The thread therefore takes what is queued (up to ``MAX_BATCH_EVENTS`` events or
+``MAX_BATCH_S`` of applying them), applies every event in order with all its own effects (actions,
+their log lines, scene stores and recalls, panic's instant silence) and then computes and
+publishes once. The published latency is that of the batch's *oldest* event. Some events end the
+batch at once (the EQ is published right after them): a bypass switch and a panic (what the
+audience hears changes at once), and an estimate (each is observed by the engine, in order: it
+smooths over the estimates' audio time). A discrete log line (action, bypass) first publishes the
+changes made before it, so the log keeps the order in which things happened. ``handle`` (the
+offline render) publishes after every event, as the thread did before batches existed.
+
 Everything that happened is reported to ``on_event(kind, fields)`` (the panel or the headless log)
 from this thread, so reporting never touches the audio thread either.
 """
@@ -15,10 +28,12 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ..errors import SemeqError
 from .state import ControlState
+
+_STATE_FIELDS = tuple(f.name for f in fields(ControlState))
 
 # Keyboard (and other non-MIDI) commands: ("set", {field: value}), ("add", field, step),
 # ("step_term", "a"|"b", +-1), ("toggle", field), ("action", kind[, arg]).
@@ -28,6 +43,23 @@ ACTIONS = ("learn_reference", "reference", "panic", "quit")
 # a controller plugged in after the start (or replugged) is found and gets its lights. Only
 # changed values go out, so an idle tick costs a port listing about once a second.
 FEEDBACK_TICK_S = 0.25
+
+# One batch (module doc): at most this many events, or this long applying them, before the EQ is
+# computed and published. Applying an event costs ~10-20 us, so a full batch delays its first
+# event by a few ms at most, while a flood costs one EQ computation per batch, not per message.
+MAX_BATCH_EVENTS = 256
+MAX_BATCH_S = 0.005
+
+
+@dataclass
+class _Pending:
+    """What was applied since the last publish and still needs one."""
+
+    t_oldest: float  # arrival of the oldest event waiting: what the published latency refers to
+    source: str
+    port: str | None = None
+    changes: dict = field(default_factory=dict)  # the latest value of every field that changed
+    n: int = 0  # events that changed the state
 
 
 @dataclass
@@ -60,6 +92,9 @@ class LiveControl:
         self.last_midi: tuple[str | None, str, float] | None = None  # (port, message, time)
         self.decode_times_s: list[float] = []
         self._panicked = False  # a panic in the event being handled (it implies bypass)
+        self._pending: _Pending | None = None
+        self.events_handled = 0  # events applied to the state
+        self.publishes = 0  # EQ computations published (batches: far fewer under a flood)
         self._queue: queue.SimpleQueue[ControlEvent] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
@@ -106,17 +141,41 @@ class LiveControl:
                 ev = self._queue.get(timeout=max(next_tick - time.monotonic(), 0.0))
             except queue.Empty:
                 ev = None
-            if ev is not None and ev.kind == "stop":
+            if ev is not None and not self._drain(ev):
                 return
-            try:
-                if ev is not None:
-                    self._handle(ev)
-                if time.monotonic() >= next_tick:  # also under a flood of events
-                    next_tick = time.monotonic() + FEEDBACK_TICK_S
-                    self._refresh_feedback()
-            except Exception as exc:  # noqa: BLE001 - report and keep controlling
-                self.error = exc
-                self.on_event("control_error", {"error": f"{type(exc).__name__}: {exc}"})
+            if time.monotonic() >= next_tick:  # also under a flood of events
+                next_tick = time.monotonic() + FEEDBACK_TICK_S
+                self._guarded(self._refresh_feedback)
+
+    def _drain(self, ev: ControlEvent) -> bool:
+        """Apply ``ev`` and what is queued behind it (one bounded batch), then publish once.
+        False when a stop event came (what was applied before it is still published)."""
+        deadline = time.monotonic() + MAX_BATCH_S
+        try:
+            n = 0
+            while True:
+                if ev.kind == "stop":
+                    return False
+                if self._guarded(self._apply, ev):
+                    self._guarded(self._flush)
+                n += 1
+                if n >= MAX_BATCH_EVENTS or time.monotonic() >= deadline:
+                    break
+                try:
+                    ev = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+        finally:
+            self._guarded(self._flush)
+        return True
+
+    def _guarded(self, fn, *args):
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001 - report and keep controlling
+            self.error = exc
+            self.on_event("control_error", {"error": f"{type(exc).__name__}: {exc}"})
+            return None
 
     def _refresh_feedback(self) -> None:
         """Offer the LEDs the current picture (only what changed goes out; everything after the
@@ -125,13 +184,20 @@ class LiveControl:
             self.feedback.send(self.controller.feedback_messages())
 
     def handle(self, ev: ControlEvent) -> None:
-        """Apply one event synchronously (the offline render drives the loop this way)."""
-        self._handle(ev)
+        """Apply one event synchronously and publish what it changed (the offline render drives
+        the loop this way: one publish per event, deterministic)."""
+        try:
+            self._apply(ev)
+        finally:
+            self._flush()
 
-    def _handle(self, ev: ControlEvent) -> None:
-        before = self.state.to_dict()
+    def _apply(self, ev: ControlEvent) -> bool:
+        """Apply one event to the state (its actions, LED and log lines happen now); the EQ it
+        needs is published by the next ``_flush``. True: publish right after this event."""
+        before = self._values()
         self._panicked = False
         estimate_changed = False
+        self.events_handled += 1
         if ev.kind == "midi":
             self.last_midi = (ev.port, str(ev.payload), ev.t)
             actions = self.controller.handle(ev.payload) if self.controller is not None else []
@@ -147,23 +213,46 @@ class LiveControl:
             self.estimate = ev.payload
             # Adaptive EQ follows the input's character; auto-gain follows its spectrum in any mode.
             estimate_changed = (self.state.adaptive or self.state.autogain) and self.state.intensity > 0
-        after = self.state.to_dict()
-        changes = {k: v for k, v in after.items() if before[k] != v}
+        after = self._values()
+        changes = {k: a for k, b, a in zip(_STATE_FIELDS, before, after) if a != b}
         if "bypass" in changes and not self._panicked:
             # A discrete event on stage (what the audience hears changes at once): its own line.
             # Panic reports itself (and implies bypass).
-            self.on_event("bypass", {"bypass": changes["bypass"], "source": ev.kind,
-                                     **({"port": ev.port} if ev.port else {})})
-        if changes:
-            self._refresh_feedback()  # LEDs follow the state
+            self._emit("bypass", {"bypass": changes["bypass"], "source": ev.kind,
+                                  **({"port": ev.port} if ev.port else {})})
         if changes or estimate_changed:
-            source = ev.kind if changes else "analyzer"
-            seq = self.publish(ev.t, source=source)
+            p = self._pending
+            if p is None:
+                p = self._pending = _Pending(ev.t, ev.kind if changes else "analyzer")
             if changes:
-                fields = {"seq": seq, "source": ev.kind, "t_arrival": ev.t, **changes}
-                if ev.port:
-                    fields["port"] = ev.port
-                self.on_event("state", fields)
+                p.changes.update(changes)
+                p.n += 1
+                p.source, p.port = ev.kind, ev.port or p.port
+        return estimate_changed or "bypass" in changes or self._panicked
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self.state, k) for k in _STATE_FIELDS)
+
+    def _emit(self, kind: str, fields: dict) -> None:
+        """A discrete line: the changes applied before it are published (and reported) first."""
+        self._flush()
+        self.on_event(kind, fields)
+
+    def _flush(self) -> None:
+        """Compute and publish the EQ for what was applied since the last publish, report it."""
+        p, self._pending = self._pending, None
+        if p is None:
+            return
+        if p.n:
+            self._refresh_feedback()  # LEDs follow the state
+        seq = self.publish(p.t_oldest, source=p.source)
+        if p.n:
+            fields = {"seq": seq, "source": p.source, "t_arrival": p.t_oldest, **p.changes}
+            if p.n > 1:
+                fields["changes"] = p.n  # one line for several events' changes (the log sums them)
+            if p.port:
+                fields["port"] = p.port
+            self.on_event("state", fields)
 
     def _command(self, cmd: tuple) -> None:
         op = cmd[0]
@@ -186,7 +275,7 @@ class LiveControl:
         """Do (or, if the MIDI controller already did it, only report) one action: one line,
         ``action`` or ``action_failed``, per action."""
         if error is not None:  # the controller tried it and it failed: report, never retry
-            self.on_event("action_failed", {"action": kind, "arg": arg, "error": error})
+            self._emit("action_failed", {"action": kind, "arg": arg, "error": error})
             return
         try:
             if kind == "panic":
@@ -213,9 +302,9 @@ class LiveControl:
             elif kind == "quit" and self.on_quit is not None:
                 self.on_quit()
         except SemeqError as exc:
-            self.on_event("action_failed", {"action": kind, "arg": arg, "error": str(exc)})
+            self._emit("action_failed", {"action": kind, "arg": arg, "error": str(exc)})
             return
-        self.on_event("action", {"action": kind, "arg": arg})
+        self._emit("action", {"action": kind, "arg": arg})
 
     def publish(self, t_arrival: float, source: str) -> int:
         """Compute settings for the current state and estimate, hand them to the processor."""
@@ -228,5 +317,6 @@ class LiveControl:
         s.apply_to(self.processor)
         self.settings = s
         self.seq += 1
+        self.publishes += 1
         self.metrics.target_published(self.seq, t_arrival, self.processor.publish_seq)
         return self.seq

@@ -155,8 +155,9 @@ class HeadlessLog:
         self._carried = max(0, self._carried - n)
         last = batch[-1][1]
         fields = _merge(f for _, f in batch)
+        # A pending entry may already sum up several events (the control loop's batches).
         fields.update(seq=last["seq"], source=last.get("source"), t_arrival=last.get("t_arrival"),
-                      changes=len(batch))
+                      changes=sum(f.get("changes", 1) for _, f in batch))
         if last.get("port"):
             fields["port"] = last["port"]
         sources = sorted({str(f.get("source")) for _, f in batch})
@@ -184,7 +185,7 @@ class HeadlessLog:
 
 
 # Bookkeeping of a change, not state: not merged into a coalesced line's fields.
-_CHANGE_KEYS = ("seq", "source", "t_arrival", "port")
+_CHANGE_KEYS = ("seq", "source", "t_arrival", "port", "changes")
 
 
 def _merge(changes) -> dict:
