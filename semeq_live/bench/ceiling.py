@@ -7,6 +7,9 @@ estimate, the band weights and the mode keep changing) while the morph, the inte
 and the traverse move, so the decoder works at every update and the ceiling often acts. Run with
 the stage cap of 6 dB and without a cap.
 
+Each setting also runs with the ceiling as it was before the re-fit (``*_scaling_only``: the boosts
+scaled as asked, ``refit.py``), on the same programme in the same run, for the cost of the re-fit.
+
 Reported per setting: the engine update and the ceiling step (medians, p99), their ratio, how often
 the ceiling acted and how many passes it needed (0 = nothing to do), and whether the bisection
 fallback ever ran. The same on random extreme settings (all 10 sections at random gains,
@@ -41,14 +44,17 @@ def _programme(seconds: float, rng) -> np.ndarray:
     return np.concatenate(out).astype(np.float32)
 
 
-def _live_case(model, max_boost_db, x, seconds) -> dict:
+def _live_case(model, max_boost_db, x, seconds, refit: bool = True) -> dict:
     from ..analysis import Analyzer
+    from ..control.ceiling import BoostCeiling
     from ..control.engine import SemanticEngine
     from ..control.state import ControlState
 
     analyzer = Analyzer(FS, CHANNELS, model=model)
     engine = SemanticEngine(model, FS, reference_band_db=analyzer.reference.band_db,
                             max_boost_db=max_boost_db)
+    if not refit:  # the ceiling as it was before the re-fit: boosts scaled as asked
+        engine.ceiling = BoostCeiling(FS, max_boost_db, refit=False)
     terms = list(model.terms)
     state = ControlState(term_a="warm" if "warm" in terms else terms[0],
                          term_b="bright" if "bright" in terms else terms[-1])
@@ -73,7 +79,7 @@ def _live_case(model, max_boost_db, x, seconds) -> dict:
     warm = slice(UPDATES_PER_S, None)
     e50, c50 = float(np.median(eng_t[warm])), float(np.median(cap_t[warm]))
     return {
-        "max_boost_db": max_boost_db, "updates": n_updates,
+        "max_boost_db": max_boost_db, "refit": refit, "updates": n_updates,
         "engine_update": summary_us(np.array(eng_t[warm])),
         "ceiling": summary_us(np.array(cap_t[warm])),
         "ceiling_vs_engine_update_ratio": c50 / max(e50, 1e-12),
@@ -123,9 +129,11 @@ def run(quick: bool = False) -> dict:
     rng = np.random.default_rng(0)
     seconds = 6.0 if quick else 20.0
     x = _programme(seconds, rng)
-    return {
-        "sample_rate": FS, "updates_per_s": UPDATES_PER_S, "audio_s": seconds,
-        "cap_6db": _live_case(model, 6.0, x, seconds),
-        "no_cap": _live_case(model, None, x, seconds),
-        "random_extreme_settings": _extreme_case(200 if quick else 1000, rng),
-    }
+    out = {"sample_rate": FS, "updates_per_s": UPDATES_PER_S, "audio_s": seconds}
+    for name, cap in (("cap_6db", 6.0), ("no_cap", None)):
+        out[name] = _live_case(model, cap, x, seconds)
+        plain = out[f"{name}_scaling_only"] = _live_case(model, cap, x, seconds, refit=False)
+        out[name]["ceiling_vs_scaling_only_p50_ratio"] = (out[name]["ceiling"]["p50_us"]
+                                                           / max(plain["ceiling"]["p50_us"], 1e-9))
+    out["random_extreme_settings"] = _extreme_case(200 if quick else 1000, rng)
+    return out

@@ -29,6 +29,12 @@ bounded, so a small change of the estimate or the target gives a small change of
 jumps between solutions, nothing that could click once the kernel smooths it. If the passes were
 ever not enough, a bisection on one common factor finishes the job (always feasible: all gains
 at zero is flat).
+
+While adaptation is on (band weights given), the passes do not start from the gains as asked when
+the curve rises above the ceiling: the boosting sections are first re-fitted to the bands with
+signal (``refit.py``: each turned down by its own amount so that the net curve there follows what
+was asked, instead of a bell being turned down as a whole because its skirt reaches an empty
+region). The passes then check and finish from there, as above.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from ..dsp.design import MIN_FREQ_HZ, high_shelf_coeffs, low_shelf_coeffs, peaki
 from ..params import (ANALYSIS_FREQS, BAND_INDEX, BAND_KINDS, GAIN_INDEX, HIGH_SHELF, LOW_SHELF,
                       MAX_FREQ_FRACTION, N_BANDS, Q_RANGE)
 from .boost_cap import EQ_RANGE_DB, check_max_boost_db  # noqa: F401  (the setting's check, numba-free)
+from .refit import fit_scales
 # Boosting is allowed in full where a band is within FULL_DB of the input's strongest band (the
 # analyzer's weight 1) and not at all from BOOST_ZERO_DB under it: there a boost raises noise and
 # leakage, not the source. The analyzer's weights fall from 1 to 0 between FULL_DB and ZERO_DB.
@@ -322,10 +329,11 @@ def _reduce(gains, scale, scaled, sec, n_sorted, n, lim, grid, margin, max_passe
 
 @njit(cache=True, nogil=True)
 def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, band_weight, lim, grid,
-           margin, max_passes, tolerance, scale, info):
+           margin, max_passes, tolerance, refit, scale, info):
     """Scale the 10 sections' gains (``scale``, from 1) until the net curve lies between floor and
-    ceiling. ``info``: held back dB and where (log Hz), raised dB and where, passes, bisected,
-    points used. ``lim[3]`` receives the band weights, sanitised."""
+    ceiling; with ``refit``, the boosts are first re-fitted to the bands with signal (``refit.py``).
+    ``info``: held back dB and where (log Hz), raised dB and where, passes, bisected, points used,
+    re-fitted. ``lim[3]`` receives the band weights' boost allowances."""
     fs, floor_db, band_w, cap, empty = lim[0], lim[1], lim[3], lim[4], lim[5]
     gains = np.zeros(N_SECTIONS)
     freqs = np.empty(N_SECTIONS)
@@ -344,9 +352,11 @@ def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, ban
                 qs[j] = min(max(p[qi], Q_RANGE[0]), Q_RANGE[1])
     # How much of the cap each band below Nyquist allows, from its weight (not a number: signal).
     w0 = lim[6]
+    band_signal = np.empty(band_w.shape[0])  # the analyzer's weights: how much each band counts
     for k in range(band_w.shape[0]):
         v = band_weight[k]
-        band_w[k] = 1.0 if v != v else min(max((v - w0) / (1.0 - w0), 0.0), 1.0)
+        band_signal[k] = 1.0 if v != v else min(max(v, 0.0), 1.0)
+        band_w[k] = min(max((band_signal[k] - w0) / (1.0 - w0), 0.0), 1.0)
     for j in range(N_SECTIONS):
         scale[j] = 1.0
     # No RBJ peak or shelf (S = 1) rises above its gain anywhere: if all the boosts together stay
@@ -359,7 +369,7 @@ def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, ban
     for k in range(band_w.shape[0]):
         lowest = min(lowest, band_w[k])
     if boost_sum <= empty + lowest * (cap - empty) and cut_sum >= floor_db:
-        info[0], info[1], info[2], info[3], info[4], info[5], info[6] = -1.0, 0.0, -1.0, 0.0, 0, 0, 0
+        info[0], info[1], info[2], info[3], info[4], info[5], info[6], info[7] = -1.0, 0.0, -1.0, 0.0, 0, 0, 0, 0
         return
     # The sorted grid: the fixed grid merged with the sections' centres (where a peak has its top).
     logf, trig, ceil = grid[0], grid[1], grid[2]
@@ -390,6 +400,20 @@ def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, ban
     found = np.empty(2)
     over, under = _excess(n, lim, grid, found)
     info[0], info[1], info[2], info[3] = over, found[0], under, found[1]
+    info[7] = 0.0
+    if refit and over > tolerance:
+        # What the bands with signal should get, before anything is turned down as a whole.
+        weight = np.empty(n)
+        for i in range(n):
+            weight[i] = _interp(logf[i], lim[2], band_signal)
+        if fit_scales(gains, grid[3], grid[4], ceil, weight, n, EQ_RANGE_DB, min(over, margin), scale):
+            info[7] = 1.0
+            for j in range(N_SECTIONS):
+                scaled[j] = gains[j] * scale[j]
+            n = _evaluate(scaled, sec, n_sorted, lim, grid)
+            over, under = _excess(n, lim, grid, found)
+    start = scale.copy()  # where the reductions start from (1, or the re-fitted scales)
+    v_start = max(over, under)
     passes, over, under, n = _reduce(gains, scale, scaled, sec, n_sorted, n, lim, grid, margin, max_passes,
                                      tolerance, over, under, found)
     worst = max(over, under)
@@ -398,10 +422,9 @@ def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, ban
         # Give back part of every reduction in one secant step, from "nothing taken" (excess v0)
         # to "all taken" (slack): nearly linear in the step, so this lands at the limit, and one
         # more reduction pass settles what it missed. Continuous in both, like the passes.
-        v0 = max(info[0], info[2])
-        tau = v0 / (v0 - worst)
+        tau = v_start / (v_start - worst)
         for j in range(N_SECTIONS):
-            scale[j] = 1.0 - tau * (1.0 - scale[j])
+            scale[j] = start[j] - tau * (start[j] - scale[j])
             scaled[j] = gains[j] * scale[j]
         n = _evaluate(scaled, sec, n_sorted, lim, grid)
         over, under = _excess(n, lim, grid, found)
@@ -457,14 +480,16 @@ class CeilingResult:
 class BoostCeiling:
     """Limits the applied EQ (forward cascade and undone inverse) to a per-frequency ceiling.
 
-    ``max_boost_db``: the stage's boost cap (None: the EQ's own +12 dB). ``apply(forward, inverse,
-    band_weight)`` returns the parameter vectors to hand to the kernel (the given ones when nothing
+    ``max_boost_db``: the stage's boost cap (None: the EQ's own +12 dB). With band weights, boosts
+    that rise above the allowance are first re-fitted to the bands with signal (``refit.py``).
+    ``apply(forward, inverse, band_weight)`` returns the parameter vectors to hand to the kernel (the given ones when nothing
     had to change). Not thread-safe: one instance per control loop (it keeps scratch arrays).
     """
 
     def __init__(self, sample_rate: float, max_boost_db: float | None = None,
-                 points_per_octave: int = POINTS_PER_OCTAVE):
+                 points_per_octave: int = POINTS_PER_OCTAVE, refit: bool = True):
         self.sample_rate = float(sample_rate)
+        self.refit = bool(refit)  # False: scale the boosts as asked (the comparison in tests and bench)
         self.max_boost_db = check_max_boost_db(max_boost_db)
         self.cap_db = EQ_RANGE_DB if self.max_boost_db is None else min(self.max_boost_db, EQ_RANGE_DB)
         self.empty_db = min(EMPTY_BAND_ALLOWANCE_DB, self.cap_db)
@@ -484,7 +509,7 @@ class BoostCeiling:
         self._pw = np.empty((N_SECTIONS, n))
         self._net = np.empty(n)
         self._scale = np.empty(N_SECTIONS)
-        self._info = np.zeros(7)
+        self._info = np.zeros(8)
         # Band weights are interpolated over the bands that lie wholly below Nyquist (the analyzer's
         # valid bands); beyond the outermost ones the nearest weight holds.
         self._valid = band_edges(ANALYSIS_FREQS)[1] <= 0.5 * self.sample_rate
@@ -529,13 +554,15 @@ class BoostCeiling:
         has_inv = inverse is not None
         inv = np.asarray(inverse, dtype=np.float64) if has_inv else fwd
         info = self._info
+        # With band weights (adaptation on), boosts that meet an empty region are re-fitted to the
+        # bands with signal first; without them (static words) the cap scales the word as it is.
         _limit(fwd, inv, has_inv, self.top_hz, self._base_logf, self._base_trig, self._base_lo, self._base_t,
                self._weights(band_weight), self._lim, self._grid, MARGIN_DB, MAX_PASSES, TOLERANCE_DB,
-               self._scale, info)
+               self.refit and band_weight is not None, self._scale, info)
         # Rounding in the response sums leaves ~1e-15 dB where the curve merely touches the ceiling;
         # that is "did not rise above it", so it reads 0.
         held, raised, passes = _above(info[0]), _above(info[2]), int(info[4])
-        if passes == 0:
+        if passes == 0 and not info[7]:
             return CeilingResult(forward, inverse, False, held, None, raised, "", 0, False)
         new_fwd = fwd.copy()
         new_fwd[GAIN_INDEX] *= self._scale[:N_BANDS]

@@ -297,7 +297,7 @@ class SemanticEngine:
             weights = self._band_weight if state.adaptive else None
             limited = self.ceiling.apply(forward, inverse, weights)
             self.ceiling_seconds = time.perf_counter() - t0
-            if limited.passes:
+            if limited.forward is not forward or limited.inverse is not inverse:  # limited or reshaped
                 forward, inverse = _frozen(limited.forward), _frozen(limited.inverse)
             acting, held_back, cap_reason = limited.acting, limited.held_back_db, limited.reason
             change = self.autogain.predictor.change_db(forward, inverse, self.autogain.shape)
