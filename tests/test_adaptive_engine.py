@@ -201,6 +201,21 @@ def test_the_correction_eases_in_with_the_estimates_evidence(engine):
     np.testing.assert_array_equal(s.inverse, full.inverse)
 
 
+def test_a_restarted_ease_in_glides_from_what_is_applied(engine):
+    """When the analyzer restarts the ease-in without a gap (auto corrected its reference), the
+    correction leaves from the latent applied just before, not from neutral: no step back to the
+    neutral target, then the new reading eased in as the evidence grows again."""
+    st = ControlState(term_a="warm", intensity=1.0)
+    z_old, z_new = np.array([0.3, -0.1]), np.array([-0.2, 0.4])
+    engine.compute(st, estimate(z_old, evidence=0.0))
+    before = engine.compute(st, estimate(z_old, evidence=0.8)).z_input
+    np.testing.assert_allclose(before, 0.8 * z_old)
+    np.testing.assert_allclose(engine.compute(st, estimate(z_new, evidence=0.0)).z_input, before)
+    np.testing.assert_allclose(engine.compute(st, estimate(z_new, evidence=0.5)).z_input,
+                               before + 0.5 * (z_new - before))
+    np.testing.assert_allclose(engine.compute(st, estimate(z_new, evidence=1.0)).z_input, z_new)
+
+
 def test_each_new_start_eases_in_from_its_own_neutral_and_k0_stays_flat(engine):
     st = ControlState(term_a="warm", intensity=1.0)
     z_a = np.array([0.3, -0.1])

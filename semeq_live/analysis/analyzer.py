@@ -47,7 +47,7 @@ from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
 from .presence import (IMPLAUSIBLE_DB, MAX_TILT_DB_PER_OCT, MAX_TONE_PARTIALS, MIN_BANDS,
                        judged_weights, octaves, presence_weights, tilt_db_per_octave)
-from .auto_reference import MIN_EVIDENCE_S as AUTO_MIN_EVIDENCE_S
+from .auto_reference import PROVISIONAL_S as AUTO_PROVISIONAL_S
 from .auto_reference import AutoReference, VoiceFit
 from .reference import AUTO, BUILTIN_NAMES, ReferenceSpectrum, band_reliability, learned_reference
 from .ring import AudioRing
@@ -301,11 +301,11 @@ class Analyzer:
                                        was_confident=self._was_confident, tonal_share=tonal,
                                        judge_power=judge)
         if self.auto is not None and self.auto.listening and est.confident:
-            # No estimate until auto has decided what the source is (a few seconds of sound): a
-            # correction judged against a provisional reference would have to be taken back.
+            # No estimate until auto's provisional decision (about a second of sound): judged
+            # against the placeholder, it would be taken back at once.
             est = replace(est, confident=False, z_a=None, profile=None,
                           reason=f"listening: auto tells a voice from music in "
-                                 f"{AUTO_MIN_EVIDENCE_S:.0f} s of sound")
+                                 f"{AUTO_PROVISIONAL_S:.0f} s of sound")
         elif est.confident and self._release is None:
             self._release = self._seg_count  # the first estimate: the ease-in starts here
         self._was_confident = est.confident
@@ -319,6 +319,9 @@ class Analyzer:
         self.reference = ref
         if len(self.auto.switch_log) != decisions:  # the first decision, a switch or a new talker
             self._was_confident = False
+            # A new reference: the estimate's ease-in starts again (the engine glides from what it
+            # applies now to the new reading instead of lurching to it).
+            self._release = None
             if self.on_reference_switch is not None:
                 self.on_reference_switch(self.auto.label)
 

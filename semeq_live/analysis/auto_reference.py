@@ -16,9 +16,15 @@ which a static EQ changes) and decides, about three times a second:
   soundcheck); the music reference judged the made instruments as well as pink noise did
   (README, adaptive section).
 
-Stability: the decisions feed a vote (one-pole over ``VOTE_TAU_S`` of audio), which must pass
-``SWITCH_TO_VOICE`` (or fall below ``SWITCH_TO_MUSIC``) to switch, only after ``MIN_EVIDENCE_S``
-of sounding audio and at least ``MIN_DWELL_S`` after the last switch. Each switch is reported once
+When: a *provisional* decision once the cues hold ``PROVISIONAL_S`` of sounding audio (the
+analyzer's estimates start there), a *confirming* one at ``MIN_EVIDENCE_S`` which may correct it
+once, without waiting for the dwell. Both use the same cue test, so the early one leans to music:
+the syllabic rhythm needs the talker's first pause, so after 1 s some voices read as music and are
+corrected at 3 s (made voices, other takes: README); no made instrument or mix read as a voice at
+either point. A correction is a switch like any other (one log line; the analyzer restarts the
+estimate's ease-in). After the confirmation the decisions feed a vote (one-pole over
+``VOTE_TAU_S`` of audio), which must pass ``SWITCH_TO_VOICE`` (or fall below ``SWITCH_TO_MUSIC``)
+to switch, at least ``MIN_DWELL_S`` after the confirmation or the last switch. Each switch is reported once
 (``switch_log``, the analyzer's ``on_reference_switch``). A learned or loaded reference always
 wins: ``auto`` is a mode the analyzer leaves when another reference is chosen.
 """
@@ -32,7 +38,10 @@ from .reference import ReferenceSpectrum
 from .source_cues import PITCH_FRAME_S, SourceCues
 
 JUDGE_S = 4.0            # the stretch whose cues are read at each decision
-MIN_EVIDENCE_S = 3.0     # sounding audio needed before the first decision
+# Sounding audio before the provisional decision: F0 and voicing are steady after about 1 s (the
+# made voices' took 1.0-1.4 s of audio to reach it), the decision is wrong only one way (above).
+PROVISIONAL_S = 1.0
+MIN_EVIDENCE_S = 3.0     # sounding audio before the confirming decision
 MIN_DWELL_S = 6.0        # no switch back within this long of the last one
 VOTE_TAU_S = 2.0
 # Readings at most this often: the cues cover 4 s and move slowly; a reading is most of auto's cost.
@@ -89,6 +98,8 @@ class AutoReference:
         self.rebuilds = 0  # voice reference rebuilt for a new F0
         self.switch_log: list[str] = []  # one line per decision (the first, switches, new talkers)
         self.last_cues: dict | None = None
+        self.confirmed = False  # the confirming decision (at ``MIN_EVIDENCE_S``) is made
+        self.corrections = 0  # the provisional decision changed by the confirming one (0 or 1)
 
     def add(self, mono) -> None:
         self.cues.add(mono)
@@ -133,19 +144,23 @@ class AutoReference:
         if voice:
             self.f0_hz = cues["f0_hz"]
         if self.listening:
-            # The first decision, from one reading of all the sound so far (the cues integrate
-            # it), once there is enough. Until then the analyzer gives no estimate, so nothing is
-            # judged against a provisional reference (a voice judged as music for its first
-            # seconds, then switched, drew a correction the wrong way and back). Most of the
-            # last few readings instead of one had a made voice taken for music now and then:
-            # the rhythm cue needs the talker's first pause, so early readings miss it.
+            # The provisional decision, from one reading of all the sound so far (the cues
+            # integrate it). Until then the analyzer gives no estimate.
+            if cues["sounding_s"] < PROVISIONAL_S:
+                return None
+            return self._first(voice, time_s)
+        if not self.confirmed:
             if cues["sounding_s"] < MIN_EVIDENCE_S:
                 return None
-            if voice:
-                self.vote = 1.0
-                return self._switch("voice", time_s, self._voice(self._long_f0()))
-            self.vote = 0.0
-            return self._switch("music", time_s, self._music("no single voice heard"), count=False)
+            # The confirming decision: the provisional kind kept by the keep-test (a voice stays a
+            # voice on its F0 and two other cues), else corrected now, once, past the dwell.
+            self.confirmed = True
+            self._last_switch_t = time_s  # the vote and dwell below count from here
+            self.vote = 1.0 if voice else 0.0
+            if voice == (self.kind == "voice"):
+                return None
+            self.corrections += 1
+            return self._first(voice, time_s)
         self.vote += (1.0 - math.exp(-dt / VOTE_TAU_S)) * ((1.0 if voice else 0.0) - self.vote)
         if time_s - self._last_switch_t < MIN_DWELL_S:
             return None
@@ -158,6 +173,14 @@ class AutoReference:
             self.rebuilds += 1  # another talker: the same kind, a new F0 (logged, not a switch)
             return self._switch("voice", time_s, self._voice(self._long_f0()), count=False)
         return None
+
+    def _first(self, voice: bool, time_s: float) -> ReferenceSpectrum:
+        """The provisional decision, or the confirming one when it corrects it."""
+        self.vote = 1.0 if voice else 0.0
+        if voice:
+            return self._switch("voice", time_s, self._voice(self._long_f0()))
+        return self._switch("music", time_s, self._music("no single voice heard"),
+                            count=self.kind == "voice")
 
     @property
     def listening(self) -> bool:

@@ -206,9 +206,15 @@ class SemanticEngine:
         self._last_estimate_time = estimate.time_s
         if estimate.confident and estimate.z_a is not None:
             z_a = np.asarray(estimate.z_a, dtype=np.float64)
-            self._evidence = float(min(max(estimate.evidence, 0.0), 1.0))
-            if self._z_input is None:
+            evidence = float(min(max(estimate.evidence, 0.0), 1.0))
+            if self._z_input is not None and evidence < self._evidence:
+                # The analyzer restarted its ease-in (auto changed the reference): ease from what
+                # is applied now to the new reading, not back from neutral.
+                self._z_neutral = self.input_latent()
+                self._z_input = None
+            elif self._z_input is None:
                 self._z_neutral = None  # a new start: its neutral is found if it is needed
+            self._evidence = evidence
             if self._evidence < 1.0 and self._z_neutral is None:
                 self._z_neutral = self._neutral_latent(estimate.band_weight)
             if self._z_input is None or self.input_smoothing_s <= 0.0:
