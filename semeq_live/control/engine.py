@@ -29,7 +29,9 @@ the estimate's ``evidence`` (0 at the first possible estimate, 1 once the analyz
 full): the latent the cascade undoes is ``z_n + evidence (z_a - z_n)``, ``z_n`` the *neutral*
 latent (the curve encoder's reading of an input exactly like its reference, on the bands this
 input has). At evidence 0 the EQ is the target as for a neutral input, close to the static
-fallback it replaces; at 1 (every estimate once the window has filled) nothing changes.
+fallback it replaces; at 1 (every estimate once the window has filled) nothing changes. When the
+analyzer restarts the ease-in without a gap (auto changed the reference), ``z_n`` is the latent
+applied just before: the correction glides to the new reading instead of stepping back to neutral.
 
 The boost ceiling (``ceiling.py``) bounds the composed cascade, in every mode but flat: the net
 curve never rises above ``max_boost_db`` (the stage's cap; the EQ's own +12 dB when none is set)
