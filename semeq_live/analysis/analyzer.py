@@ -285,7 +285,8 @@ class Analyzer:
         est = self.estimate_from_power(power, level_db=level_db, time_s=time_s,
                                        was_confident=self._was_confident, tonal_share=tonal,
                                        judge_power=judge,
-                                       judge_reliability=window_reliability(judged_segments))
+                                       judge_reliability=None if self.reference.band_reliability is None
+                                       else window_reliability(judged_segments))
         self._was_confident = est.confident
         return replace(est, evidence=self.evidence())
 
