@@ -11,9 +11,10 @@ copies a stale event when a late sender rewrites the buffer it shares with us, w
 app under MIDI floods; it also brings its own copy of libjack, so JACK's shared memory was mapped
 twice. ALSA MIDI, and MIDI output (LED feedback), stay on python-rtmidi.
 
-JACK-Client has no way to register a native callback, so three private names are used, all here:
-``jack._ffi`` (to turn cffi pointers into addresses) and the ``_ptr`` of a client, a port and a
-ring buffer. ``tests/test_midi_jack.py`` checks they are there.
+JACK-Client has no way to register a native callback, so private names are used, all here:
+``jack._ffi`` (to turn cffi pointers into addresses) and the ``_ptr`` of a client and a port.
+``tests/test_midi_jack.py`` checks they are there. The ring is the callback's own (``jack_rt``:
+ordered for ARM too), in a numpy buffer this object keeps.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ import os
 import threading
 import time
 
+import numpy as np
+
 from ..errors import DeviceError
 from ..quiet import native_stderr_captured
 
 log = logging.getLogger("semeq_live.midi")
 
-RING_BYTES = 1 << 18          # 256 KiB: ~13 000 three-byte messages of headroom for the reader
+RING_BYTES = 1 << 18          # 256 KiB (a power of two): ~13 000 three-byte messages of headroom
+READ_CHUNK = 1 << 16          # bytes the reader takes out of the ring at a time
 MAX_EVENT_BYTES = 8192        # a longer event (a sysex dump) is dropped and counted
 MIDI_TYPE = b"8 bit raw midi"
 CLOSE_WAIT_S = 0.5            # how long closing a port waits for JACK's thread to let go of it
@@ -43,9 +47,10 @@ def load_native_callbacks() -> bool:
     other numba kernels, before the sound starts, so opening a MIDI port later never holds the GIL
     for a compile. False if libjack is missing (opening a port will say so)."""
     try:
-        from . import jack_rt  # noqa: F401
+        from . import jack_rt
     except (ImportError, OSError):
         return False
+    jack_rt.warm_up()
     return True
 
 
@@ -90,6 +95,13 @@ def _address(cdata) -> int:
     return int(jack._ffi.cast("uintptr_t", cdata))
 
 
+def _mlock(array: np.ndarray) -> None:
+    """Keep ``array`` in RAM (JACK's thread must not wait for a page); needs the right to lock."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mlock.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mlock(array.ctypes.data, array.nbytes)
+
+
 def _libjack():
     from . import jack_rt
 
@@ -114,8 +126,6 @@ class JackInputs:
     library = "JACK-Client"
 
     def __init__(self, client_name: str, deliver):
-        import jack
-
         from . import jack_rt
 
         self._rt = jack_rt
@@ -123,11 +133,9 @@ class JackInputs:
         self.client_name = client_name
         self.client = open_client(client_name)
         self._block = jack_rt.new_block()
-        self._ring = jack.RingBuffer(RING_BYTES)
-        try:
-            self._ring.mlock()  # no page faults on JACK's thread (fine to fail: not privileged)
-        except Exception:  # noqa: BLE001
-            pass
+        self._ring = np.zeros(RING_BYTES, dtype=np.uint8)  # touched now: no page faults later
+        self._chunk = np.empty(READ_CHUNK, dtype=np.uint8)
+        _mlock(self._ring)  # nor swapped out (fine to fail: not privileged)
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._ports: dict[str, tuple[int, object]] = {}   # source name -> (slot, our port)
@@ -150,7 +158,8 @@ class JackInputs:
         """Hand JACK the native callbacks and their block, and activate the client."""
         rt, b, lib = self._rt, self._block, _libjack()
         client_ptr = _address(self.client._ptr)
-        b[rt.RING] = _address(self._ring._ptr)
+        b[rt.RING] = self._ring.ctypes.data
+        b[rt.RING_MASK] = self._ring.size - 1
         b[rt.WAKE_FD] = self._wake_w
         b[rt.BUF_BYTES] = lib.jack_port_type_get_buffer_size(client_ptr, MIDI_TYPE)
         b[rt.MAX_EVENT] = MAX_EVENT_BYTES
@@ -163,7 +172,7 @@ class JackInputs:
     # ---------------------------------------------------------------- ports
     @property
     def dead(self) -> bool:
-        return bool(self._block[self._rt.DEAD])
+        return bool(self._rt.read_word(self._block, self._rt.DEAD))
 
     def sources(self) -> list[str]:
         """Every JACK MIDI output port but our own clients' (they are not controllers)."""
@@ -172,7 +181,7 @@ class JackInputs:
 
     def open_port(self, name: str) -> bool:
         rt, b = self._rt, self._block
-        free = [s for s in range(rt.MAX_PORTS) if b[rt.SLOTS + 2 * s] == 0]
+        free = [s for s in range(rt.MAX_PORTS) if b[rt.SLOTS + 2 * s] == 0]  # this thread's own
         if not free:
             raise DeviceError(f"at most {rt.MAX_PORTS} MIDI inputs can be open at once")
         self._port_number += 1
@@ -185,8 +194,7 @@ class JackInputs:
         self._serial += 1
         slot = free[0]
         self._names[self._serial] = name
-        b[rt.SLOTS + 2 * slot + 1] = self._serial           # serial before pointer: JACK's
-        b[rt.SLOTS + 2 * slot] = _address(port._ptr)        # thread reads the pointer first
+        rt.set_slot(b, slot, self._serial, _address(port._ptr))  # ordered for JACK's thread
         self._ports[name] = (slot, port)
         # JACK puts a new connection into its graph at a later cycle: wait for that, so that once
         # the port is reported connected, what the controller sends arrives (at most ~2 periods).
@@ -196,7 +204,7 @@ class JackInputs:
     def close_port(self, name: str) -> None:
         slot, port = self._ports.pop(name)
         rt, b = self._rt, self._block
-        b[rt.SLOTS + 2 * slot] = 0
+        rt.set_slot(b, slot, 0, 0)
         self._wait_cycles(2)  # a cycle that read the old pointer has finished with it
         try:
             port.unregister()
@@ -204,10 +212,10 @@ class JackInputs:
             log.debug("unregistering %s: %s", port, exc)
 
     def _wait_cycles(self, n: int) -> None:
-        b, cycles = self._block, self._rt.CYCLES
-        target = int(b[cycles]) + n
+        rt, b = self._rt, self._block
+        target = rt.read_word(b, rt.CYCLES) + n
         deadline = time.monotonic() + CLOSE_WAIT_S
-        while int(b[cycles]) < target and not self.dead and time.monotonic() < deadline:
+        while rt.read_word(b, rt.CYCLES) < target and not self.dead and time.monotonic() < deadline:
             time.sleep(0.001)
 
     def counters(self) -> dict[str, int]:
@@ -249,10 +257,8 @@ class JackInputs:
                 os.read(self._wake_r, 4096)  # blocks until JACK's thread wrote something
             except OSError:
                 return
-            ring = self._ring
-            available = ring.read_space
-            if available:
-                pending += bytes(ring.read(available))
+            while n := rt.take(self._block, self._ring, self._chunk):
+                pending += self._chunk[:n].tobytes()
             at = 0
             while len(pending) - at >= rt.RECORD_HEADER:
                 serial, size, t_ns = rt.unpack_header(pending[at:at + rt.RECORD_HEADER])
