@@ -25,6 +25,7 @@ from this thread, so reporting never touches the audio thread either.
 
 from __future__ import annotations
 
+import operator
 import queue
 import threading
 import time
@@ -34,6 +35,7 @@ from ..errors import SemeqError
 from .state import ControlState
 
 _STATE_FIELDS = tuple(f.name for f in fields(ControlState))
+_state_values = operator.attrgetter(*_STATE_FIELDS)  # one C call: compared before and after each event
 
 # Keyboard (and other non-MIDI) commands: ("set", {field: value}), ("add", field, step),
 # ("step_term", "a"|"b", +-1), ("toggle", field), ("action", kind[, arg]).
@@ -89,7 +91,7 @@ class LiveControl:
         self.estimate = None
         self.settings = None  # the newest EQSettings handed to the processor
         self.seq = 0
-        self.last_midi: tuple[str | None, str, float] | None = None  # (port, message, time)
+        self._last_midi: tuple | None = None  # (port, message object, time): formatted when read
         self.decode_times_s: list[float] = []
         self._panicked = False  # a panic in the event being handled (it implies bypass)
         self._pending: _Pending | None = None
@@ -199,7 +201,7 @@ class LiveControl:
         estimate_changed = False
         self.events_handled += 1
         if ev.kind == "midi":
-            self.last_midi = (ev.port, str(ev.payload), ev.t)
+            self._last_midi = (ev.port, ev.payload, ev.t)
             actions = self.controller.handle(ev.payload) if self.controller is not None else []
             for action in actions:
                 self._action(action.kind, getattr(action, "arg", None), getattr(action, "done", False),
@@ -231,7 +233,14 @@ class LiveControl:
         return estimate_changed or "bypass" in changes or self._panicked
 
     def _values(self) -> tuple:
-        return tuple(getattr(self.state, k) for k in _STATE_FIELDS)
+        return _state_values(self.state)
+
+    @property
+    def last_midi(self) -> tuple[str | None, str, float] | None:
+        """(port, message as text, arrival time) of the newest MIDI message (formatting a message
+        costs more than applying it, so it is done when the panel asks, not per message)."""
+        last = self._last_midi
+        return None if last is None else (last[0], str(last[1]), last[2])
 
     def _emit(self, kind: str, fields: dict) -> None:
         """A discrete line: the changes applied before it are published (and reported) first."""
