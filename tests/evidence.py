@@ -176,12 +176,13 @@ def default_path(src: Source) -> Source:
 
 
 def auto_choice(model, src: Source, shape: str) -> dict:
-    """What auto decided on the ``shape``-shaped source: the share of the live updates after the
-    first second per reference, the number of switches (changes of kind) and their log."""
+    """What auto decided on the ``shape``-shaped source: the share of the live updates after its
+    first decision per reference, the number of switches (changes of kind) and the log (one line
+    per decision: "3.1 s: auto → voice (F0 ≈ 122 Hz)")."""
     an = analyzer_for(model, default_path(src))
-    ests = settled(live_estimates(an, shape_with_term(src.audio, src.fs, model, shape)))
-    names = [e.reference for e in ests]
-    return {"shares": {n: names.count(n) / len(names) for n in dict.fromkeys(names)},
+    ests = live_estimates(an, shape_with_term(src.audio, src.fs, model, shape))
+    names = [e.reference for e in ests if e.reference != "auto"]  # "auto": still listening
+    return {"shares": {n: names.count(n) / len(names) for n in dict.fromkeys(names)} if names else {},
             "switches": an.auto.switches, "log": list(an.auto.switch_log), "final": an.reference_label}
 
 
@@ -329,9 +330,10 @@ def all_sources(shared: Path) -> list[Source]:
 
 def auto_table(model, sources) -> str:
     """The default path: each source as a new user meets it (``auto``, nothing learned)."""
-    rows = ["| source | auto chose (warm- / bright-shaped; share of updates after 1 s, switches) | "
-            "right word first | change of warm- / bright-shaped input | difference |",
-            "|---|---|---|---|---|"]
+    rows = ["| source | auto's first decision (warm- / bright-shaped input), later switches | "
+            "right word first | change of warm- / bright-shaped input | difference | "
+            "morph with auto-gain, worst 3 s |",
+            "|---|---|---|---|---|---|"]
     for src in sources:
         auto = default_path(src)
         w = profile_figures(model, auto, "warm", "bright")
@@ -340,14 +342,15 @@ def auto_table(model, sources) -> str:
         chose = []
         for shape in ("warm", "bright"):
             c = auto_choice(model, src, shape)
-            top = max(c["shares"], key=c["shares"].get)
-            f0 = [line.split("(")[-1].rstrip(")") for line in c["log"] if "voice" in line]
-            chose.append(f"{top.replace('auto → ', '')} {c['shares'][top]:.0%}"
-                         + (f" ({f0[-1]})" if f0 and "voice" in top else "") + f", {c['switches']}")
+            first = c["log"][0].replace("auto → ", "") if c["log"] else "undecided"
+            later = len(c["log"]) - 1
+            chose.append(first + (f", then {later} more" if later > 0 else ""))
         right = f"{w['right_word']:.0%} / {b['right_word']:.0%}" if w["estimate"] else "- (no estimate)"
         name = f"{src.name} (held out)" if src.kind == "held out" else src.name
+        _, parts = loudness_errors(src.fs, *render_morph(model, auto))
+        worst = parts[np.argmax(np.abs(parts))] if parts.size else float("nan")
         rows.append(f"| {name} | {' / '.join(chose)} | {right} | {ch['warm']:.2f} / {ch['bright']:.2f} dB "
-                    f"| {ch['difference']:+.2f} dB |")
+                    f"| {ch['difference']:+.2f} dB | {worst:+.2f} LU |")
     return "\n".join(rows)
 
 

@@ -47,7 +47,8 @@ from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
 from .presence import (IMPLAUSIBLE_DB, MAX_TILT_DB_PER_OCT, MAX_TONE_PARTIALS, MIN_BANDS,
                        judged_weights, octaves, presence_weights, tilt_db_per_octave)
-from .auto_reference import AutoReference
+from .auto_reference import MIN_EVIDENCE_S as AUTO_MIN_EVIDENCE_S
+from .auto_reference import AutoReference, VoiceFit
 from .reference import AUTO, BUILTIN_NAMES, ReferenceSpectrum, band_reliability, learned_reference
 from .ring import AudioRing
 from .steadiness import combined_reliability, window_reliability
@@ -68,6 +69,12 @@ JUDGE_WINDOW_S = 4.0
 
 class ReferenceCaptureError(SemeqError):
     """"Learn reference" was asked for while there is not enough signal to learn from."""
+
+
+def _is_builtin_voice(reference) -> bool:
+    """The built-in voice reference as chosen (not auto's): fitted to the talker's F0."""
+    return isinstance(reference, ReferenceSpectrum) and reference.name == "voice" and \
+        reference.source.startswith("built-in")
 
 
 def _tonal_share(partials: np.ndarray) -> float:
@@ -98,6 +105,7 @@ class Analyzer:
         if self.auto is not None:
             reference = self.auto.reference
         self.reference = reference if reference is not None else ReferenceSpectrum.default()
+        self._voice_fit = VoiceFit(self.sample_rate) if _is_builtin_voice(self.reference) else None
         # The last learned or loaded reference stays selectable next to the built-ins.
         self._own_reference = None if self.auto is not None or self.reference.source == "built-in" or \
             self.reference.name in BUILTIN_NAMES else self.reference
@@ -154,6 +162,8 @@ class Analyzer:
         # Segment j covers frames [j*hop, j*hop + nfft); start with the first one not yet begun.
         self._next_segment = -(-self.ring.written // self.hop)
         self._was_confident = False
+        self._seg_count = 0  # segments analysed since reset (with _release: the ease-in's start)
+        self._release = None
         self._dirty = True  # the next update must estimate afresh
         self._pending = 0  # new segments since the last estimate
         self.last_estimate = no_estimate("listening: no audio analysed yet", self.ring.written / self.sample_rate)
@@ -175,6 +185,8 @@ class Analyzer:
             power, ms = self.bands.band_power(seg)
             if self.auto is not None:  # the source cues read each hop's new audio once
                 self.auto.add(seg[-self.hop:, 0])
+            elif self._voice_fit is not None:
+                self._voice_fit.add(seg[-self.hop:, 0])
             self._seg_power[self._slot] = power
             self._seg_ms[self._slot] = ms
             partials = self.bands.last_partials
@@ -187,6 +199,7 @@ class Analyzer:
             self._sum_power2 += power * power
             self._sum_ms += ms
             self._sum_count += 1
+            self._seg_count += 1
             done += 1
         self._next_segment = last + 1
         self._pending += done
@@ -270,6 +283,10 @@ class Analyzer:
         time_s = self._analysed_until_s()
         if self.auto is not None and self._filled:
             self._follow_auto(time_s)
+        elif self._voice_fit is not None and self._filled:
+            fitted = self._voice_fit.update()
+            if fitted is not None:  # the chosen voice reference, judged from the talker's F0 up
+                self.reference = fitted
         power = self.window_power()
         if power is None:
             return no_estimate("listening: no audio analysed yet", time_s, reference=self.reference.name)
@@ -287,16 +304,24 @@ class Analyzer:
                                        judge_power=judge,
                                        judge_reliability=None if self.reference.band_reliability is None
                                        else window_reliability(judged_segments))
+        if self.auto is not None and self.auto.listening and est.confident:
+            # No estimate until auto has decided what the source is (a few seconds of sound): a
+            # correction judged against a provisional reference would have to be taken back.
+            est = replace(est, confident=False, z_a=None, profile=None,
+                          reason=f"listening: auto tells a voice from music in "
+                                 f"{AUTO_MIN_EVIDENCE_S:.0f} s of sound")
+        elif est.confident and self._release is None:
+            self._release = self._seg_count  # the first estimate: the ease-in starts here
         self._was_confident = est.confident
         return replace(est, evidence=self.evidence())
 
     def _follow_auto(self, time_s: float) -> None:
-        changes = self.auto.switches + self.auto.rebuilds
+        decisions = len(self.auto.switch_log)
         ref = self.auto.decide(time_s)
         if ref is None:
             return
         self.reference = ref
-        if self.auto.switches + self.auto.rebuilds != changes:
+        if len(self.auto.switch_log) != decisions:  # the first decision, a switch or a new talker
             self._was_confident = False
             if self.on_reference_switch is not None:
                 self.on_reference_switch(self.auto.label)
@@ -313,7 +338,10 @@ class Analyzer:
         span = self.n_segments - self.min_segments
         if span <= 0:
             return 1.0
-        return float(min(max((self._filled - self.min_segments) / span, 0.0), 1.0))
+        filled = self._filled
+        if self._release is not None:  # estimates held back (auto listening): ease in from the first
+            filled = min(filled, self.min_segments + self._seg_count - self._release)
+        return float(min(max((filled - self.min_segments) / span, 0.0), 1.0))
 
     def band_weights(self, spectrum_db) -> np.ndarray:
         """Which bands are judged: the input's presence times the reference's own weights."""
@@ -440,11 +468,14 @@ class Analyzer:
         if reference == AUTO or (isinstance(reference, ReferenceSpectrum) and reference.meta.get("auto")):
             # (Back) to auto: it starts listening afresh, its cues from the audio to come.
             self.auto = AutoReference(self.sample_rate)
+            self._voice_fit = None
             self.reference = self.auto.reference
             self._was_confident = False
+            self._release = None  # estimates are held until auto decides, then eased in afresh
             self._dirty = True
             return
         self.auto = None  # a chosen, learned or loaded reference always wins over auto
+        self._voice_fit = VoiceFit(self.sample_rate) if _is_builtin_voice(reference) else None
         self.reference = reference
         if reference.source != "built-in" and not reference.source.startswith("built-in"):
             self._own_reference = reference
@@ -457,7 +488,7 @@ class Analyzer:
 
     def reference_choices(self) -> list[ReferenceSpectrum]:
         """What "next reference" steps through: auto, the built-ins, then the learned/loaded one."""
-        refs = [self.auto.reference if self.auto is not None else AutoReference._music("listening")]
+        refs = [self.auto.reference if self.auto is not None else AutoReference.listening_reference()]
         refs += [ReferenceSpectrum.builtin(name) for name in BUILTIN_NAMES]
         if self._own_reference is not None:
             refs.append(self._own_reference)
@@ -469,7 +500,8 @@ class Analyzer:
             refs = self.reference_choices()
             current = 0 if self.auto is not None else next(
                 (i for i, r in enumerate(refs) if r is self.reference or
-                 (r.name == self.reference.name and r.source == self.reference.source)), -1)
+                 (r.name == self.reference.name and (r.source == self.reference.source or (
+                     r.source.startswith("built-in") and self.reference.source.startswith("built-in"))))), -1)
             self._set_reference_locked(refs[(current + step) % len(refs)])
             return self.reference
 

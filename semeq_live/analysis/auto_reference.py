@@ -29,12 +29,14 @@ import math
 from dataclasses import replace
 
 from .reference import ReferenceSpectrum
-from .source_cues import SourceCues
+from .source_cues import PITCH_FRAME_S, SourceCues
 
 JUDGE_S = 4.0            # the stretch whose cues are read at each decision
-MIN_EVIDENCE_S = 2.5     # sounding audio needed before the first switch
+MIN_EVIDENCE_S = 3.0     # sounding audio needed before the first decision
 MIN_DWELL_S = 6.0        # no switch back within this long of the last one
 VOTE_TAU_S = 2.0
+# Readings at most this often: the cues cover 4 s and move slowly; a reading is most of auto's cost.
+DECIDE_EVERY_S = 0.4
 SWITCH_TO_VOICE = 0.7
 SWITCH_TO_MUSIC = 0.3
 # The voice test (made voices and instruments: tests/synth_voices.py, tests/synth_sources.py;
@@ -77,15 +79,15 @@ class AutoReference:
     def __init__(self, sample_rate: float):
         self.cues = SourceCues(sample_rate)
         self.kind = "music"
-        self.reference = self._music("listening")
+        self.reference = self.listening_reference()
         self.vote = 0.0
         self.f0_hz = 0.0
         self._last_t: float | None = None
         self._last_switch_t = -math.inf
         self._f0_built = 0.0
-        self.switches = 0  # changes of kind (music <-> voice)
+        self.switches = 0  # changes of kind (music <-> voice, the first decision for voice included)
         self.rebuilds = 0  # voice reference rebuilt for a new F0
-        self.switch_log: list[str] = []  # one line per switch, for headless logs and tests
+        self.switch_log: list[str] = []  # one line per decision (the first, switches, new talkers)
         self.last_cues: dict | None = None
 
     def add(self, mono) -> None:
@@ -94,6 +96,13 @@ class AutoReference:
     # The chosen reference is named "auto → music" / "auto → voice" and its source says why, so
     # every place that shows a reference (panel, headless log, ``analyze``, estimates) shows
     # "auto → voice (F0 ≈ 120 Hz)" without knowing about auto.
+    @staticmethod
+    def listening_reference() -> ReferenceSpectrum:
+        """Before the first decision: "auto (listening)" (the music spectrum as a placeholder; the
+        analyzer gives no estimate meanwhile)."""
+        return replace(ReferenceSpectrum.builtin("music"), name="auto", source="listening",
+                       meta={"auto": "listening"})
+
     @staticmethod
     def _music(why: str) -> ReferenceSpectrum:
         return replace(ReferenceSpectrum.builtin("music"), name="auto → music", source=why,
@@ -110,7 +119,10 @@ class AutoReference:
         return self.reference.describe()
 
     def decide(self, time_s: float) -> ReferenceSpectrum | None:
-        """Read the cues; return the new reference if it changes now, else None."""
+        """Read the cues (at most every ``DECIDE_EVERY_S`` of audio); return the new reference if it
+        changes now, else None."""
+        if self._last_t is not None and time_s - self._last_t < DECIDE_EVERY_S:
+            return None
         cues = self.cues.summary(JUDGE_S)
         dt = 0.0 if self._last_t is None else max(0.0, time_s - self._last_t)
         self._last_t = time_s
@@ -118,14 +130,24 @@ class AutoReference:
         if cues is None:
             return None
         voice = looks_like_voice(cues, already_voice=self.kind == "voice")
-        self.vote += (1.0 - math.exp(-dt / VOTE_TAU_S)) * ((1.0 if voice else 0.0) - self.vote)
         if voice:
             self.f0_hz = cues["f0_hz"]
-        if self.kind == "music" and self.reference.source == "listening" \
-                and cues["sounding_s"] >= MIN_EVIDENCE_S and self.vote < SWITCH_TO_VOICE:
-            self.reference = self._music("no single voice heard")  # settled, no switch
-            return self.reference
-        if cues["sounding_s"] < MIN_EVIDENCE_S or time_s - self._last_switch_t < MIN_DWELL_S:
+        if self.listening:
+            # The first decision, from one reading of all the sound so far (the cues integrate
+            # it), once there is enough. Until then the analyzer gives no estimate, so nothing is
+            # judged against a provisional reference (a voice judged as music for its first
+            # seconds, then switched, drew a correction the wrong way and back). Most of the
+            # last few readings instead of one had a made voice taken for music now and then:
+            # the rhythm cue needs the talker's first pause, so early readings miss it.
+            if cues["sounding_s"] < MIN_EVIDENCE_S:
+                return None
+            if voice:
+                self.vote = 1.0
+                return self._switch("voice", time_s, self._voice(self._long_f0()))
+            self.vote = 0.0
+            return self._switch("music", time_s, self._music("no single voice heard"), count=False)
+        self.vote += (1.0 - math.exp(-dt / VOTE_TAU_S)) * ((1.0 if voice else 0.0) - self.vote)
+        if time_s - self._last_switch_t < MIN_DWELL_S:
             return None
         if self.kind == "music" and self.vote >= SWITCH_TO_VOICE:
             return self._switch("voice", time_s, self._voice(self._long_f0()))
@@ -136,6 +158,11 @@ class AutoReference:
             self.rebuilds += 1  # another talker: the same kind, a new F0 (logged, not a switch)
             return self._switch("voice", time_s, self._voice(self._long_f0()), count=False)
         return None
+
+    @property
+    def listening(self) -> bool:
+        """No decision yet: the analyzer holds its estimates (``Analyzer._estimate_locked``)."""
+        return self.reference.meta.get("auto") == "listening"
 
     def _long_f0(self) -> float:
         """The median F0 over all the cues kept (6 s): steadier than one decision's 4 s."""
@@ -150,3 +177,35 @@ class AutoReference:
         self.switches += count
         self.switch_log.append(f"{time_s:.1f} s: {self.label}")
         return ref
+
+
+class VoiceFit:
+    """The chosen ``voice`` reference fitted to the talker: once there is enough voiced sound,
+    the voice reference is judged from 0.8 times the measured median F0 up (as auto's voice
+    reference is), and again when the median F0 moves by more than ``F0_REBUILD_SEMITONES``.
+    Estimates are not held meanwhile (the user chose the reference; only its lowest bands'
+    weights change)."""
+
+    def __init__(self, sample_rate: float):
+        self.cues = SourceCues(sample_rate)
+        self.f0_hz = 0.0
+        self.reference: ReferenceSpectrum | None = None
+
+    def add(self, mono) -> None:
+        self.cues.add(mono)
+
+    def update(self) -> ReferenceSpectrum | None:
+        """The fitted reference if it changes now, else None."""
+        cues = self.cues.summary(self.cues.pitch_f0.size * PITCH_FRAME_S)
+        if cues is None or cues["sounding_s"] < MIN_EVIDENCE_S or cues["voiced_share"] < VOICED_SHARE:
+            return None
+        f0 = cues["f0_hz"]
+        if not F0_RANGE_HZ[0] <= f0 <= F0_RANGE_HZ[1]:
+            return None
+        if self.f0_hz and abs(12.0 * math.log2(f0 / self.f0_hz)) <= F0_REBUILD_SEMITONES:
+            return None
+        self.f0_hz = f0
+        ref = ReferenceSpectrum.voice(F0_LOW_FACTOR * f0)
+        self.reference = replace(ref, source=f"{ref.source}, from F0 ≈ {f0:.0f} Hz",
+                                 meta={**ref.meta, "f0_hz": round(f0, 1)})
+        return self.reference

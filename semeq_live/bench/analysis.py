@@ -36,7 +36,9 @@ FS = 48000
 CHANNELS = 2
 BLOCK = 128
 UPDATES_PER_S = 10
-WARMUP_S = 2.0
+# Steady state: the 2 s window has filled and the auto reference (the default) has made its first
+# decision (after 3 s of sound; no estimate before it).
+WARMUP_S = 4.0
 GOAL_PCT = 1.0
 
 
