@@ -78,7 +78,18 @@ def test_a_late_sender_flooding_never_crashes_the_input(jack_server):
     jack_midi_event_get fails under the reader. RtMidi died of SIGSEGV on this within seconds;
     the input must count the failures, keep every event it read intact, and live on."""
     env = {**os.environ, **jack_server.env(), "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"}
-    client = f"late-{os.getpid()}"
+    # Whether a late sender's refill lands inside one of our reads is up to the scheduler: on a
+    # machine busy elsewhere a 10 s flood can pass without one. Each attempt checks that nothing
+    # crashed and nothing was malformed; the fault must be provoked in one of three attempts.
+    for attempt in range(3):
+        stats = _late_sender_attempt(env, f"late-{os.getpid()}-{attempt}")
+        if stats.get("jack_get_errors", 0) + stats.get("jack_torn", 0) > 0:
+            break
+    else:
+        pytest.fail(f"the fault was not provoked in three attempts: {stats}")
+
+
+def _late_sender_attempt(env, client) -> dict:
     reader = subprocess.Popen([sys.executable, "-c", READER, f"{client}:flood", "14"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert json.loads(reader.stdout.readline()) == {"ready": True}
@@ -90,11 +101,10 @@ def test_a_late_sender_flooding_never_crashes_the_input(jack_server):
     assert sent["late"] > 100, sent  # the sender really ran late
     report = json.loads(out.strip().splitlines()[-1])
     stats, kinds = report["stats"], report["kinds"]
-    assert stats.get("jack_get_errors", 0) + stats.get("jack_torn", 0) > 0, \
-        f"the fault was not provoked this time: {stats}"
     # What was read is what was sent: control changes only, nothing malformed.
     assert set(kinds) == {"control_change"} and kinds["control_change"] > 10_000, kinds
     assert stats.get("malformed", 0) == 0 and stats.get("callback_errors", 0) == 0, stats
+    return stats
 
 
 def test_long_sysex_clock_and_active_sensing(jack_server):
