@@ -414,7 +414,7 @@ class Analyzer:
         # notes were played, so a band counts by how sure the difference of the two levels is,
         # the judged stretch's steadiness included (steadiness.py). Against a built-in the
         # source's own steady difference from the average dominates, which steadiness cannot
-        # see (made female voice against `voice`: right word 51 -> 34 % with it).
+        # see (against `voice`: made child voice 22 -> 14 %, 16 kHz male 66 -> 57 % with it).
         profile_weight = encoder_weight if reference_reliability is None or judge_reliability is None \
             else judged * combined_reliability(reference_reliability, judge_reliability)
         profile = tuple(self.model.curve_profile(deviation, profile_weight, check=False))
