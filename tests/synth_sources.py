@@ -75,9 +75,16 @@ def bass_line(fs: float, seconds: float, seed: int = 0) -> np.ndarray:
     notes = roots + 12 * octave_up
     f0 = np.repeat(_midi_hz(notes), step)[:n]
     env = np.zeros(n)
+    # Each note is damped over its last 5 ms before the next one starts, as a player's hand does:
+    # cut off instantly, the step would click, spreading a broadband floor 40-50 dB down over the
+    # whole spectrum that a DI bass line does not have.
+    release = int(0.005 * fs)
+    fade = 0.5 * (1 + np.cos(np.pi * np.arange(1, release + 1) / release))
     for i in range(0, n, step):
         t = np.arange(min(step, n - i)) / fs
         env[i:i + len(t)] = (1 - np.exp(-t / 0.004)) * np.exp(-t / rng.uniform(0.15, 0.4))
+        if len(t) == step:
+            env[i + step - release:i + step] *= fade
     x = _additive(fs, n, f0, lambda k, fk: (1.0 / k) * _butter_mag(fk, 400.0, 4, "low"), 60)
     return _norm(x * env)
 
