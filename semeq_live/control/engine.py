@@ -19,7 +19,9 @@ bypass A/B compares at equal loudness; ``output_gain_db`` is the performer's mas
 
 The input latent is smoothed over time (one-pole, ``input_smoothing_s``, on the estimates' audio
 time): the adaptive EQ should follow the input's character, not every phrase of it, or it would
-audibly wobble with the music. Losing the estimate drops the smoothed latent at once (fallback);
+audibly wobble with the music. Not while the analyzer's judged stretch still reaches back to the
+source's start (``InputEstimate.judged_from_start``): each such estimate is already the average of
+everything heard, so the engine takes it as it is. Losing the estimate drops the smoothed latent at once (fallback);
 the next confident estimate starts it afresh.
 
 Onset: a source's first estimates rest on the least audio (the analyzer's minimum, under 1 s), and
@@ -219,7 +221,10 @@ class SemanticEngine:
             self._evidence = evidence
             if self._evidence < 1.0 and self._z_neutral is None:
                 self._z_neutral = self._neutral_latent(estimate.band_weight)
-            if self._z_input is None or self.input_smoothing_s <= 0.0:
+            if self._z_input is None or self.input_smoothing_s <= 0.0 or estimate.judged_from_start:
+                # An estimate judged on all the audio since the source began already averages what
+                # every earlier one saw, and more: smoothing on top only drags along the first
+                # readings, which rest on a second or two of notes or syllables.
                 self._z_input = z_a.copy()
             else:
                 self._z_input = self._z_input + (1.0 - np.exp(-dt / self.input_smoothing_s)) * (z_a - self._z_input)
