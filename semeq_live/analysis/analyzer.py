@@ -317,7 +317,10 @@ class Analyzer:
 
     def _follow_auto(self, time_s: float) -> None:
         decisions = len(self.auto.switch_log)
+        confirmed = self.auto.confirmed
         ref = self.auto.decide(time_s)
+        if self.auto.confirmed and not confirmed:
+            self._release = None  # the correction eases in from the confirming decision (evidence())
         if ref is None:
             return
         self.reference = ref
@@ -337,7 +340,13 @@ class Analyzer:
     def evidence(self) -> float:
         """0 when the first estimate is possible (``min_seconds`` of audio), 1 once the window is
         full: a source's first estimates rest on the least audio, and the engine eases the
-        adaptive correction in with this figure rather than lurching in on the first one."""
+        adaptive correction in with this figure rather than lurching in on the first one. Under
+        ``auto``, 0 until its confirming decision, then eased in from there."""
+        if self.auto is not None and not self.auto.confirmed:
+            # Auto's provisional decision: the estimate is shown, but the correction waits for the
+            # confirming one (3 s of sound). Judged against a reference that may still change, it
+            # would have to be taken back (8 of 396 made takes changed kind at 3 s; README).
+            return 0.0
         span = self.n_segments - self.min_segments
         if span <= 0:
             return 1.0
