@@ -53,15 +53,15 @@ class LinearTestModel:
 _clock = itertools.count(1)
 
 
-def estimate(z_a, confident=True, t=None, band_power=None, evidence=1.0, judged_from_start=False):
+def estimate(z_a, confident=True, t=None, band_power=None, evidence=1.0):
     """A new estimate (each at a later audio time unless ``t`` is given; resting on a full window
-    unless ``evidence`` says otherwise; judged on a sliding stretch unless ``judged_from_start``)."""
+    unless ``evidence`` says otherwise)."""
     t = next(_clock) * 0.1 if t is None else t
     return InputEstimate(confident=confident, reason="ok" if confident else "too quiet (-80 dBFS, needs -60)",
                          time_s=t, level_db=-20.0 if confident else -80.0,
                          z_a=None if z_a is None else np.asarray(z_a, float),
                          profile=(("warm", 0.9),) if confident else None, band_power=band_power,
-                         evidence=evidence, judged_from_start=judged_from_start)
+                         evidence=evidence)
 
 
 def rms(x):
@@ -164,16 +164,18 @@ def test_input_latent_is_smoothed_on_audio_time_and_dropped_without_estimate():
     assert s.z_input.tolist() == [0.4, 0.0]
 
 
-def test_an_estimate_judged_from_the_start_is_taken_as_it_is():
-    """While the analyzer's judged stretch still reaches back to the source's start, each estimate
-    already averages all the audio the earlier ones saw: no smoothing on top (it would drag the
-    first, least-informed readings along). Once the stretch slides, the one-pole smooths again."""
+def test_readings_held_at_evidence_zero_are_not_smoothed_into_the_correction():
+    """Auto's provisional decision holds the estimates' evidence at 0 (nothing of them applied):
+    the latent follows each reading as it is, and the one-pole starts with the ease-in, from the
+    reading it eases in, as at a source's first estimate."""
     eng = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=2.0)
     st = ControlState(term_a="warm", intensity=1.0)
-    eng.compute(st, estimate([0.0, 0.0], t=1.0, judged_from_start=True))
-    assert eng.compute(st, estimate([0.4, 0.0], t=1.3, judged_from_start=True)).z_input.tolist() == [0.4, 0.0]
-    s = eng.compute(st, estimate([0.0, 0.0], t=3.3))  # sliding now: one time constant later
-    assert s.z_input[0] == pytest.approx(0.4 * np.exp(-1.0))
+    eng.compute(st, estimate([0.4, 0.0], t=1.5, evidence=0.0))
+    s = eng.compute(st, estimate([0.0, 0.2], t=2.0, evidence=0.0))
+    assert s.z_input.tolist() == eng._neutral_latent(None).tolist()  # nothing applied yet
+    assert eng._z_input.tolist() == [0.0, 0.2]
+    s = eng.compute(st, estimate([0.2, 0.2], t=4.0, evidence=1.0))  # one time constant later
+    np.testing.assert_allclose(s.z_input, [0.2 * (1 - np.exp(-1.0)), 0.2])
 
 
 def test_settings_drive_a_real_processor(engine):

@@ -167,8 +167,8 @@ def test_a_provisional_decision_is_corrected_once_at_the_confirming_decision(nam
                                                                              bundled_model):
     """The provisional decision (about a second of sound) can be wrong either way on these made
     takes; the confirming decision at 3 s of sound takes the first decision's test afresh and
-    corrects it at once (no 6 s dwell), as one more logged switch, and the estimate's ease-in
-    starts again from it."""
+    corrects it at once (no 6 s dwell), as one more logged switch; the correction eases in from
+    there, not before."""
     make, fs = {**synth_voices.VOICES, **synth_sources.SOURCES}[name]
     x = make(fs, SECONDS, seed=seed)[:, None]
     an = Analyzer(fs, 1, model=bundled_model, reference="auto")
@@ -186,6 +186,8 @@ def test_a_provisional_decision_is_corrected_once_at_the_confirming_decision(nam
     assert after[-1].evidence == 1.0
     before = [e for e in ests if e.confident and e.time_s < t_fix]
     assert before and all(e.reference == f"auto → {first}" for e in before)
+    # Shown, not acted on: the correction waits for the confirming decision.
+    assert all(e.evidence == 0.0 for e in before)
 
 
 def test_a_switch_is_reported_once_through_the_callback():

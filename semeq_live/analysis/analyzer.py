@@ -313,7 +313,7 @@ class Analyzer:
         elif est.confident and self._release is None:
             self._release = self._seg_count  # the first estimate: the ease-in starts here
         self._was_confident = est.confident
-        return replace(est, evidence=self.evidence(), judged_from_start=self._filled <= self.n_judge)
+        return replace(est, evidence=self.evidence())
 
     def _follow_auto(self, time_s: float) -> None:
         decisions = len(self.auto.switch_log)

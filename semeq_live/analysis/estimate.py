@@ -34,9 +34,6 @@ class InputEstimate:
     # analyzer's minimum audio), 1 once its window is full (a whole file's average: 1). The engine
     # eases the adaptive correction in with it.
     evidence: float = 1.0
-    # The judged stretch still reaches back to the source's first audio (less of it than the
-    # analyzer's judged stretch so far): this estimate holds all the audio every earlier one did.
-    judged_from_start: bool = False
 
     def __post_init__(self):
         # Estimates cross threads: make their arrays read-only so no reader can alter another's view.

@@ -19,9 +19,7 @@ bypass A/B compares at equal loudness; ``output_gain_db`` is the performer's mas
 
 The input latent is smoothed over time (one-pole, ``input_smoothing_s``, on the estimates' audio
 time): the adaptive EQ should follow the input's character, not every phrase of it, or it would
-audibly wobble with the music. Not while the analyzer's judged stretch still reaches back to the
-source's start (``InputEstimate.judged_from_start``): each such estimate is already the average of
-everything heard, so the engine takes it as it is. Losing the estimate drops the smoothed latent at once (fallback);
+audibly wobble with the music. Losing the estimate drops the smoothed latent at once (fallback);
 the next confident estimate starts it afresh.
 
 Onset: a source's first estimates rest on the least audio (the analyzer's minimum, under 1 s), and
@@ -31,7 +29,9 @@ the estimate's ``evidence`` (0 at the first possible estimate, 1 once the analyz
 full): the latent the cascade undoes is ``z_n + evidence (z_a - z_n)``, ``z_n`` the *neutral*
 latent (the curve encoder's reading of an input exactly like its reference, on the bands this
 input has). At evidence 0 the EQ is the target as for a neutral input, close to the static
-fallback it replaces; at 1 (every estimate once the window has filled) nothing changes. When the
+fallback it replaces; at 1 (every estimate once the window has filled) nothing changes. While
+the evidence is 0 (auto's provisional decision holds it there) the latent is not smoothed: the
+one-pole starts with the ease-in. When the
 analyzer restarts the ease-in without a gap (auto changed the reference), ``z_n`` is the latent
 applied just before: the correction glides to the new reading instead of stepping back to neutral.
 
@@ -221,10 +221,10 @@ class SemanticEngine:
             self._evidence = evidence
             if self._evidence < 1.0 and self._z_neutral is None:
                 self._z_neutral = self._neutral_latent(estimate.band_weight)
-            if self._z_input is None or self.input_smoothing_s <= 0.0 or estimate.judged_from_start:
-                # An estimate judged on all the audio since the source began already averages what
-                # every earlier one saw, and more: smoothing on top only drags along the first
-                # readings, which rest on a second or two of notes or syllables.
+            if self._z_input is None or self.input_smoothing_s <= 0.0 or self._evidence == 0.0:
+                # At evidence 0 nothing of the reading is applied yet (auto's provisional decision,
+                # or a new start): smoothing starts with the ease-in, from the reading it eases in,
+                # not from readings that were never applied.
                 self._z_input = z_a.copy()
             else:
                 self._z_input = self._z_input + (1.0 - np.exp(-dt / self.input_smoothing_s)) * (z_a - self._z_input)
