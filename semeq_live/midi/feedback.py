@@ -45,8 +45,8 @@ class FeedbackOutput:
         self.confirm_s = confirm_s
         self.link_timeout_s = link_timeout_s
         self.stats: Counter = Counter()
-        self._client = None
-        self._watch = None  # JACK: a jack_links.LinkWatch while a port is open
+        self._client = None  # the MIDI output client (python-rtmidi), kept while the server lives
+        self._watch = None  # JACK: a jack_links.LinkWatch, kept likewise
         self._port_name: str | None = None
         self._linked = False
         self._link_deadline = 0.0
@@ -64,50 +64,79 @@ class FeedbackOutput:
     @property
     def linked(self) -> bool:
         """True once the connection carries messages (JACK: shows in the running graph)."""
-        return self._client is not None and self._linked
+        return self._port_name is not None and self._linked
 
     @property
     def _own_client(self) -> str:
         return f"{self.client_name} leds"
 
-    def _connect(self) -> None:
-        self._next_try = time.monotonic() + self.retry_interval
+    def _open_clients(self) -> bool:
+        """The MIDI client (and, for JACK, the link watch), opened once and kept while the server
+        lives: closing a JACK client can hang or crash the process when one of its threads is
+        busy with a notification at that moment (jack2 cancels it mid-way: jack2 issue 395), so
+        a replug opens and closes a port, not a client."""
+        if self._watch is not None and self._watch.server_gone:
+            self._close_clients()  # their threads ended with the server
+        if self._client is not None:
+            return True
         try:
-            client = _open_client("out", self.api, self._own_client)
+            self._client = _open_client("out", self.api, self._own_client)
+            if self.api == "jack":
+                from .jack_links import LinkWatch
+
+                self._watch = LinkWatch(f"{self.client_name} leds check")
         except DeviceError as exc:
+            self._close_clients()
             if not self._unavailable_logged:
                 self._unavailable_logged = True
                 log.warning("LED feedback unavailable: %s", exc)
-            return
+            return False
         self._unavailable_logged = False
+        return True
+
+    def _close_clients(self) -> None:
+        self._close_port()
+        if self._client is not None:
+            try:
+                self._client.delete()
+            except Exception:  # noqa: BLE001 - a dead server: nothing left to free there
+                pass
+        if self._watch is not None:
+            self._watch.close()
+        self._client, self._watch = None, None
+
+    def _connect(self) -> None:
+        self._next_try = time.monotonic() + self.retry_interval
+        if not self._open_clients():
+            return
         try:
-            found = _ports_of(client, self.api)
+            found = _ports_of(self._client, self.api)
         except DeviceError:
             found = []
         names = [n for n in found
                  if not n.startswith(self.client_name) and matches(n, [self.pattern])]
         if not names:
-            client.delete()
             return
-        watch = None
         try:
-            if self.api == "jack":
-                from .jack_links import LinkWatch
-
-                watch = LinkWatch(f"{self.client_name} leds check")
-            client.open_port(client.get_ports().index(names[0]), "leds")
+            self._client.open_port(found.index(names[0]), "leds")
         except Exception as exc:
-            client.delete()
-            if watch is not None:
-                watch.close()
+            self._close_port()
             log.warning("cannot open LED output %s: %s", names[0], exc)
             return
-        self._client, self._watch, self._port_name = client, watch, names[0]
+        self._port_name = names[0]
         self._linked = False
         self._link_deadline = time.monotonic() + self.link_timeout_s
         self.stats["opens"] += 1
-        if watch is None:  # ALSA: opening the port subscribed it, or raised
+        if self._watch is None:  # ALSA: opening the port subscribed it, or raised
             self._on_linked()
+
+    def _close_port(self) -> None:
+        if self._client is not None and self._client.is_port_open():
+            try:
+                self._client.close_port()
+            except Exception:  # noqa: BLE001 - a dead server
+                pass
+        self._port_name, self._confirm_at, self._linked = None, None, False
 
     def _on_linked(self) -> None:
         self._linked = True
@@ -135,14 +164,14 @@ class FeedbackOutput:
                 self._on_linked()
             elif state is None:
                 log.warning("MIDI LED output disconnected: %s", self._port_name)
-                self.close()
+                self._close_port()
             elif now >= self._link_deadline:
                 # JACK refused the connection (the controller's client was not active yet) or
                 # never took it up: open the port again.
                 log.info("MIDI LED output %s: JACK did not make the connection within %.0f s; "
                          "trying again", self._port_name, self.link_timeout_s)
                 self.stats["link_retries"] += 1
-                self.close()
+                self._close_port()
                 self._next_try = now
             return
         if now < self._next_check:
@@ -152,18 +181,18 @@ class FeedbackOutput:
         if not state:
             log.warning("MIDI LED output %s: %s", self._port_name,
                         "disconnected" if state is None else "connection lost; connecting again")
-            self.close()  # opened again at the next send
+            self._close_port()  # opened again at the next send
 
     def send(self, messages) -> int:
         """Send what changed; returns how many messages went out."""
         now = time.monotonic()
-        if self._client is not None:
+        if self._port_name is not None:
             self._check_link(now)
-        if self._client is None:
+        if self._port_name is None:
             if now < self._next_try:
                 return 0
             self._connect()
-            if self._client is None:
+            if self._port_name is None:
                 return 0
             self._check_link(time.monotonic())
         if not self._linked:
@@ -188,16 +217,7 @@ class FeedbackOutput:
         return sent
 
     def close(self) -> None:
-        if self._client is not None:
-            try:
-                self._client.close_port()
-                self._client.delete()
-            except Exception:
-                pass
-        if self._watch is not None:
-            self._watch.close()
-        self._client, self._watch, self._port_name, self._confirm_at = None, None, None, None
-        self._linked = False
+        self._close_clients()
 
 
 def _feedback_slot(msg) -> tuple[tuple, int]:
