@@ -268,6 +268,10 @@ class Analyzer:
                 # so its consumers can tell nothing changed and skip their work.
                 return self.last_estimate
             est = self._estimate_locked()
+            if self._pending and est.band_power is not None:
+                # What auto-gain tracks: the new audio only (its own, short memory; see loudness.py).
+                recent = self._seg_power[self._recent(self._pending)].mean(axis=0)
+                est = replace(est, recent_band_power=recent)
             self._dirty = False
             self._pending = 0
             self.last_estimate = est

@@ -9,14 +9,23 @@ the undone inverse), the loudness change is::
 where ``<.>_b`` averages power gains over a few points inside band ``b`` (so a narrow peak between
 band centres is not missed). The compensation gain is ``-dL``.
 
-``AutoGain`` keeps its own smoothed copy of the input's spectral *shape* (level removed; the
-analyzer's 2 s window followed by a one-pole of ``shape_tau_s``, about 3 s of memory in all). The
-compensation therefore follows an EQ change at once (the EQ ramp and the gain ramp move together
-in the processor), while the programme itself cannot make it pump: the prediction does not depend
-on level at all (a kick drum or a quiet verse changes nothing), and its spectral shape glides.
-Slower shape tracking would lag real changes of balance, and with a big EQ (an adaptive bass cut
-of 6 dB) the lag shows up as loudness error; 1 s keeps short-term loudness within a fraction of
-a LU on music (tests/test_loudness_evidence.py).
+``AutoGain`` keeps its own copy of the recent input spectrum: the band powers of the audio
+analysed since the previous estimate (``InputEstimate.recent_band_power``), averaged by a one-pole
+of ``shape_tau_s`` (0.5 s) on the powers themselves, so louder moments weigh more, as they do in
+the meter (BS.1770 averages mean squares). The compensation follows an EQ change at once (the EQ
+ramp and the gain ramp move together in the processor) and the programme's balance within about a
+second; overall level changes nothing (the prediction is a ratio), so a quiet verse or a pause
+does not move the gain, and silence adds no weight at all.
+
+Why short and energy-weighted (README, "morph, auto-gain"): a big adaptive EQ changes the loudness
+of one note of a sung line or a held vowel by 1 dB and of the next by 6 (a harmonic in or out of
+a cut). Before, the analyzer's 2 s window, each update's shape normalised (level removed) and then
+a 1 s one-pole, kept a note for 2-3 s after it ended: on the made sung lines, 15 of 32 takes had a
+3 s window more than 1 LU off (worst 2.4), on the other made sources up to 0.75 LU, on the music
+and speech clips up to 0.88. Level-free shapes of the new audio alone lagged less but were worse
+on music (the meter weighs loud moments more); energy-weighted ones over 0.5 s were best on all
+three sets. A transient much louder than the programme (a click) still decides a 3 s window
+alone; no gain that glides can know it is coming.
 """
 
 from __future__ import annotations
@@ -105,15 +114,15 @@ class LoudnessPredictor:
 
 
 class AutoGain:
-    """Automatic gain compensation from the predicted loudness change, smoothed against pumping.
+    """Automatic gain compensation from the predicted loudness change of the recent input.
 
-    ``observe`` feeds the analyzer's long-term band powers (call it at the analysis rate with the
-    audio time elapsed); ``compensation_db`` returns the gain that cancels the applied EQ's
-    loudness change on the slowly tracked spectral shape, limited to ``[-max_cut_db, max_boost_db]``.
-    Before any signal has been observed the shape of ``initial_band_db`` (the reference) is used.
+    ``observe`` feeds band powers of new audio (call it once per estimate with the audio time
+    elapsed); ``compensation_db`` returns the gain that cancels the applied EQ's loudness change on
+    the tracked spectrum, limited to ``[-max_cut_db, max_boost_db]``. Before any signal has been
+    observed the shape of ``initial_band_db`` (the reference) is used.
     """
 
-    def __init__(self, sample_rate: float, initial_band_db=None, shape_tau_s: float = 1.0,
+    def __init__(self, sample_rate: float, initial_band_db=None, shape_tau_s: float = 0.5,
                  max_boost_db: float = 12.0, max_cut_db: float = 24.0):
         self.predictor = LoudnessPredictor(sample_rate)
         self.shape_tau_s = float(shape_tau_s)
@@ -123,30 +132,29 @@ class AutoGain:
             initial_band_db = np.zeros(ANALYSIS_FREQS.size)
         self.initial_shape = self._normalised(10.0 ** (np.asarray(initial_band_db, float) / 10.0))
         self.shape = self.initial_shape.copy()
-        self._observed = False
+        self._power: np.ndarray | None = None  # the tracked band powers (None: nothing observed)
 
     def _normalised(self, power: np.ndarray) -> np.ndarray:
         power = np.where(self.predictor.valid, power, 0.0)
         return power / max(float(power.sum()), 1e-30)
 
     def observe(self, band_power, dt: float) -> None:
-        """Move the tracked shape towards ``band_power`` (one-pole, time constant ``shape_tau_s``)."""
+        """Average ``band_power`` (linear) into the tracked powers: one-pole of ``shape_tau_s``."""
         if band_power is None:
             return
-        p = np.asarray(band_power, dtype=np.float64)
+        p = np.where(self.predictor.valid, np.asarray(band_power, dtype=np.float64), 0.0)
         if not np.all(np.isfinite(p)) or not p.sum() > 0.0:
             return
-        target = self._normalised(p)
-        if not self._observed:  # the first real spectrum replaces the reference outright
-            self.shape = target
-            self._observed = True
-            return
-        a = 1.0 - math.exp(-max(float(dt), 0.0) / self.shape_tau_s) if self.shape_tau_s > 0 else 1.0
-        self.shape += a * (target - self.shape)
+        if self._power is None:  # the first real spectrum replaces the reference outright
+            self._power = p
+        else:
+            a = 1.0 - math.exp(-max(float(dt), 0.0) / self.shape_tau_s) if self.shape_tau_s > 0 else 1.0
+            self._power = self._power + a * (p - self._power)
+        self.shape = self._normalised(self._power)
 
     def reset(self) -> None:
         self.shape = self.initial_shape.copy()
-        self._observed = False
+        self._power = None
 
     def limit(self, compensation_db: float) -> float:
         return float(min(max(compensation_db, -self.max_cut_db), self.max_boost_db))

@@ -139,7 +139,7 @@ class SemanticEngine:
     estimates' audio time, so an offline render is deterministic.
     """
 
-    def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 1.0,
+    def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 0.5,
                  input_smoothing_s: float = 2.0, cache_size: int = 32, max_boost_db: float | None = None):
         self.model = model
         self.sample_rate = float(sample_rate)
@@ -218,7 +218,8 @@ class SemanticEngine:
         else:
             self._z_input = None
         if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
-            self.autogain.observe(estimate.band_power, dt)
+            recent = estimate.recent_band_power  # the new audio; the window when there is none
+            self.autogain.observe(estimate.band_power if recent is None else recent, dt)
         if estimate.band_weight is not None and estimate.level_db >= BAND_WEIGHT_MIN_LEVEL_DB:
             self._track_band_weight(estimate.band_weight, dt)
 
