@@ -287,3 +287,14 @@ SUNG_LINES = {
     "sung line, high": (sung_line_high, 44100),
     "sustained vowels": (sustained_vowels, 48000),
 }
+
+
+def choir(fs, seconds, seed=0):
+    """Four singers (low male, male, female, high), each its own slow line (notes 0.8-2 s) with
+    its own vowels: a choir pad, many harmonics of several notes at once."""
+    parts = [sung_line(fs, seconds, seed * 10 + i, kind, note_s=(0.8, 2.0), transpose=tr)
+             for i, (kind, tr) in enumerate((("male", -5.0), ("male", 0.0), ("female", 0.0), ("child", 0.0)))]
+    return _norm(sum(parts))
+
+
+SUNG_LINES["choir"] = (choir, 48000)

@@ -34,9 +34,12 @@ class InputEstimate:
     # analyzer's minimum audio), 1 once its window is full (a whole file's average: 1). The engine
     # eases the adaptive correction in with it.
     evidence: float = 1.0
-    # [28] linear band powers of the audio analysed since the previous estimate (None: none new,
-    # or not a live estimate): auto-gain follows what is playing now, not the 2 s window.
+    # [28] linear band powers of the audio analysed since the previous estimate or refresh (None:
+    # none new, or not a live estimate): auto-gain follows what is playing now, not the 2 s window.
     recent_band_power: np.ndarray | None = None
+    # A refresh between estimates: the previous estimate with only ``recent_band_power`` and
+    # ``time_s`` new (z_a, profile, band weights and the rest still refer to the earlier audio).
+    refresh: bool = False
 
     def __post_init__(self):
         # Estimates cross threads: make their arrays read-only so no reader can alter another's view.
