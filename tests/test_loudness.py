@@ -62,12 +62,19 @@ def test_prediction_agrees_with_an_independent_bs1770_meter(params):
     assert predicted == pytest.approx(measured, abs=0.3)
 
 
-def test_autogain_ignores_level_and_follows_spectral_change_smoothly():
+def _glide(ag, eq, spectrum, seconds=30.0, dt=0.1):
+    path = []
+    for _ in range(int(round(seconds / dt))):
+        ag.observe(spectrum, dt)
+        path.append(ag.compensation_db(eq))
+    return np.array(path)
+
+
+def test_autogain_ignores_level():
     boost_lows = FLAT_PARAMS.copy()
     boost_lows[0] = 9.0
     bassy = np.geomspace(10.0, 0.1, 28)
-    bright = np.geomspace(0.1, 10.0, 28)
-    ag = AutoGain(FS, shape_tau_s=3.0)
+    ag = AutoGain(FS)
     ag.observe(bassy, 0.1)
     start = ag.compensation_db(boost_lows)
     # The programme gets 30 dB quieter, then 30 dB louder: the compensation does not move (no pumping).
@@ -75,21 +82,45 @@ def test_autogain_ignores_level_and_follows_spectral_change_smoothly():
         for _ in range(10):
             ag.observe(bassy * gain, 0.1)
         assert ag.compensation_db(boost_lows) == pytest.approx(start, abs=1e-9)
-    # The programme's balance changes completely (same level): the compensation glides there.
-    ag = AutoGain(FS, shape_tau_s=3.0)
+
+
+def test_autogain_glides_over_a_small_change_of_balance():
+    """The programme's balance moves a little (the EQ's loudness effect by about 0.4 dB): the slow
+    average decides, over seconds, so the gain does not wobble with the music."""
+    boost_lows = FLAT_PARAMS.copy()
+    boost_lows[0] = 9.0
+    a = np.geomspace(10.0, 0.1, 28)
+    b = a * np.geomspace(0.8, 1.25, 28)
+    ag, end = AutoGain(FS), AutoGain(FS)
+    ag.observe(a, 0.1)
+    end.observe(b, 0.1)
+    start, target = ag.compensation_db(boost_lows), end.compensation_db(boost_lows)
+    assert 0.2 < abs(target - start) < AutoGain.FOLLOW_FROM_DB
+    path = _glide(ag, boost_lows, b)
+    one_pole = 1.0 - np.exp(-0.5 / ag.shape_tau_s)  # where the slow average is after 0.5 s
+    assert abs(path[4] - start) == pytest.approx(one_pole * abs(target - start), rel=0.1)
+    assert path[-1] == pytest.approx(target, abs=0.01)
+
+
+def test_autogain_follows_a_large_change_of_the_eqs_effect_within_a_second():
+    """The EQ's loudness effect on the programme changes by several dB (a held note moves out of
+    a deep cut): the fast average takes over, the gain is most of the way there after 1 s and
+    still never jumps (the processor ramps within each 0.1 s step)."""
+    boost_lows = FLAT_PARAMS.copy()
+    boost_lows[0] = 9.0
+    bassy, bright = np.geomspace(10.0, 0.1, 28), np.geomspace(0.1, 10.0, 28)
+    ag, end = AutoGain(FS), AutoGain(FS)
     ag.observe(bassy, 0.1)
-    end_target = AutoGain(FS)
-    end_target.observe(bright, 0.1)
-    target = end_target.compensation_db(boost_lows)
-    path = []
-    for _ in range(300):  # 30 s at 10 updates per second
-        ag.observe(bright, 0.1)
-        path.append(ag.compensation_db(boost_lows))
-    path = np.array(path)
-    assert abs(path[4] - start) < 0.4 * abs(target - start)  # after 0.5 s: still mostly where it was
-    assert path[-1] == pytest.approx(target, abs=0.05)
-    # Never a jump: each 0.1 s step covers at most a tenth of the way (the processor ramps within it).
-    assert np.max(np.abs(np.diff(path))) < 0.1 * abs(target - start)
+    end.observe(bright, 0.1)
+    start, target = ag.compensation_db(boost_lows), end.compensation_db(boost_lows)
+    assert abs(target - start) > 5.0
+    path = _glide(ag, boost_lows, bright)
+    assert abs(path[9] - target) < 0.25 * abs(target - start)  # after 1 s
+    assert np.max(np.abs(np.diff(np.concatenate([[start], path])))) < 0.3 * abs(target - start)
+    assert path[-1] == pytest.approx(target, abs=0.01)
+    slow_only = AutoGain(FS, fast_tau_s=AutoGain(FS).shape_tau_s)  # the slow average alone
+    slow_only.observe(bassy, 0.1)
+    assert abs(_glide(slow_only, boost_lows, bright, 1.0)[-1] - target) > 2.0 * abs(path[9] - target)
 
 
 def test_autogain_weighs_the_recent_audio_by_its_energy_like_the_meter():

@@ -104,60 +104,86 @@ class LoudnessPredictor:
 
     def change_db(self, forward, inverse, band_power) -> float:
         """K-weighted loudness change (dB) of the applied EQ on linear band powers."""
-        p = np.where(self.valid, np.asarray(band_power, dtype=np.float64), 0.0) * self._width
+        return self.changes_db(forward, inverse, (band_power,))[0]
+
+    def changes_db(self, forward, inverse, band_powers) -> list[float]:
+        """``change_db`` on several spectra, the EQ's response computed once."""
         gain = self._power_gain(forward, inverse).reshape(self.grid.shape)
-        before = float(np.dot(p, self._k_band))
-        if not before > 0.0:
-            return 0.0
-        after = float(np.dot(p, (self._k_power * gain).mean(axis=1)))
-        return 10.0 * math.log10(max(after, 1e-30) / before)
+        kg = (self._k_power * gain).mean(axis=1)
+        out = []
+        for band_power in band_powers:
+            p = np.where(self.valid, np.asarray(band_power, dtype=np.float64), 0.0) * self._width
+            before = float(np.dot(p, self._k_band))
+            after = float(np.dot(p, kg))
+            out.append(10.0 * math.log10(max(after, 1e-30) / before) if before > 0.0 else 0.0)
+        return out
 
 
 class AutoGain:
     """Automatic gain compensation from the predicted loudness change of the recent input.
 
-    ``observe`` feeds band powers of new audio (call it once per estimate with the audio time
-    elapsed); ``compensation_db`` returns the gain that cancels the applied EQ's loudness change on
-    the tracked spectrum, limited to ``[-max_cut_db, max_boost_db]``. Before any signal has been
-    observed the shape of ``initial_band_db`` (the reference) is used.
+    ``observe`` feeds band powers of new audio (call it for each one with the audio time elapsed);
+    ``change_db`` predicts the applied EQ's loudness change on the tracked spectrum and
+    ``compensation_db`` cancels it, limited to ``[-max_cut_db, max_boost_db]``. Two averages of
+    the powers are kept: a slow one (``shape_tau_s``) and a fast one (``fast_tau_s``). The slow
+    one decides while both predict about the same change (within ``FOLLOW_FROM_DB``): the gain
+    does not wobble with the programme's balance. Where they part by more, the EQ's effect has
+    really changed (a new held note under a big EQ), and the prediction moves over to the fast
+    one (all of it from ``FOLLOW_FULLY_DB``), so the gain catches up in half a second, not in
+    seconds. Before any signal has been observed the shape of ``initial_band_db`` (the
+    reference) is used.
     """
 
-    def __init__(self, sample_rate: float, initial_band_db=None, shape_tau_s: float = 0.5,
-                 max_boost_db: float = 12.0, max_cut_db: float = 24.0):
+    FOLLOW_FROM_DB = 0.5
+    FOLLOW_FULLY_DB = 1.5
+
+    def __init__(self, sample_rate: float, initial_band_db=None, shape_tau_s: float = 1.5,
+                 fast_tau_s: float = 0.5, max_boost_db: float = 12.0, max_cut_db: float = 24.0):
         self.predictor = LoudnessPredictor(sample_rate)
         self.shape_tau_s = float(shape_tau_s)
+        self.fast_tau_s = float(fast_tau_s)
         self.max_boost_db = float(max_boost_db)
         self.max_cut_db = float(max_cut_db)
         if initial_band_db is None:
             initial_band_db = np.zeros(ANALYSIS_FREQS.size)
         self.initial_shape = self._normalised(10.0 ** (np.asarray(initial_band_db, float) / 10.0))
-        self.shape = self.initial_shape.copy()
-        self._power: np.ndarray | None = None  # the tracked band powers (None: nothing observed)
+        self.reset()
 
     def _normalised(self, power: np.ndarray) -> np.ndarray:
         power = np.where(self.predictor.valid, power, 0.0)
         return power / max(float(power.sum()), 1e-30)
 
     def observe(self, band_power, dt: float) -> None:
-        """Average ``band_power`` (linear) into the tracked powers: one-pole of ``shape_tau_s``."""
+        """Average ``band_power`` (linear) into both tracked spectra (one-poles on the powers)."""
         if band_power is None:
             return
         p = np.where(self.predictor.valid, np.asarray(band_power, dtype=np.float64), 0.0)
         if not np.all(np.isfinite(p)) or not p.sum() > 0.0:
             return
-        if self._power is None:  # the first real spectrum replaces the reference outright
-            self._power = p
+        if self._slow is None:  # the first real spectrum replaces the reference outright
+            self._slow, self._fast = p, p
         else:
-            a = 1.0 - math.exp(-max(float(dt), 0.0) / self.shape_tau_s) if self.shape_tau_s > 0 else 1.0
-            self._power = self._power + a * (p - self._power)
-        self.shape = self._normalised(self._power)
+            self._slow = self._slow + _one_pole(dt, self.shape_tau_s) * (p - self._slow)
+            self._fast = self._fast + _one_pole(dt, self.fast_tau_s) * (p - self._fast)
+        self.shape, self.fast_shape = self._normalised(self._slow), self._normalised(self._fast)
 
     def reset(self) -> None:
         self.shape = self.initial_shape.copy()
-        self._power = None
+        self.fast_shape = self.shape
+        self._slow = self._fast = None  # tracked band powers (None: nothing observed)
+
+    def change_db(self, forward, inverse=None) -> float:
+        """Predicted loudness change (dB) of the applied EQ on the tracked input."""
+        slow, fast = self.predictor.changes_db(forward, inverse, (self.shape, self.fast_shape))
+        w = (abs(fast - slow) - self.FOLLOW_FROM_DB) / (self.FOLLOW_FULLY_DB - self.FOLLOW_FROM_DB)
+        return slow + min(max(w, 0.0), 1.0) * (fast - slow)
 
     def limit(self, compensation_db: float) -> float:
         return float(min(max(compensation_db, -self.max_cut_db), self.max_boost_db))
 
     def compensation_db(self, forward, inverse=None) -> float:
-        return self.limit(-self.predictor.change_db(forward, inverse, self.shape))
+        return self.limit(-self.change_db(forward, inverse))
+
+
+def _one_pole(dt: float, tau: float) -> float:
+    return 1.0 - math.exp(-max(float(dt), 0.0) / tau) if tau > 0 else 1.0

@@ -141,7 +141,7 @@ class SemanticEngine:
     estimates' audio time, so an offline render is deterministic.
     """
 
-    def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 0.5,
+    def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 1.5,
                  input_smoothing_s: float = 2.0, cache_size: int = 32, max_boost_db: float | None = None):
         self.model = model
         self.sample_rate = float(sample_rate)
@@ -310,7 +310,7 @@ class SemanticEngine:
             if limited.forward is not forward or limited.inverse is not inverse:  # limited or reshaped
                 forward, inverse = _frozen(limited.forward), _frozen(limited.inverse)
             acting, held_back, cap_reason = limited.acting, limited.held_back_db, limited.reason
-            change = self.autogain.predictor.change_db(forward, inverse, self.autogain.shape)
+            change = self.autogain.change_db(forward, inverse)
         autogain_db = self.autogain.limit(-change) if state.autogain else 0.0
         return EQSettings(forward=forward, inverse=inverse, autogain_db=autogain_db,
                           output_gain_db=float(state.output_gain_db), bypass=bool(state.bypass),
