@@ -136,18 +136,22 @@ def spoken_voice(fs: float, seconds: float, seed: int = 0, kind: str = "male") -
     return _norm(x)
 
 
-def sung_voice(fs: float, seconds: float, seed: int = 0, kind: str = "female") -> np.ndarray:
+def _sung_parts(fs, seconds, seed, kind, note_s=(0.3, 0.9), phrase_s=(2.5, 4.5), transpose=0.0):
+    """A sung line's glottal source and its vowel segments (``[(start, stop, formants)]``): notes
+    of ``note_s`` seconds on a scale around ``kind``'s median F0 (moved by ``transpose``
+    semitones), legato glides, 5.5 Hz vibrato, a level per note, breaths between phrases."""
     rng = np.random.default_rng(seed)
     n = int(seconds * fs)
     f0_med, table, (f4, f5) = _speaker(kind)
+    f0_med *= 2.0 ** (transpose / 12.0)
     scale = f0_med * 2.0 ** (np.array([-5, -3, 0, 2, 4, 5, 7, 9, 12]) / 12.0)
     f0 = np.full(n, f0_med)
     amp = np.zeros(n)
     segments, t = [], 0
     while t < n:
-        phrase_end = min(n, t + int(rng.uniform(2.5, 4.5) * fs))
+        phrase_end = min(n, t + int(rng.uniform(*phrase_s) * fs))
         while t < phrase_end:
-            note = int(rng.uniform(0.3, 0.9) * fs)
+            note = int(rng.uniform(*note_s) * fs)
             stop = min(phrase_end, t + note)
             f0[t:stop] = rng.choice(scale)
             amp[t:stop] = rng.uniform(0.6, 1.0)
@@ -161,7 +165,11 @@ def sung_voice(fs: float, seconds: float, seed: int = 0, kind: str = "female") -
     f0 *= 2.0 ** (0.5 / 12.0 * np.sin(2 * np.pi * 5.5 * tt + rng.uniform(0, 6.28)))
     amp = lfilter([0.002], [1.0, -0.998], amp)
     source = _glottal_source(fs, f0, rng, shimmer=0.05)
-    source = (source + 0.02 * np.std(source) * rng.standard_normal(n)) * amp
+    return (source + 0.02 * np.std(source) * rng.standard_normal(n)) * amp, segments
+
+
+def sung_voice(fs: float, seconds: float, seed: int = 0, kind: str = "female") -> np.ndarray:
+    source, segments = _sung_parts(fs, seconds, seed, kind)
     x = np.diff(_formant_cascade(source, fs, None, segments), prepend=0.0) * (fs / 8000.0)
     return _norm(x)
 
@@ -199,7 +207,8 @@ VOICES = {
 # voice for a few ms, which on the evidence take (seed 2) carry 77 % of the K-weighted energy of
 # 3-6 s. A throat moves its formants over tens of milliseconds. These lines render each vowel's
 # formant filter in steady state and crossfade from one vowel to the next over ``FORMANT_GLIDE_S``
-# (``sung_voice`` is kept as it was: the evidence tables and auto's thresholds were measured on it).
+# (the same notes and source as ``sung_voice``, ``_sung_parts``; ``sung_voice`` is kept as it was:
+# the evidence tables and auto's thresholds were measured on it).
 FORMANT_GLIDE_S = 0.06
 _PREROLL_S = 0.03  # the narrowest resonator (70 Hz) decays 57 dB in this: steady state
 
@@ -211,6 +220,7 @@ def _formant_glide(x, fs, segments, glide_s=FORMANT_GLIDE_S):
     out = np.zeros(n)
     half, pre = int(0.5 * glide_s * fs), int(_PREROLL_S * fs)
     ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(2 * half) + 0.5) / (2 * half))
+    segments = [seg for seg in segments if seg[1] > seg[0]]
     for i, (start, stop, fmts) in enumerate(segments):
         lo, hi = max(0, start - half), min(n, stop + half)
         y = x[max(0, lo - pre):hi]
@@ -229,35 +239,8 @@ def _formant_glide(x, fs, segments, glide_s=FORMANT_GLIDE_S):
 
 def sung_line(fs: float, seconds: float, seed: int = 0, kind: str = "female",
               note_s=(0.3, 0.9), phrase_s=(2.5, 4.5), transpose: float = 0.0) -> np.ndarray:
-    """A legato sung line with smooth vowel changes: each note a random vowel of ``kind``'s
-    formant table, F0 on a scale around ``kind``'s median (moved by ``transpose`` semitones),
-    glides between notes, 5.5 Hz vibrato, level per note, breaths between phrases."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * fs)
-    f0_med, table, (f4, f5) = _speaker(kind)
-    f0_med *= 2.0 ** (transpose / 12.0)
-    scale = f0_med * 2.0 ** (np.array([-5, -3, 0, 2, 4, 5, 7, 9, 12]) / 12.0)
-    f0 = np.full(n, f0_med)
-    amp = np.zeros(n)
-    segments, t = [], 0
-    while t < n:
-        phrase_end = min(n, t + int(rng.uniform(*phrase_s) * fs))
-        while t < phrase_end:
-            stop = min(phrase_end, t + int(rng.uniform(*note_s) * fs))
-            f0[t:stop] = rng.choice(scale)
-            amp[t:stop] = rng.uniform(0.6, 1.0)
-            segments.append((t, stop, (*table[rng.integers(len(table))], f4, f5)))
-            t = stop
-        breath = min(n, t + int(rng.uniform(0.3, 0.6) * fs))
-        if breath > t:
-            segments.append((t, breath, segments[-1][2]))
-        t = breath
-    tt = np.arange(n) / fs
-    f0 = lfilter([0.01], [1.0, -0.99], f0 - f0[0]) + f0[0]  # legato glides between notes
-    f0 *= 2.0 ** (0.5 / 12.0 * np.sin(2 * np.pi * 5.5 * tt + rng.uniform(0, 6.28)))
-    amp = lfilter([0.002], [1.0, -0.998], amp)
-    source = _glottal_source(fs, f0, rng, shimmer=0.05)
-    source = (source + 0.02 * np.std(source) * rng.standard_normal(n)) * amp
+    """``sung_voice``'s line (see ``_sung_parts``) with smooth vowel changes."""
+    source, segments = _sung_parts(fs, seconds, seed, kind, note_s, phrase_s, transpose)
     x = np.diff(_formant_glide(source, fs, segments), prepend=0.0) * (fs / 8000.0)
     return _norm(x)
 
@@ -271,7 +254,7 @@ def sung_line_male(fs, seconds, seed=0):
 
 
 def sung_line_high(fs, seconds, seed=0):
-    """A soprano an octave above the female line's median (F0 about 280-840 Hz)."""
+    """A soprano: F0 around 390 Hz (notes 290-775 Hz), the formants of the child's table."""
     return sung_line(fs, seconds, seed, "child", transpose=5.0)
 
 

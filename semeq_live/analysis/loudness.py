@@ -9,23 +9,23 @@ the undone inverse), the loudness change is::
 where ``<.>_b`` averages power gains over a few points inside band ``b`` (so a narrow peak between
 band centres is not missed). The compensation gain is ``-dL``.
 
-``AutoGain`` keeps its own copy of the recent input spectrum: the band powers of the audio
-analysed since the previous estimate (``InputEstimate.recent_band_power``), averaged by a one-pole
-of ``shape_tau_s`` (0.5 s) on the powers themselves, so louder moments weigh more, as they do in
-the meter (BS.1770 averages mean squares). The compensation follows an EQ change at once (the EQ
-ramp and the gain ramp move together in the processor) and the programme's balance within about a
-second; overall level changes nothing (the prediction is a ratio), so a quiet verse or a pause
-does not move the gain, and silence adds no weight at all.
+``AutoGain`` tracks the input's spectrum from the band powers of each new FFT segment
+(``InputEstimate.recent_band_power``: the analyzer hands them on between its estimates too) with
+one-pole averages of the powers themselves, so louder moments weigh more, as they do in the meter
+(BS.1770 averages mean squares); overall level changes nothing, the prediction being a ratio. It
+keeps two: a slow one (1.5 s) that decides while both predict about the same change, so the gain
+does not wobble with the programme's balance (``tests/test_loudness_evidence.py``: at most 1 dB a
+second on real music under a fixed EQ), and a fast one (0.5 s) that takes over where they part by
+more than 0.5 dB (fully from 1.5 dB): the EQ's effect has really changed. The compensation
+follows an EQ change at once (the EQ ramp and the gain ramp move together in the processor).
 
-Why short and energy-weighted (README, "morph, auto-gain"): a big adaptive EQ changes the loudness
-of one note of a sung line or a held vowel by 1 dB and of the next by 6 (a harmonic in or out of
-a cut). Before, the analyzer's 2 s window, each update's shape normalised (level removed) and then
-a 1 s one-pole, kept a note for 2-3 s after it ended: on the made sung lines, 15 of 32 takes had a
-3 s window more than 1 LU off (worst 2.4), on the other made sources up to 0.75 LU, on the music
-and speech clips up to 0.88. Level-free shapes of the new audio alone lagged less but were worse
-on music (the meter weighs loud moments more); energy-weighted ones over 0.5 s were best on all
-three sets. A transient much louder than the programme (a click) still decides a 3 s window
-alone; no gain that glides can know it is coming.
+Why (README, "morph, auto-gain"): a big adaptive EQ changes the loudness of one held note of a
+sung line by 1 dB and of the next by 6 (a harmonic in or out of a cut). Before, the analyzer's
+2 s window, its shape normalised at each estimate (level removed), then a 1 s one-pole, held a
+note's spectrum for 2-3 s after it ended: 15 of 32 made sung-line takes had a 3 s window more
+than 1 LU off the input (worst 2.4). Weighing by energy and following each segment halved that;
+the slow/fast pair keeps the music from pumping. A transient far louder than the programme (a
+click) still decides a 3 s window alone: no gain that glides can know it is coming.
 """
 
 from __future__ import annotations
