@@ -158,6 +158,7 @@ class SemanticEngine:
         self._target = None
         self._last_estimate_time: float | None = None
         self._refresh_dt = 0.0  # audio time of refreshes since the last full estimate (observe)
+        self._seen_full = False  # a refresh is taken whole until its estimate has been (observe)
         self._ceiling_memo = None  # (inputs, result) of the last ceiling call (compute)
         self.input_smoothing_s = float(input_smoothing_s)
         self._z_input: np.ndarray | None = None
@@ -211,10 +212,10 @@ class SemanticEngine:
         if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
             recent = estimate.recent_band_power  # the new audio; the window when there is none
             self.autogain.observe(estimate.band_power if recent is None else recent, dt)
-        if estimate.refresh:  # only the new audio's spectrum is new: the rest waits for the estimate
+        if estimate.refresh and self._seen_full:  # only the new audio's spectrum is new
             self._refresh_dt += dt
             return
-        dt, self._refresh_dt = dt + self._refresh_dt, 0.0
+        dt, self._refresh_dt, self._seen_full = dt + self._refresh_dt, 0.0, True
         if estimate.confident and estimate.z_a is not None:
             z_a = np.asarray(estimate.z_a, dtype=np.float64)
             self._evidence = float(min(max(estimate.evidence, 0.0), 1.0))
@@ -268,6 +269,7 @@ class SemanticEngine:
         self._band_weight = None
         self._last_estimate_time = None
         self._refresh_dt = 0.0
+        self._seen_full = False
         self.autogain.reset()
 
     def compute(self, state: ControlState, estimate: InputEstimate | None = None) -> EQSettings:
