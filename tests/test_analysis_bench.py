@@ -15,3 +15,8 @@ def test_analysis_bench_section_quick():
     assert r["engine"]["n"] < r["updates"]  # the engine runs for new estimates only
     assert 5 <= r["segments_per_s"] <= 8  # half-overlapping 0.34 s segments at 48 kHz
     assert r["cpu_per_second_in_segment_ffts"] > 0
+    # The soundcheck path is timed too, and its estimates are real (a learned reference fits the
+    # programme, so every measured update has one).
+    assert r["learned_reference_confident_updates"] == r["updates"]
+    assert r["learned_reference_update_and_engine"]["p50_us"] > 0
+    assert r["cpu_load_pct_of_one_core_learned_reference"] > 0

@@ -250,3 +250,22 @@ def test_input_survives_the_jack_server_and_reconnects_when_it_is_back(own_jack_
         midi.close()
         if fake.out is not None:
             fake.unplug()
+
+
+def test_a_port_of_our_own_that_others_connect_to(jack_server):
+    """``listen``: an input port with a name of our choosing that a patchbay (here: this test)
+    connects a controller to; its events come with that port's name."""
+    from semeq_live.midi.jack_input import JackInputs
+
+    got = []
+    inputs = JackInputs(f"semeq-listen-{os.getpid()}", lambda port, data, t: got.append((port, data)))
+    fake = FakeController(f"fake-listen-{os.getpid()}", "Patched").plug()
+    try:
+        name = inputs.listen("patch me")
+        assert name == f"semeq-listen-{os.getpid()}:patch me"
+        inputs.client.connect(f"{fake.client}:{fake.port}", name)
+        assert wait_for(lambda: fake.send(cc(7, 99)) or any(d == b"\xb0\x07\x63" for _, d in got))
+        assert {port for port, _ in got} == {name}
+    finally:
+        inputs.close()
+        fake.unplug()

@@ -15,6 +15,7 @@ from semeq_live.midi import FeedbackOutput, MidiController, MidiInput, load_mapp
 from semeq_live.midi.mapping import resolve_mapping_path
 
 from .midi_sink import MidiSink
+from .test_e2e_faults import own_jack_server  # noqa: F401 (a fixture: a server this test may kill)
 
 pytestmark = pytest.mark.jack
 
@@ -388,9 +389,9 @@ def test_led_output_reconnects_after_replug(jack_server):
 
 def test_led_port_that_appears_late_gets_the_whole_picture_and_once_more(jack_server):
     """A controller plugged in after the start: the port is found by a later send (the live
-    control loop offers the picture a few times a second), the whole picture goes out, and once
-    more ``confirm_s`` later (the first may fall into the cycles before JACK carries the new
-    connection); then only changes again."""
+    control loop offers the picture a few times a second), the whole picture goes out once JACK
+    runs the connection, and once more ``confirm_s`` later (a reader late in that cycle can miss
+    the first); then only changes again."""
     confirm_s = 1.0
     state = ControlState(bypass=True, term_a="warm", adaptive=False)
     ctl = MidiController(load_mapping(resolve_mapping_path("nanokontrol2")), state, TERMS)
@@ -429,3 +430,78 @@ def test_led_port_that_appears_late_gets_the_whole_picture_and_once_more(jack_se
         out.close()
         if leds is not None:
             leds.close()
+
+
+def carries(out: FeedbackOutput, leds: MidiSink) -> bool:
+    """The connection carries messages: a probe (a new value each time) gets through. One send
+    can be lost for good when the reader finishes its JACK cycle late (this process, loaded)."""
+    probes = iter(range(10_000))
+    return wait_for(lambda: out.send([cc(127, next(probes) % 128, channel=PROBE_CHANNEL)]) >= 0
+                    and any(m[:2] == [0xB0 | PROBE_CHANNEL, 127] for m in leds.received()))
+
+
+def test_led_port_whose_client_is_not_active_yet_lights_once_it_is(jack_server):
+    """A JACK client registers its ports before it activates, and JACK refuses to connect to a
+    port of a client not yet active. RtMidi's output ignored that refusal: a controller found in
+    that moment (plugged in mid-show) got no LED for the rest of the show, while the app said it
+    was connected. Now the connection counts only once JACK runs it, and is made again if not."""
+    state = ControlState(bypass=True, term_a="warm", adaptive=False)
+    ctl = MidiController(load_mapping(resolve_mapping_path("nanokontrol2")), state, TERMS)
+    picture = ctl.feedback_messages()
+    leds = MidiSink(f"fake-inactive-{os.getpid()}", "Inactive LEDs", activate=False)
+    out = FeedbackOutput("inactive leds", api="jack", retry_interval=0.05, link_timeout_s=0.3)
+    try:
+        assert out.port_name and "Inactive LEDs" in out.port_name  # found, connection refused
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:  # several retries, all refused
+            assert out.send(picture) == 0 and not out.linked
+            time.sleep(0.05)
+        assert out.stats["link_retries"] >= 1 and leds.feeders() == []
+        leds.activate()
+        assert wait_for(lambda: out.send(picture) == len(picture)), dict(out.stats)  # all of it
+        assert out.linked and leds.feeders()
+        assert carries(out, leds), (leds.errors, dict(out.stats))
+    finally:
+        out.close()
+        leds.close()
+
+
+def test_led_connection_pulled_in_a_patchbay_is_made_again(jack_server):
+    """Someone disconnects the LED cable (or the controller is replugged between two checks):
+    the once-a-second check finds the connection gone, makes it again and sends everything."""
+    leds = MidiSink(f"fake-pulled-{os.getpid()}", "Pulled LEDs")
+    out = FeedbackOutput("pulled leds", api="jack", retry_interval=0.05, confirm_s=None)
+    picture = [cc(40, 1), cc(41, 127)]
+    try:
+        assert wait_for(lambda: out.send(picture) == 2)
+        leds.disconnect_all()
+        assert wait_for(lambda: leds.feeders() == [])
+        leds.clear()
+        assert wait_for(lambda: out.send(picture) == 2), dict(out.stats)  # unchanged, yet all again
+        assert leds.feeders() and carries(out, leds), (leds.errors, dict(out.stats))
+    finally:
+        out.close()
+        leds.close()
+
+
+@pytest.mark.slow
+def test_led_output_comes_back_after_the_jack_server_restarts(own_jack_server):
+    """RtMidi's port list outlived a JACK server that went away: the output kept "sending" to the
+    old server and the LEDs stayed dark after it came back. Now it notices and reconnects."""
+    server = own_jack_server
+    leds = MidiSink("fake-restart-leds", "Restart LEDs")
+    out = FeedbackOutput("restart leds", api="jack", retry_interval=0.05, confirm_s=None)
+    picture = [cc(50, 127)]
+    try:
+        assert wait_for(lambda: out.send(picture) == 1)
+        server.proc.kill()
+        server.proc.wait()
+        leds.close()  # its client died with the server
+        assert wait_for(lambda: out.send(picture) == 0 and out.port_name is None)
+        server.start()
+        leds = MidiSink("fake-restart-leds", "Restart LEDs")  # the controller's client again
+        assert wait_for(lambda: out.send(picture) == 1, timeout=10), dict(out.stats)
+        assert carries(out, leds), (leds.errors, dict(out.stats))
+    finally:
+        out.close()
+        leds.close()

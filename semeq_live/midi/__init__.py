@@ -29,7 +29,7 @@ _EXPORTS = {
     "resolve_palette": "palette", "DEFAULT_PALETTE_SIZE": "palette",
     "MidiController": "controller", "Action": "controller", "PendingPickup": "controller",
     "SceneBank": "scenes",
-    "MidiInput": "ports", "FeedbackOutput": "ports", "decode_packet": "ports",
+    "MidiInput": "ports", "FeedbackOutput": "feedback", "decode_packet": "ports",
     "device_name": "ports",
     "list_input_ports": "ports", "list_output_ports": "ports",
     "load_performance": "performance", "BlockScheduler": "performance",

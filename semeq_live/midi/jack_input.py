@@ -125,7 +125,7 @@ class JackInputs:
 
     library = "JACK-Client"
 
-    def __init__(self, client_name: str, deliver):
+    def __init__(self, client_name: str, deliver, activate: bool = True):
         from . import jack_rt
 
         self._rt = jack_rt
@@ -145,7 +145,7 @@ class JackInputs:
         self._closing = False
         self._reported = dict.fromkeys(jack_rt.COUNTERS, 0)
         try:
-            self._start()
+            self._start(activate)
         except Exception as exc:
             self.client.close()
             os.close(self._wake_r)
@@ -154,7 +154,7 @@ class JackInputs:
         self._reader = threading.Thread(target=self._read, name="semeq-midi-in", daemon=True)
         self._reader.start()
 
-    def _start(self) -> None:
+    def _start(self, activate: bool) -> None:
         """Hand JACK the native callbacks and their block, and activate the client."""
         rt, b, lib = self._rt, self._block, _libjack()
         client_ptr = _address(self.client._ptr)
@@ -167,6 +167,11 @@ class JackInputs:
         if lib.jack_set_process_callback(client_ptr, rt.process.address, arg) != 0:
             raise RuntimeError("JACK refused the process callback")
         lib.jack_on_info_shutdown(client_ptr, rt.shutdown.address, arg)
+        if activate:
+            self.client.activate()
+
+    def activate(self) -> None:
+        """For ``activate=False``: JACK runs the client (and connects to its ports) from now on."""
         self.client.activate()
 
     # ---------------------------------------------------------------- ports
@@ -179,11 +184,15 @@ class JackInputs:
         ports = self.client.get_ports(is_midi=True, is_output=True)
         return [p.name for p in ports if not p.name.startswith(self.client_name)]
 
-    def open_port(self, name: str) -> bool:
+    def _free_slot(self) -> int:
         rt, b = self._rt, self._block
         free = [s for s in range(rt.MAX_PORTS) if b[rt.SLOTS + 2 * s] == 0]  # this thread's own
         if not free:
             raise DeviceError(f"at most {rt.MAX_PORTS} MIDI inputs can be open at once")
+        return free[0]
+
+    def open_port(self, name: str) -> bool:
+        slot = self._free_slot()
         self._port_number += 1
         port = self.client.midi_inports.register(f"in {self._port_number}")
         try:
@@ -191,15 +200,27 @@ class JackInputs:
         except Exception:
             port.unregister()
             raise
-        self._serial += 1
-        slot = free[0]
-        self._names[self._serial] = name
-        rt.set_slot(b, slot, self._serial, _address(port._ptr))  # ordered for JACK's thread
-        self._ports[name] = (slot, port)
+        self._read_from(name, port, slot)
         # JACK puts a new connection into its graph at a later cycle: wait for that, so that once
         # the port is reported connected, what the controller sends arrives (at most ~2 periods).
         self._wait_cycles(2)
         return True
+
+    def listen(self, port_name: str) -> str:
+        """An input port of our own named ``port_name``, for other clients to connect to (a
+        patchbay, or an app sending LED feedback to a controller); what arrives there is
+        delivered with the port's full name, which is returned."""
+        slot = self._free_slot()
+        port = self.client.midi_inports.register(port_name)
+        self._read_from(port.name, port, slot)
+        return port.name
+
+    def _read_from(self, name: str, port, slot: int) -> None:
+        """JACK's thread reads ``port`` from now on; its events are delivered as ``name``'s."""
+        self._serial += 1
+        self._names[self._serial] = name
+        self._rt.set_slot(self._block, slot, self._serial, _address(port._ptr))  # ordered
+        self._ports[name] = (slot, port)
 
     def close_port(self, name: str) -> None:
         slot, port = self._ports.pop(name)
