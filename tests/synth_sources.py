@@ -25,6 +25,15 @@ Held-out instruments, added after the analyzer and curve encoder were tuned on t
   8.93 times the fundamental) that die away faster the higher they are, a short hammer click.
 - ``drum_loop``: a drum-and-bass loop at 174 bpm: kick (pitch sweep 120 -> 50 Hz), snare (tone and
   noise), closed and open hats, a tom now and then; the pattern varies with the seed.
+
+Added for the auto-gain evidence (``tests/test_loudness_evidence.py``; not in the adaptive tables):
+
+- ``organ_pad``: organ chords (three or four notes, C3-C5; harmonics 1, 2, 3, 4, 6 and 8 at
+  1, 0.7, 0.5, 0.45, 0.3 and 0.25), held 1.5-3 s with 40 ms swells, under a slow expression-pedal
+  swell.
+- ``flute_line``: a narrow-band instrument: fundamentals C4-C6 carrying most of the energy,
+  harmonics 2-4 at -10/-18/-26 dB, breath noise 30 dB down around 1-4 kHz, legato with 5 Hz
+  vibrato and 20 ms attacks.
 """
 
 from __future__ import annotations
@@ -315,4 +324,55 @@ HELD_OUT = {
     "string section": (string_section, 32000),
     "mallet": (mallet, 48000),
     "drum loop": (drum_loop, 44100),
+}
+
+
+def organ_pad(fs: float, seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    out = np.zeros(n)
+    weights = {1: 1.0, 2: 0.7, 3: 0.5, 4: 0.45, 6: 0.3, 8: 0.25}
+    pos = 0
+    while pos < n:
+        length = min(n - pos, int(rng.uniform(1.5, 3.0) * fs))
+        root = int(rng.integers(48, 67))  # C3..F#4, chords up to about C5
+        chord = [root] + [root + int(i) for i in rng.choice([3, 4, 7, 10, 12], size=int(rng.integers(2, 4)), replace=False)]
+        tt = t[:length]
+        seg = np.zeros(length)
+        for note in chord:
+            f0 = np.full(length, _midi_hz(note))
+            seg += _additive(fs, length, f0, lambda k, fk: weights.get(k, 0.0), 8)
+        swell = np.minimum(1.0, tt / 0.04) * np.minimum(1.0, (length / fs - tt) / 0.04)
+        out[pos:pos + length] = seg * swell
+        pos += length
+    pedal = 0.6 + 0.4 * np.sin(2 * np.pi * t / rng.uniform(4.0, 7.0) + rng.uniform(0, 6.28)) ** 2
+    return _norm(out * pedal)
+
+
+def flute_line(fs: float, seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    f0 = np.zeros(n)
+    env = np.zeros(n)
+    pos = 0
+    while pos < n:
+        length = min(n - pos, int(rng.choice([0.25, 0.5, 0.75, 1.0]) * fs))
+        f0[pos:pos + length] = _midi_hz(int(rng.integers(60, 85)))  # C4..C6
+        tt = np.arange(length) / fs
+        env[pos:pos + length] = rng.uniform(0.6, 1.0) * np.minimum(1.0, tt / 0.02) * np.minimum(1.0, (length / fs - tt) / 0.01)
+        pos += length
+    t = np.arange(n) / fs
+    f0 = f0 * 2.0 ** (0.1 / 12 * np.sin(2 * np.pi * 5.0 * t))
+    levels = {1: 1.0, 2: 10 ** (-10 / 20), 3: 10 ** (-18 / 20), 4: 10 ** (-26 / 20)}
+    tone = _additive(fs, n, f0, lambda k, fk: levels.get(k, 0.0), 4) * env
+    breath = _filter_fft(rng.standard_normal(n), fs, lambda f: _butter_mag(f, 1000.0, 2, "high") * _butter_mag(f, 4000.0, 2, "low"))
+    breath *= 10 ** (-30 / 20) * np.std(tone) / np.std(breath) * env
+    return _norm(tone + breath)
+
+
+# Auto-gain evidence only (tests/test_loudness_evidence.py): name -> (generator, sample rate).
+LOUDNESS_EXTRA = {
+    "organ pad": (organ_pad, 44100),
+    "flute line": (flute_line, 48000),
 }

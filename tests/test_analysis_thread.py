@@ -83,7 +83,16 @@ def test_a_confident_estimate_is_renewed_about_three_times_a_second():
         ests.append(an.update())
     confident = [e for e in ests if e.confident]
     assert confident, {e.reason for e in ests}
-    new = {id(e): e for e in confident}
+    new = {id(e): e for e in confident if not e.refresh}
     times = sorted(e.time_s for e in new.values())
     gaps = np.diff(times)
     assert 0.3 <= np.median(gaps) <= 0.4 and len(times) >= 10
+    # In between, each new segment refreshes only the new audio's band powers (for auto-gain).
+    refreshes = {id(e): e for e in confident if e.refresh}
+    assert len(refreshes) >= len(new) - 1
+    every = sorted(e.time_s for e in {**new, **refreshes}.values())
+    assert np.max(np.diff(every)) <= an.hop / FS + 1e-9
+    for r in refreshes.values():
+        full = max((e for e in new.values() if e.time_s < r.time_s), key=lambda e: e.time_s)
+        np.testing.assert_array_equal(r.z_a, full.z_a)
+        assert r.recent_band_power is not None

@@ -1,5 +1,5 @@
 """Loudness prediction and auto-gain: K-weighting, agreement with an independent BS.1770 meter,
-and the smoothing that keeps the compensation from pumping."""
+the energy weighting of the tracked spectrum and the smoothing that keeps it from pumping."""
 
 import numpy as np
 import pyloudnorm
@@ -62,12 +62,19 @@ def test_prediction_agrees_with_an_independent_bs1770_meter(params):
     assert predicted == pytest.approx(measured, abs=0.3)
 
 
-def test_autogain_ignores_level_and_follows_spectral_change_slowly():
-    ag = AutoGain(FS, shape_tau_s=3.0)
+def _glide(ag, eq, spectrum, seconds=30.0, dt=0.1):
+    path = []
+    for _ in range(int(round(seconds / dt))):
+        ag.observe(spectrum, dt)
+        path.append(ag.compensation_db(eq))
+    return np.array(path)
+
+
+def test_autogain_ignores_level():
     boost_lows = FLAT_PARAMS.copy()
     boost_lows[0] = 9.0
     bassy = np.geomspace(10.0, 0.1, 28)
-    bright = np.geomspace(0.1, 10.0, 28)
+    ag = AutoGain(FS)
     ag.observe(bassy, 0.1)
     start = ag.compensation_db(boost_lows)
     # The programme gets 30 dB quieter, then 30 dB louder: the compensation does not move (no pumping).
@@ -75,19 +82,64 @@ def test_autogain_ignores_level_and_follows_spectral_change_slowly():
         for _ in range(10):
             ag.observe(bassy * gain, 0.1)
         assert ag.compensation_db(boost_lows) == pytest.approx(start, abs=1e-9)
-    # The programme's balance changes completely: the compensation glides there over seconds.
-    end_target = AutoGain(FS)
-    end_target.observe(bright, 0.1)
-    target = end_target.compensation_db(boost_lows)
-    path = []
-    for _ in range(300):  # 30 s at 10 updates per second
-        ag.observe(bright, 0.1)
-        path.append(ag.compensation_db(boost_lows))
-    path = np.array(path)
-    assert abs(path[4] - start) < 0.3 * abs(target - start)  # after 0.5 s: still mostly where it was
-    assert path[-1] == pytest.approx(target, abs=0.05)
-    # Never a jump: each 0.1 s step covers at most a tenth of the way (the processor ramps within it).
-    assert np.max(np.abs(np.diff(path))) < 0.1 * abs(target - start)
+
+
+def test_autogain_glides_over_a_small_change_of_balance():
+    """The programme's balance moves a little (the EQ's loudness effect by about 0.4 dB): the slow
+    average decides, over seconds, so the gain does not wobble with the music."""
+    boost_lows = FLAT_PARAMS.copy()
+    boost_lows[0] = 9.0
+    a = np.geomspace(10.0, 0.1, 28)
+    b = a * np.geomspace(0.8, 1.25, 28)
+    ag, end = AutoGain(FS), AutoGain(FS)
+    ag.observe(a, 0.1)
+    end.observe(b, 0.1)
+    start, target = ag.compensation_db(boost_lows), end.compensation_db(boost_lows)
+    assert 0.2 < abs(target - start) < AutoGain.FOLLOW_FROM_DB
+    path = _glide(ag, boost_lows, b)
+    one_pole = 1.0 - np.exp(-0.5 / ag.shape_tau_s)  # where the slow average is after 0.5 s
+    assert abs(path[4] - start) == pytest.approx(one_pole * abs(target - start), rel=0.1)
+    assert path[-1] == pytest.approx(target, abs=0.01)
+
+
+def test_autogain_follows_a_large_change_of_the_eqs_effect_within_a_second():
+    """The EQ's loudness effect on the programme changes by several dB (a held note moves out of
+    a deep cut): the fast average takes over, the gain is most of the way there after 1 s and
+    still never jumps (the processor ramps within each 0.1 s step)."""
+    boost_lows = FLAT_PARAMS.copy()
+    boost_lows[0] = 9.0
+    bassy, bright = np.geomspace(10.0, 0.1, 28), np.geomspace(0.1, 10.0, 28)
+    ag, end = AutoGain(FS), AutoGain(FS)
+    ag.observe(bassy, 0.1)
+    end.observe(bright, 0.1)
+    start, target = ag.compensation_db(boost_lows), end.compensation_db(boost_lows)
+    assert abs(target - start) > 5.0
+    path = _glide(ag, boost_lows, bright)
+    assert abs(path[9] - target) < 0.25 * abs(target - start)  # after 1 s
+    assert np.max(np.abs(np.diff(np.concatenate([[start], path])))) < 0.3 * abs(target - start)
+    assert path[-1] == pytest.approx(target, abs=0.01)
+    slow_only = AutoGain(FS, fast_tau_s=AutoGain(FS).shape_tau_s)  # the slow average alone
+    slow_only.observe(bassy, 0.1)
+    assert abs(_glide(slow_only, boost_lows, bright, 1.0)[-1] - target) > 2.0 * abs(path[9] - target)
+
+
+def test_autogain_weighs_the_recent_audio_by_its_energy_like_the_meter():
+    """Alternating loud bassy and quiet bright stretches: the tracked spectrum is their mean
+    *power* (what BS.1770 integrates), so the compensation is that of the mix the meter hears, not
+    of the two shapes weighed alike (a quiet stretch says little about the loudness)."""
+    boost_lows = FLAT_PARAMS.copy()
+    boost_lows[0] = 9.0
+    loud_bassy = np.geomspace(10.0, 0.1, 28)
+    quiet_bright = 0.01 * np.geomspace(0.1, 10.0, 28)
+    ag = AutoGain(FS, shape_tau_s=0.5)
+    for _ in range(100):
+        ag.observe(loud_bassy, 0.1)
+        ag.observe(quiet_bright, 0.1)
+    heard = -LoudnessPredictor(FS).change_db(boost_lows, None, loud_bassy + quiet_bright)
+    shapes_alike = -LoudnessPredictor(FS).change_db(
+        boost_lows, None, loud_bassy / loud_bassy.sum() + quiet_bright / quiet_bright.sum())
+    assert abs(heard - shapes_alike) > 1.0  # the two readings differ: the test can tell them apart
+    assert ag.compensation_db(boost_lows) == pytest.approx(heard, abs=0.15)
 
 
 def test_autogain_limits_and_bad_spectra():
@@ -116,3 +168,32 @@ def test_compiled_power_gain_matches_the_reference_design():
             expected = response_db(fwd, grid, fs) - response_db(inv, grid, fs)
             np.testing.assert_allclose(10 * np.log10(gain(fwd, inv)), expected, atol=1e-9)
             np.testing.assert_allclose(10 * np.log10(gain(fwd)), response_db(fwd, grid, fs), atol=1e-9)
+
+
+def test_estimates_carry_the_band_powers_of_the_new_audio_for_autogain():
+    """The analyzer's 2 s window still holds a loud low note for a while after a quiet high one
+    starts; ``recent_band_power`` is only the audio analysed since the previous estimate, which is
+    what auto-gain follows (``tests/test_loudness_evidence.py`` has the sung lines it is for)."""
+    from semeq_live.analysis import Analyzer
+    from semeq_live.params import ANALYSIS_FREQS
+
+    fs = 44100
+    t = np.arange(int(3.0 * fs)) / fs
+    low, high = 0.3 * np.sin(2 * np.pi * 200.0 * t), 0.03 * np.sin(2 * np.pi * 2000.0 * t)
+    an = Analyzer(fs, 1)
+    step = int(0.1 * fs)
+    seen = []
+    for x in (low, high[:int(0.8 * fs)]):
+        for i in range(0, len(x), step):
+            an.push(x[i:i + step, None].astype(np.float32))
+            est = an.update()
+            if not seen or est is not seen[-1]:
+                seen.append(est)
+    est = seen[-1]
+    band = lambda hz: int(np.argmin(np.abs(ANALYSIS_FREQS - hz)))  # noqa: E731
+    window, recent = est.band_power, est.recent_band_power
+    assert window[band(200)] > 10 * window[band(2000)]  # the window: still mostly the low note
+    assert recent[band(2000)] > 10 * recent[band(200)]  # the new audio: only the high one
+    assert recent.sum() == pytest.approx(0.03 ** 2 / 2, rel=0.1)  # its level, not the window's
+    # Between estimates (the analyzer renews them every ~0.3 s) each one covers new audio only.
+    assert all(e.recent_band_power is not None for e in seen[1:] if e.band_power is not None)

@@ -6,7 +6,9 @@ ITU-R BS.1770 meter (pyloudnorm): integrated over the whole morph and over every
 (the EBU R128 short-term window; a silent stretch of speech has no loudness and is skipped).
 Inputs: every source of ``evidence.py`` (music, 16 kHz speech, the made sources including the sine
 melody, which has no estimate and so runs on the static target) and pink noise, each with its
-reference.
+reference; and, beyond the tables, ``loudness_sources``: smooth sung lines at three pitches, held
+vowels, a choir, an organ pad and a flute line, four takes each, with their reference and on the
+default path.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from semeq_live.control.engine import SemanticEngine
 from semeq_live.control.state import ControlState
 
 from . import evidence as E
+from . import loudness_sources as LS
 from .test_analysis_evidence import PINK_FS, bundled_model, make_pink  # noqa: F401
 
 
@@ -84,3 +87,34 @@ def test_autogain_does_not_pump_on_music(bundled_model, music_files):
         slew = np.abs(g[4:] - g[:-4])
         assert np.max(slew) <= 0.4, (path.stem, np.round(slew, 3))
         assert np.ptp(g) <= 1.0, (path.stem, np.round(g, 2))
+
+
+# The sung lines' measured shortfall (README, "morph, auto-gain"), held so it cannot grow: under
+# a big adaptive EQ the loudness change of one held note differs from the next by up to 8 dB, and
+# auto-gain learns a new note's spectrum from the analyzer's 0.34 s segments (about 0.3 s late,
+# then its 0.5 s average): where a 3 s window is mostly one loud note just begun, that lag shows.
+# 32 takes (4 lines x 4 seeds x reference / default path): 7 over 1 LU, worst 1.86, mean 0.73
+# (before: 15, worst 2.41, mean 1.02).
+SUNG_OVER_ONE_LU, SUNG_WORST_LU, SUNG_MEAN_LU = 7, 1.95, 0.8
+
+
+def _takes(model, make, names):
+    return {(path.name, path.reference): LS.worst_window_lu(model, path)
+            for name in names for seed in LS.SEEDS for src in [make(name, seed)]
+            for path in (src, E.default_path(src))}
+
+
+def test_sung_lines_morph_near_the_input_loudness(bundled_model):
+    lines = [name for name in LS.synth_voices.SUNG_LINES if name != "choir"]
+    worst = _takes(bundled_model, LS.sung_source, lines)
+    v = np.abs(list(worst.values()))
+    assert v.size == 32
+    assert (v > E.GOALS["lu"]).sum() <= SUNG_OVER_ONE_LU, {k: round(x, 2) for k, x in worst.items() if abs(x) > 1}
+    assert v.max() <= SUNG_WORST_LU and v.mean() <= SUNG_MEAN_LU, (v.max(), v.mean())
+
+
+@pytest.mark.parametrize("name", ["choir", *LS.synth_sources.LOUDNESS_EXTRA])
+def test_choir_organ_and_flute_morph_within_one_lu(bundled_model, name):
+    make = LS.sung_source if name == "choir" else LS.instrument_source
+    for key, worst in _takes(bundled_model, make, [name]).items():
+        assert abs(worst) <= E.GOALS["lu"], (key, round(worst, 2))

@@ -163,6 +163,7 @@ class Analyzer:
         self._next_segment = -(-self.ring.written // self.hop)
         self._was_confident = False
         self._seg_count = 0  # segments analysed since reset (with _release: the ease-in's start)
+        self._handed = 0  # segments whose band powers an estimate has handed on (auto-gain)
         self._release = None
         self._dirty = True  # the next update must estimate afresh
         self._pending = 0  # new segments since the last estimate
@@ -258,20 +259,39 @@ class Analyzer:
 
     def update(self) -> InputEstimate:
         """Analyse what arrived since the last call and return the current estimate (the same
-        object as last time when there is nothing new: no new FFT segment, or a confident estimate
-        younger than ``ESTIMATE_INTERVAL_S``)."""
+        object as last time when there is nothing new: no new FFT segment). Between estimates
+        (a confident one is renewed every ``ESTIMATE_INTERVAL_S``) a new segment gives a
+        *refresh*: the previous estimate with only ``recent_band_power`` and ``time_s`` new."""
         with self._lock:
             self._analyse_new_segments()
             due = self._pending >= (self.estimate_every if self.last_estimate.confident else 1)
             if not (self._dirty or due):
-                # Nothing new to say: the very same estimate (it still refers to the same audio),
-                # so its consumers can tell nothing changed and skip their work.
+                # Auto-gain follows each new segment (a held note's loudness under a big EQ is
+                # not the last one's: README, "morph, auto-gain"); the rest waits for the estimate.
+                recent = self._take_recent_power()
+                if recent is not None and self.last_estimate.band_power is not None:
+                    self.last_estimate = replace(self.last_estimate, time_s=self._analysed_until_s(),
+                                                 recent_band_power=recent, refresh=True)
+                # Otherwise nothing new to say: the very same estimate (it still refers to the
+                # same audio), so its consumers can tell nothing changed and skip their work.
                 return self.last_estimate
             est = self._estimate_locked()
+            recent = self._take_recent_power()
+            if recent is not None and est.band_power is not None:
+                est = replace(est, recent_band_power=recent)
             self._dirty = False
             self._pending = 0
             self.last_estimate = est
             return est
+
+    def _take_recent_power(self) -> np.ndarray | None:
+        """Mean band powers of the segments analysed since the last call (None: none), i.e. of
+        the audio no estimate has handed on yet."""
+        new = self._seg_count - self._handed
+        self._handed = self._seg_count
+        if new <= 0 or self._filled == 0:
+            return None
+        return self._seg_power[self._recent(new)].mean(axis=0)
 
     def _analysed_until_s(self) -> float:
         """Audio time at the end of the newest analysed segment (what the estimates refer to)."""

@@ -34,10 +34,16 @@ class InputEstimate:
     # analyzer's minimum audio), 1 once its window is full (a whole file's average: 1). The engine
     # eases the adaptive correction in with it.
     evidence: float = 1.0
+    # [28] linear band powers of the audio analysed since the previous estimate or refresh (None:
+    # none new, or not a live estimate): auto-gain follows what is playing now, not the 2 s window.
+    recent_band_power: np.ndarray | None = None
+    # A refresh between estimates: the previous estimate with only ``recent_band_power`` and
+    # ``time_s`` new (z_a, profile, band weights and the rest still refer to the earlier audio).
+    refresh: bool = False
 
     def __post_init__(self):
         # Estimates cross threads: make their arrays read-only so no reader can alter another's view.
-        for name in ("z_a", "band_power", "spectrum_db", "deviation_db", "band_weight"):
+        for name in ("z_a", "band_power", "spectrum_db", "deviation_db", "band_weight", "recent_band_power"):
             value = getattr(self, name)
             if value is not None:
                 value = np.array(value, dtype=np.float64)

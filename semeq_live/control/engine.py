@@ -16,6 +16,8 @@ applied with its gains scaled by ``k``, and the settings say so.
 Loudness: ``autogain_db`` is the compensation for the EQ path (``EQProcessor.set_wet_gain_db``), so
 bypass A/B compares at equal loudness; ``output_gain_db`` is the performer's master gain
 (``EQProcessor.set_output_gain_db``). ``gain_db`` is their sum for callers with a single gain stage.
+Auto-gain follows the input's spectrum at each new FFT segment: between estimates the analyzer
+hands on *refreshes* (only the new audio's band powers are new), which move auto-gain alone.
 
 The input latent is smoothed over time (one-pole, ``input_smoothing_s``, on the estimates' audio
 time): the adaptive EQ should follow the input's character, not every phrase of it, or it would
@@ -139,7 +141,7 @@ class SemanticEngine:
     estimates' audio time, so an offline render is deterministic.
     """
 
-    def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 1.0,
+    def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 1.5,
                  input_smoothing_s: float = 2.0, cache_size: int = 32, max_boost_db: float | None = None):
         self.model = model
         self.sample_rate = float(sample_rate)
@@ -155,6 +157,9 @@ class SemanticEngine:
         self._target_key = None
         self._target = None
         self._last_estimate_time: float | None = None
+        self._refresh_dt = 0.0  # audio time of refreshes since the last full estimate (observe)
+        self._seen_full = False  # a refresh is taken whole until its estimate has been (observe)
+        self._ceiling_memo = None  # (inputs, result) of the last ceiling call (compute)
         self.input_smoothing_s = float(input_smoothing_s)
         self._z_input: np.ndarray | None = None
         self._evidence = 1.0  # the latest confident estimate's evidence (module doc, "Onset")
@@ -204,6 +209,13 @@ class SemanticEngine:
             return
         dt = 0.0 if self._last_estimate_time is None else max(estimate.time_s - self._last_estimate_time, 0.0)
         self._last_estimate_time = estimate.time_s
+        if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
+            recent = estimate.recent_band_power  # the new audio; the window when there is none
+            self.autogain.observe(estimate.band_power if recent is None else recent, dt)
+        if estimate.refresh and self._seen_full:  # only the new audio's spectrum is new
+            self._refresh_dt += dt
+            return
+        dt, self._refresh_dt, self._seen_full = dt + self._refresh_dt, 0.0, True
         if estimate.confident and estimate.z_a is not None:
             z_a = np.asarray(estimate.z_a, dtype=np.float64)
             self._evidence = float(min(max(estimate.evidence, 0.0), 1.0))
@@ -217,8 +229,6 @@ class SemanticEngine:
                 self._z_input = self._z_input + (1.0 - np.exp(-dt / self.input_smoothing_s)) * (z_a - self._z_input)
         else:
             self._z_input = None
-        if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
-            self.autogain.observe(estimate.band_power, dt)
         if estimate.band_weight is not None and estimate.level_db >= BAND_WEIGHT_MIN_LEVEL_DB:
             self._track_band_weight(estimate.band_weight, dt)
 
@@ -258,6 +268,8 @@ class SemanticEngine:
         self._evidence = 1.0
         self._band_weight = None
         self._last_estimate_time = None
+        self._refresh_dt = 0.0
+        self._seen_full = False
         self.autogain.reset()
 
     def compute(self, state: ControlState, estimate: InputEstimate | None = None) -> EQSettings:
@@ -295,18 +307,28 @@ class SemanticEngine:
             # Switching adaptation off means "do not listen to the input": the word's EQ as it is,
             # within the cap and the range, but not shaped by where the input has signal.
             weights = self._band_weight if state.adaptive else None
-            limited = self.ceiling.apply(forward, inverse, weights)
+            limited = self._limited(forward, inverse, weights)
             self.ceiling_seconds = time.perf_counter() - t0
             if limited.forward is not forward or limited.inverse is not inverse:  # limited or reshaped
                 forward, inverse = _frozen(limited.forward), _frozen(limited.inverse)
             acting, held_back, cap_reason = limited.acting, limited.held_back_db, limited.reason
-            change = self.autogain.predictor.change_db(forward, inverse, self.autogain.shape)
+            change = self.autogain.change_db(forward, inverse)
         autogain_db = self.autogain.limit(-change) if state.autogain else 0.0
         return EQSettings(forward=forward, inverse=inverse, autogain_db=autogain_db,
                           output_gain_db=float(state.output_gain_db), bypass=bool(state.bypass),
                           mode=mode, reason=reason, intensity=k, z_target=z_t, z_input=z_input,
                           predicted_change_db=change, boost_cap_db=self.ceiling.max_boost_db,
                           cap_acting=acting, held_back_db=held_back, cap_reason=cap_reason)
+
+    def _limited(self, forward, inverse, weights):
+        """The ceiling's result, reused while its inputs stay the same: a refresh between
+        estimates (several a second) only moves auto-gain, not the EQ."""
+        key = (self.ceiling, self.ceiling.max_boost_db, forward.tobytes(),
+               None if inverse is None else inverse.tobytes(), None if weights is None else weights.tobytes())
+        memo = self._ceiling_memo
+        if memo is None or memo[0] != key:
+            memo = self._ceiling_memo = (key, self.ceiling.apply(forward, inverse, weights))
+        return memo[1]
 
     def flat_settings(self, state: ControlState) -> EQSettings:
         """Flat EQ at the state's master gain (e.g. before a model is loaded)."""
