@@ -374,16 +374,12 @@ class LiveApp:
     def _install_signals(self) -> None:
         import faulthandler
 
+        from .stop_signals import StopSignals
+
         # `kill -USR1 PID` prints every thread's stack to stderr: for diagnosing a stuck show.
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-
-        def handler(signum, frame):
-            self.request_stop(signal.Signals(signum).name)
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
-        if hasattr(signal, "SIGHUP"):
-            signal.signal(signal.SIGHUP, handler)
+        stops = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+        StopSignals(self.request_stop).install(stops)  # no lock in the handler: see there
 
     # ------------------------------------------------------------------ devices
     def _open_audio(self, wait: bool) -> bool:
