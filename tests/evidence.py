@@ -213,6 +213,8 @@ def profile_figures(model, src: Source, term: str, other: str) -> dict:
 
     return {"estimate": len(conf) / len(after), "right_word": float(np.mean(right)) if right else 0.0,
             "reasons": sorted({e.reason for e in after if not e.confident}),
+            # auto still deciding what the source is (no estimate for that reason alone)
+            "listening": sum(e.reason.startswith("listening") for e in after if not e.confident) / len(after),
             "overall": _cached(("overall", id(model), src.name, src.reference, term), overall),
             "estimates": ests}
 
@@ -331,9 +333,9 @@ def all_sources(shared: Path) -> list[Source]:
 def auto_table(model, sources) -> str:
     """The default path: each source as a new user meets it (``auto``, nothing learned)."""
     rows = ["| source | auto's first decision (warm- / bright-shaped input), later switches | "
-            "right word first | change of warm- / bright-shaped input | difference | "
-            "morph with auto-gain, worst 3 s |",
-            "|---|---|---|---|---|---|"]
+            "estimate after the first second (warm- / bright-shaped) | right word first | change of warm- / bright-shaped input | "
+            "difference | morph with auto-gain, worst 3 s |",
+            "|---|---|---|---|---|---|---|"]
     for src in sources:
         auto = default_path(src)
         w = profile_figures(model, auto, "warm", "bright")
@@ -349,7 +351,8 @@ def auto_table(model, sources) -> str:
         name = f"{src.name} (held out)" if src.kind == "held out" else src.name
         _, parts = loudness_errors(src.fs, *render_morph(model, auto))
         worst = parts[np.argmax(np.abs(parts))] if parts.size else float("nan")
-        rows.append(f"| {name} | {' / '.join(chose)} | {right} | {ch['warm']:.2f} / {ch['bright']:.2f} dB "
+        est = f"{w['estimate']:.0%} / {b['estimate']:.0%}"
+        rows.append(f"| {name} | {' / '.join(chose)} | {est} | {right} | {ch['warm']:.2f} / {ch['bright']:.2f} dB "
                     f"| {ch['difference']:+.2f} dB | {worst:+.2f} LU |")
     return "\n".join(rows)
 

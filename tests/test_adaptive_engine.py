@@ -164,6 +164,20 @@ def test_input_latent_is_smoothed_on_audio_time_and_dropped_without_estimate():
     assert s.z_input.tolist() == [0.4, 0.0]
 
 
+def test_readings_held_at_evidence_zero_are_not_smoothed_into_the_correction():
+    """Auto's provisional decision holds the estimates' evidence at 0 (nothing of them applied):
+    the latent follows each reading as it is, and the one-pole starts with the ease-in, from the
+    reading it eases in, as at a source's first estimate."""
+    eng = SemanticEngine(LinearTestModel(), FS, input_smoothing_s=2.0)
+    st = ControlState(term_a="warm", intensity=1.0)
+    eng.compute(st, estimate([0.4, 0.0], t=1.5, evidence=0.0))
+    s = eng.compute(st, estimate([0.0, 0.2], t=2.0, evidence=0.0))
+    assert s.z_input.tolist() == eng._neutral_latent(None).tolist()  # nothing applied yet
+    assert eng._z_input.tolist() == [0.0, 0.2]
+    s = eng.compute(st, estimate([0.2, 0.2], t=4.0, evidence=1.0))  # one time constant later
+    np.testing.assert_allclose(s.z_input, [0.2 * (1 - np.exp(-1.0)), 0.2])
+
+
 def test_settings_drive_a_real_processor(engine):
     """The settings object wires straight into the lead's EQProcessor (real numba kernel)."""
     from semeq_live.dsp import EQProcessor
@@ -199,6 +213,21 @@ def test_the_correction_eases_in_with_the_estimates_evidence(engine):
     s = engine.compute(st, estimate(z_a, evidence=1.0))
     np.testing.assert_array_equal(s.forward, full.forward)
     np.testing.assert_array_equal(s.inverse, full.inverse)
+
+
+def test_a_restarted_ease_in_glides_from_what_is_applied(engine):
+    """When the analyzer restarts the ease-in without a gap (auto corrected its reference), the
+    correction leaves from the latent applied just before, not from neutral: no step back to the
+    neutral target, then the new reading eased in as the evidence grows again."""
+    st = ControlState(term_a="warm", intensity=1.0)
+    z_old, z_new = np.array([0.3, -0.1]), np.array([-0.2, 0.4])
+    engine.compute(st, estimate(z_old, evidence=0.0))
+    before = engine.compute(st, estimate(z_old, evidence=0.8)).z_input
+    np.testing.assert_allclose(before, 0.8 * z_old)
+    np.testing.assert_allclose(engine.compute(st, estimate(z_new, evidence=0.0)).z_input, before)
+    np.testing.assert_allclose(engine.compute(st, estimate(z_new, evidence=0.5)).z_input,
+                               before + 0.5 * (z_new - before))
+    np.testing.assert_allclose(engine.compute(st, estimate(z_new, evidence=1.0)).z_input, z_new)
 
 
 def test_each_new_start_eases_in_from_its_own_neutral_and_k0_stays_flat(engine):

@@ -22,7 +22,11 @@ from . import synth_sources, synth_voices
 
 SECONDS = 12.0
 SEED = 5  # another take than the evidence's (seed 2) and the ones the constants were chosen on
-SETTLED_S = 6.0  # the first switch comes after 2.5 s of sounding audio and a vote of about 2 s
+SETTLED_S = 6.0  # after the confirming decision (3 s of sound) on every made take
+# The provisional decision: the made voices' came at 1.4-1.5 s of audio (README). Later than this,
+# the first second after it without an estimate would take the share under issue 11's 90 %.
+FIRST_DECISION_S = 1.6
+SPEAKING_VOICES = [n for n in synth_voices.VOICES if n != "made sung voice"]
 
 
 @pytest.fixture(scope="module")
@@ -118,13 +122,86 @@ def test_a_chosen_learned_or_loaded_reference_wins_over_auto(tmp_path):
     assert an.auto is None and an.reference.source == str(path)
 
 
+# Default-path sources whose updates are refused for another reason than auto's listening, as
+# measured (python -m tests.evidence): the hats are tilted +7 dB per octave against the music
+# reference (no estimate on main either), the sung line's bright-shaped take +5 dB per octave in
+# 8 of its updates.
+FAR_FROM_THE_REFERENCE = {("hats", "warm"): 0.0, ("hats", "bright"): 0.0, ("made sung voice", "bright"): 0.8}
+
+
+def _default_path_made_sources():
+    return [E.made_voice_source(n) for n in synth_voices.VOICES] + E.made_sources() + [E.made_mix_source()]
+
+
+@pytest.mark.parametrize("src", [s for s in _default_path_made_sources() if s.expect_estimate], ids=lambda s: s.name)
+@pytest.mark.parametrize("shape", ["warm", "bright"])
+def test_the_default_path_gives_an_estimate_after_the_first_second(src, shape, bundled_model):
+    """Issue 11: an estimate in >= 90 % of the live updates after the first second, on the default
+    path (auto, nothing learned): auto's provisional decision comes by ``FIRST_DECISION_S`` and
+    estimates start with it, so waiting for auto costs at most the updates before it."""
+    auto = E.default_path(src)
+    c = E.auto_choice(bundled_model, src, shape)
+    assert float(c["log"][0].split(" s:")[0]) <= FIRST_DECISION_S, c["log"]
+    f = E.profile_figures(bundled_model, auto, shape, "bright" if shape == "warm" else "warm")
+    assert f["listening"] <= 0.1, f["reasons"]
+    floor = FAR_FROM_THE_REFERENCE.get((src.name, shape), 0.9)
+    assert f["estimate"] >= floor, (f["estimate"], f["reasons"])
+    if floor < 0.9:
+        assert all(r.startswith(("listening", "input far from")) for r in f["reasons"]), f["reasons"]
+
+
+def test_the_default_path_gives_the_shared_recordings_an_estimate_after_the_first_second(
+        music_files, speech_files, bundled_model):
+    """The same on the shared music excerpts and speech clips (never used to choose a constant)."""
+    for src in [E.music_source(p) for p in music_files] + [E.speech_source(p) for p in speech_files]:
+        for shape, other in (("warm", "bright"), ("bright", "warm")):
+            f = E.profile_figures(bundled_model, E.default_path(src), shape, other)
+            assert f["estimate"] >= 0.9, (src.name, shape, f["estimate"], f["reasons"])
+
+
+@pytest.mark.parametrize("name, seed, first, confirmed", [
+    ("made child voice", 6, "music", "voice"),  # no pause, little syllabic movement in its first second
+    ("plucked string", 7, "voice", "music"),    # plucks that read as consonants and syllables
+])
+def test_a_provisional_decision_is_corrected_once_at_the_confirming_decision(name, seed, first, confirmed,
+                                                                             bundled_model):
+    """The provisional decision (about a second of sound) can be wrong either way on these made
+    takes; the confirming decision at 3 s of sound takes the first decision's test afresh and
+    corrects it at once (no 6 s dwell), as one more logged switch; the correction eases in from
+    there, not before."""
+    make, fs = {**synth_voices.VOICES, **synth_sources.SOURCES}[name]
+    x = make(fs, SECONDS, seed=seed)[:, None]
+    an = Analyzer(fs, 1, model=bundled_model, reference="auto")
+    lines = []
+    an.on_reference_switch = lines.append
+    ests = E.live_estimates(an, x)
+    log = an.auto.switch_log
+    assert len(log) == 2 and lines == [line.split(": ", 1)[1] for line in log], log
+    assert f"→ {first}" in log[0] and float(log[0].split(" s:")[0]) <= FIRST_DECISION_S
+    assert f"→ {confirmed}" in log[1] and float(log[1].split(" s:")[0]) < 4.7
+    assert an.auto.corrections == 1
+    t_fix = float(log[1].split(" s:")[0])
+    after = [e for e in ests if e.confident and e.time_s >= t_fix]
+    assert after[0].evidence == 0.0 and after[0].reference == f"auto → {confirmed}"
+    assert after[-1].evidence == 1.0
+    before = [e for e in ests if e.confident and e.time_s < t_fix]
+    assert before and all(e.reference == f"auto → {first}" for e in before)
+    # Shown, not acted on: the correction waits for the confirming decision.
+    assert all(e.evidence == 0.0 for e in before)
+
+
 def test_a_switch_is_reported_once_through_the_callback():
     make, fs = synth_voices.VOICES["made female voice"]
     an = Analyzer(fs, 1, reference="auto")
     lines = []
     an.on_reference_switch = lines.append
     E.live_estimates(an, make(fs, SECONDS, seed=SEED)[:, None])
-    assert len(lines) == 1 and lines[0].startswith("auto → voice (F0 ≈ ") and lines[0].endswith(" Hz)")
+    # Each decision once: the provisional voice, then (at the confirming decision) the same voice
+    # judged from the F0 of 3 s, lower than the first second's (speech F0 falls over a phrase).
+    assert lines == [line.split(": ", 1)[1] for line in an.auto.switch_log]
+    assert len(lines) == 2 and all(line.startswith("auto → voice (F0 ≈ ") for line in lines)
+    f0 = [float(line.split("≈ ")[1].split(" Hz")[0]) for line in lines]
+    assert f0[1] < f0[0] and an.auto.switches == 1 and an.auto.rebuilds == 1
 
 
 def test_the_voice_reference_is_not_judged_below_the_voices_fundamental():
@@ -162,8 +239,8 @@ def test_the_default_path_ranks_shaped_made_voices_as_measured(name, bundled_mod
     """The default path (auto, nothing learned) on made voices, as python -m tests.evidence
     measures it (README): the bright-shaped take reads bright in every estimate and gets the
     larger correction. Below goal (README), held to what is measured with a margin: the
-    warm-shaped take reads warm in 68-100 % of the estimates (goal 90 %), and the difference is
-    1.9-2.6 dB (goal 3 dB)."""
+    warm-shaped take reads warm in 72-100 % of the estimates (goal 90 %; the estimates from the
+    provisional decision on are counted), and the difference is 1.9-2.6 dB (goal 3 dB)."""
     src = E.default_path(E.made_voice_source(name))
     bright = E.profile_figures(bundled_model, src, "bright", "warm")
     warm = E.profile_figures(bundled_model, src, "warm", "bright")

@@ -47,7 +47,7 @@ from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
 from .presence import (IMPLAUSIBLE_DB, MAX_TILT_DB_PER_OCT, MAX_TONE_PARTIALS, MIN_BANDS,
                        judged_weights, octaves, presence_weights, tilt_db_per_octave)
-from .auto_reference import MIN_EVIDENCE_S as AUTO_MIN_EVIDENCE_S
+from .auto_reference import PROVISIONAL_S as AUTO_PROVISIONAL_S
 from .auto_reference import AutoReference, VoiceFit
 from .reference import AUTO, BUILTIN_NAMES, ReferenceSpectrum, band_reliability, learned_reference
 from .ring import AudioRing
@@ -325,11 +325,11 @@ class Analyzer:
                                        judge_reliability=None if self.reference.band_reliability is None
                                        else window_reliability(judged_segments))
         if self.auto is not None and self.auto.listening and est.confident:
-            # No estimate until auto has decided what the source is (a few seconds of sound): a
-            # correction judged against a provisional reference would have to be taken back.
+            # No estimate until auto's provisional decision (about a second of sound): judged
+            # against the placeholder, it would be taken back at once.
             est = replace(est, confident=False, z_a=None, profile=None,
                           reason=f"listening: auto tells a voice from music in "
-                                 f"{AUTO_MIN_EVIDENCE_S:.0f} s of sound")
+                                 f"{AUTO_PROVISIONAL_S:.0f} s of sound")
         elif est.confident and self._release is None:
             self._release = self._seg_count  # the first estimate: the ease-in starts here
         self._was_confident = est.confident
@@ -337,12 +337,18 @@ class Analyzer:
 
     def _follow_auto(self, time_s: float) -> None:
         decisions = len(self.auto.switch_log)
+        confirmed = self.auto.confirmed
         ref = self.auto.decide(time_s)
+        if self.auto.confirmed and not confirmed:
+            self._release = None  # the correction eases in from the confirming decision (evidence())
         if ref is None:
             return
         self.reference = ref
         if len(self.auto.switch_log) != decisions:  # the first decision, a switch or a new talker
             self._was_confident = False
+            # A new reference: the estimate's ease-in starts again (the engine glides from what it
+            # applies now to the new reading instead of lurching to it).
+            self._release = None
             if self.on_reference_switch is not None:
                 self.on_reference_switch(self.auto.label)
 
@@ -354,7 +360,13 @@ class Analyzer:
     def evidence(self) -> float:
         """0 when the first estimate is possible (``min_seconds`` of audio), 1 once the window is
         full: a source's first estimates rest on the least audio, and the engine eases the
-        adaptive correction in with this figure rather than lurching in on the first one."""
+        adaptive correction in with this figure rather than lurching in on the first one. Under
+        ``auto``, 0 until its confirming decision, then eased in from there."""
+        if self.auto is not None and not self.auto.confirmed:
+            # Auto's provisional decision: the estimate is shown, but the correction waits for the
+            # confirming one (3 s of sound). Judged against a reference that may still change, it
+            # would have to be taken back (8 of 396 made takes changed kind at 3 s; README).
+            return 0.0
         span = self.n_segments - self.min_segments
         if span <= 0:
             return 1.0

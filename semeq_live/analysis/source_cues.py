@@ -17,9 +17,14 @@ judged against the wrong neutral. Per new stretch of audio (each analysis hop, 0
 - **syllabic rhythm and pauses**: 10 ms frame levels (dB). Speech moves its level by 10-30 dB
   four to five times a second and pauses between phrases; a mix's level moves far less.
   Level *differences* are unchanged by a static EQ.
+- **syllabic modulation per band** (``modulation_db``): the same movement read in four bands of
+  the 40 ms frames' spectrum (250 Hz-3.5 kHz), where an EQ is close to one gain per band. It
+  shows a talker from the first second, before any pause; the broadband level's movement there
+  read 15-25 % lower on a bright-shaped voice than on a warm-shaped one.
 
 Cost: one pass over each hop's new samples (decimation), one batched small FFT (3-5 frames of
-512 points) per hop, and ring buffers preallocated here; the analysis FFTs dominate.
+512 points) and its four band sums per hop, and ring buffers preallocated here; the analysis FFTs
+dominate.
 """
 
 from __future__ import annotations
@@ -45,6 +50,14 @@ FRICATIVE_HZ = 2000.0
 # other cues).
 FRICATIVE_QUANTILE = 75.0
 HISTORY_S = 6.0
+# Syllabic modulation per band: each 40 ms frame's level in these bands (Hz, of the decimated
+# signal), its movement between about 3 and 12 Hz (the frame minus its 0.32 s course). Within a
+# band a static EQ is close to one gain, which the course removes; the broadband level is not
+# (a bright EQ lifts the consonants against the vowels and flattened the made voices' broadband
+# movement by 15-25 %). Speech moves every band at its syllable rate from its first second; a held
+# or legato note, a bowed or blown line, a dense mix much less.
+MODULATION_BANDS_HZ = ((250.0, 500.0), (500.0, 1000.0), (1000.0, 2000.0), (2000.0, 3500.0))
+MODULATION_COURSE_FRAMES = 8
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
@@ -69,12 +82,16 @@ class SourceCues:
         self.nfft = int(2 ** math.ceil(math.log2(self.frame_len + self.max_lag + 1)))
         bin_hz = self.rate / self.nfft
         self.hf_bin = int(math.ceil(FRICATIVE_HZ / bin_hz))
+        freqs = np.arange(self.nfft // 2 + 1) * bin_hz
+        bands = [(lo, min(hi, 0.45 * self.rate)) for lo, hi in MODULATION_BANDS_HZ if lo < 0.45 * self.rate]
+        self._band_matrix = np.stack([(freqs >= lo) & (freqs < hi) for lo, hi in bands], axis=1).astype(np.float64)
         n_env = int(round(history_s / ENVELOPE_FRAME_S))
         n_pitch = int(round(history_s / PITCH_FRAME_S))
         self.env_db = np.full(n_env, -200.0)
         self.pitch_f0 = np.zeros(n_pitch)       # Hz, 0 = unvoiced
         self.pitch_db = np.full(n_pitch, -200.0)  # frame level, dB
         self.pitch_hf = np.zeros(n_pitch)        # share of power above FRICATIVE_HZ
+        self.pitch_band_db = np.full((n_pitch, self._band_matrix.shape[1]), -200.0)  # MODULATION_BANDS_HZ
         self.env_written = 0
         self.pitch_written = 0
         self._lags = np.arange(self.max_lag + 1)
@@ -128,11 +145,28 @@ class SourceCues:
         self.pitch_f0[idx] = f0
         self.pitch_db[idx] = level
         self.pitch_hf[idx] = hf
+        self.pitch_band_db[idx] = 10.0 * np.log10(power @ self._band_matrix / w + 1e-20)
         self.pitch_written += f0.size
 
     def _recent(self, ring: np.ndarray, written: int, seconds: float, frame_s: float) -> np.ndarray:
         n = min(written, ring.size, int(round(seconds / frame_s)))
         return ring[(written - 1 - np.arange(n))[::-1] % ring.size]
+
+    def _modulation_db(self, seconds: float) -> float:
+        """The median over ``MODULATION_BANDS_HZ`` of each band's level movement (dB, standard
+        deviation of the 40 ms level minus its ``MODULATION_COURSE_FRAMES`` course), each band's
+        quiet frames raised to 40 dB under its loud level (a pause counts as a deep dip, not as
+        however quiet the room is)."""
+        n = min(self.pitch_written, self.pitch_f0.size, int(round(seconds / PITCH_FRAME_S)))
+        k = MODULATION_COURSE_FRAMES
+        if n <= k:
+            return 0.0
+        lv = self.pitch_band_db[(self.pitch_written - 1 - np.arange(n))[::-1] % self.pitch_f0.size]
+        lv = np.maximum(lv, lv.max(axis=0) - 40.0)
+        c = np.cumsum(np.vstack([np.zeros((1, lv.shape[1])), lv]), axis=0)
+        course = (c[k:] - c[:-k]) / k  # mean of frames [i, i + k)
+        centred = lv[k // 2:k // 2 + course.shape[0]] - course
+        return float(np.median(np.std(centred, axis=0)))
 
     def summary(self, seconds: float) -> dict | None:
         """The cues over the last ``seconds`` (None before any audio with signal)."""
@@ -168,6 +202,7 @@ class SourceCues:
         else:
             syllabic_db = 0.0
         return {
+            "modulation_db": self._modulation_db(seconds),
             "seconds": env.size * ENVELOPE_FRAME_S,
             "sounding_s": n_sounding * PITCH_FRAME_S,
             "voiced_share": n_voiced / max(n_sounding, 1),

@@ -40,8 +40,8 @@ FS = 48000
 CHANNELS = 2
 BLOCK = 128
 UPDATES_PER_S = 10
-# Steady state: the 2 s window has filled and the auto reference (the default) has made its first
-# decision (after 3 s of sound; no estimate before it).
+# Steady state: the 2 s window has filled and the auto reference (the default) has made its
+# provisional (after 1 s of sound) and its confirming decision (after 3 s).
 WARMUP_S = 4.0
 GOAL_PCT = 1.0
 

@@ -31,7 +31,11 @@ the estimate's ``evidence`` (0 at the first possible estimate, 1 once the analyz
 full): the latent the cascade undoes is ``z_n + evidence (z_a - z_n)``, ``z_n`` the *neutral*
 latent (the curve encoder's reading of an input exactly like its reference, on the bands this
 input has). At evidence 0 the EQ is the target as for a neutral input, close to the static
-fallback it replaces; at 1 (every estimate once the window has filled) nothing changes.
+fallback it replaces; at 1 (every estimate once the window has filled) nothing changes. While
+the evidence is 0 (auto's provisional decision holds it there) the latent is not smoothed: the
+one-pole starts with the ease-in. When the
+analyzer restarts the ease-in without a gap (auto changed the reference), ``z_n`` is the latent
+applied just before: the correction glides to the new reading instead of stepping back to neutral.
 
 The boost ceiling (``ceiling.py``) bounds the composed cascade, in every mode but flat: the net
 curve never rises above ``max_boost_db`` (the stage's cap; the EQ's own +12 dB when none is set)
@@ -218,12 +222,21 @@ class SemanticEngine:
         dt, self._refresh_dt, self._seen_full = dt + self._refresh_dt, 0.0, True
         if estimate.confident and estimate.z_a is not None:
             z_a = np.asarray(estimate.z_a, dtype=np.float64)
-            self._evidence = float(min(max(estimate.evidence, 0.0), 1.0))
-            if self._z_input is None:
+            evidence = float(min(max(estimate.evidence, 0.0), 1.0))
+            if self._z_input is not None and evidence < self._evidence:
+                # The analyzer restarted its ease-in (auto changed the reference): ease from what
+                # is applied now to the new reading, not back from neutral.
+                self._z_neutral = self.input_latent()
+                self._z_input = None
+            elif self._z_input is None:
                 self._z_neutral = None  # a new start: its neutral is found if it is needed
+            self._evidence = evidence
             if self._evidence < 1.0 and self._z_neutral is None:
                 self._z_neutral = self._neutral_latent(estimate.band_weight)
-            if self._z_input is None or self.input_smoothing_s <= 0.0:
+            if self._z_input is None or self.input_smoothing_s <= 0.0 or self._evidence == 0.0:
+                # At evidence 0 nothing of the reading is applied yet (auto's provisional decision,
+                # or a new start): smoothing starts with the ease-in, from the reading it eases in,
+                # not from readings that were never applied.
                 self._z_input = z_a.copy()
             else:
                 self._z_input = self._z_input + (1.0 - np.exp(-dt / self.input_smoothing_s)) * (z_a - self._z_input)
