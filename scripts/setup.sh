@@ -5,10 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
+# Not `grep -q`: it stops reading at the first match, ldconfig then dies of SIGPIPE writing the
+# rest, and with pipefail the library counted as missing now and then (apt-get ran in CI for an
+# installed libportaudio2).
+have_lib() { ldconfig -p 2>/dev/null | grep "$1" >/dev/null; }
 need_apt=()
 command -v jackd >/dev/null 2>&1 || need_apt+=(jackd2)
-ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need_apt+=(libportaudio2)
-ldconfig -p 2>/dev/null | grep -q libsndfile.so.1 || need_apt+=(libsndfile1)
+have_lib libportaudio.so.2 || need_apt+=(libportaudio2)
+have_lib libsndfile.so.1 || need_apt+=(libsndfile1)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "[setup] apt-get install ${need_apt[*]}"
