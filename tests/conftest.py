@@ -53,11 +53,12 @@ def speech_files() -> list[Path]:
 @pytest.fixture(scope="session")
 def jack_server():
     """A real JACK server with the dummy driver, shared by the whole test session."""
-    from .jack_server import JackServer
+    from .jack_server import SESSION_PREFIX, JackServer, stop_orphaned_session_servers
 
     if not JackServer.available():
         pytest.skip("jackd not installed (apt-get install -y jackd2 libportaudio2)")
+    stop_orphaned_session_servers()
     # A name of our own, so concurrent test sessions never share (and kill) one server.
-    server = JackServer(name=f"semeq-pytest-{os.getpid()}").start()
+    server = JackServer(name=f"{SESSION_PREFIX}{os.getpid()}").start()
     yield server
     server.stop()

@@ -8,6 +8,7 @@ in the test process and in every child process talk to this server.
 from __future__ import annotations
 
 import os
+import signal
 from contextlib import contextmanager
 
 import pytest
@@ -24,6 +25,39 @@ class JackServer(DummyJackServer):
         super().start(timeout)
         os.environ.update({k: v for k, v in self.env().items() if k.startswith("JACK_")})
         return self
+
+
+SESSION_PREFIX = "semeq-pytest-"  # + the test process's pid (conftest's jack_server)
+
+
+def stop_orphaned_session_servers() -> list[int]:
+    """SIGTERM the servers of earlier test sessions that died before their teardown (a crashed
+    test process leaves its jackd running for good, and JACK allows 8 servers on a machine).
+    Only a server named for a session whose process no longer exists is touched. Returns the
+    pids signalled."""
+    stopped = []
+    if not os.path.isdir("/proc"):
+        return stopped
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if os.path.basename(args[0]) != b"jackd" or b"-n" not in args[:-1]:
+            continue
+        name = args[args.index(b"-n") + 1].decode(errors="replace")
+        owner = name[len(SESSION_PREFIX):]
+        if not name.startswith(SESSION_PREFIX) or not owner.isdigit() or os.path.exists(f"/proc/{owner}"):
+            continue
+        try:
+            os.kill(int(entry), signal.SIGTERM)
+            stopped.append(int(entry))
+        except OSError:
+            pass
+    return stopped
 
 
 @contextmanager
