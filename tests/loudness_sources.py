@@ -21,6 +21,40 @@ from . import synth_sources, synth_voices
 SEEDS = (2, 3, 4, 5)
 
 
+def register_mallet(fs: float, seconds: float, seed: int = 0) -> np.ndarray:
+    """A celesta-like line whose notes jump register every 0.4-1 s: a run of notes (every
+    0.125-0.25 s), low (C4-C5) and high (C6-C8: the celesta's top) in turn, now and then the
+    octave between. Under one EQ its loudness moves by several dB from one run to the next (the lead's
+    held-out celesta piece: spectral centroid 650-2600 Hz from one second to the next)."""
+    s = synth_sources
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    out = np.zeros(n)
+    pos, low = 0, bool(rng.integers(2))
+    while pos < n:
+        base, span = (60, 12) if low else (84, 24)
+        if rng.uniform() < 0.25:
+            base, span = 72, 12
+        run_end = pos + int(rng.uniform(0.4, 1.0) * fs)
+        while pos < min(n, run_end):
+            f = s._midi_hz(int(rng.integers(base, base + span + 1)))
+            length = min(n - pos, int(2.0 * fs))
+            t = np.arange(length) / fs
+            note = np.zeros(length)
+            for r, a in zip(s.MALLET_RATIOS, s.MALLET_AMPS):
+                if r * f < 0.45 * fs:
+                    decay = 0.8 / r * (523.0 / f) ** 0.5  # higher partials and notes die sooner
+                    note += a * np.sin(2 * np.pi * r * f * t + rng.uniform(0, 6)) * np.exp(-t / decay)
+            out[pos:pos + length] += rng.uniform(0.5, 1.0) * note
+            pos += int(rng.choice([0.125, 0.25, 0.25]) * fs)
+        low = not low
+    return s._norm(s._filter_fft(out, fs, lambda f: s._butter_mag(f, 200.0, 2, "high")))
+
+
+# name -> (generator, sample rate): instruments of the auto-gain evidence made here.
+INSTRUMENTS = {"register-jumping mallet": (register_mallet, 48000)}
+
+
 def sung_source(name: str, seed: int) -> E.Source:
     make, fs = synth_voices.SUNG_LINES[name]
     return E.Source(f"{name} (seed {seed})", make(fs, E.SYNTH_SECONDS, seed)[:, None], fs, "voice",
@@ -29,7 +63,7 @@ def sung_source(name: str, seed: int) -> E.Source:
 
 def instrument_source(name: str, seed: int) -> E.Source:
     """The show take and, as the soundcheck, another take (seed + 100)."""
-    make, fs = synth_sources.LOUDNESS_EXTRA[name]
+    make, fs = {**synth_sources.LOUDNESS_EXTRA, **INSTRUMENTS}[name]
     return E.Source(f"{name} (seed {seed})", make(fs, E.SYNTH_SECONDS, seed)[:, None], fs, "learned",
                     make(fs, E.SYNTH_SECONDS, seed + 100)[:, None])
 

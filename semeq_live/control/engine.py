@@ -161,6 +161,7 @@ class SemanticEngine:
         self._target_key = None
         self._target = None
         self._last_estimate_time: float | None = None
+        self._last_observed: InputEstimate | None = None  # the analyzer repeats an unchanged estimate
         self._refresh_dt = 0.0  # audio time of refreshes since the last full estimate (observe)
         self._seen_full = False  # a refresh is taken whole until its estimate has been (observe)
         self._ceiling_memo = None  # (inputs, result) of the last ceiling call (compute)
@@ -209,13 +210,20 @@ class SemanticEngine:
         if estimate is None:
             self._z_input = None
             return
-        if self._last_estimate_time is not None and estimate.time_s == self._last_estimate_time:
+        if estimate is self._last_observed:
             return
+        # A refresh may come with no new segment (same time_s): its new audio is still new.
+        fresh_audio = estimate.refresh and estimate.recent_seconds > 0.0
+        if (self._last_estimate_time is not None and estimate.time_s == self._last_estimate_time
+                and not fresh_audio):
+            return
+        self._last_observed = estimate
         dt = 0.0 if self._last_estimate_time is None else max(estimate.time_s - self._last_estimate_time, 0.0)
         self._last_estimate_time = estimate.time_s
         if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
             recent = estimate.recent_band_power  # the new audio; the window when there is none
-            self.autogain.observe(estimate.band_power if recent is None else recent, dt)
+            self.autogain.observe(estimate.band_power if recent is None else recent,
+                                  estimate.recent_seconds if recent is not None and estimate.recent_seconds > 0 else dt)
         if estimate.refresh and self._seen_full:  # only the new audio's spectrum is new
             self._refresh_dt += dt
             return
@@ -281,6 +289,7 @@ class SemanticEngine:
         self._evidence = 1.0
         self._band_weight = None
         self._last_estimate_time = None
+        self._last_observed = None
         self._refresh_dt = 0.0
         self._seen_full = False
         self.autogain.reset()
