@@ -1,14 +1,15 @@
 """Sources for the auto-gain evidence beyond the adaptive tables, and their morph figures.
 
-The adaptive tables (``python -m tests.evidence``) have one sung line, and its formant changes
-click (``synth_voices.sung_voice``). Here: smooth sung lines at three pitches, held vowels, a
-four-part choir (``synth_voices.SUNG_LINES``), an organ pad and a narrow-band flute line
-(``synth_sources.LOUDNESS_EXTRA``), several takes (seeds) each. Each is played both ways a user
+The adaptive tables (``python -m tests.evidence``) have one sung line (``synth_voices.sung_voice``).
+Here: sung lines at three pitches, held vowels, a four-part choir (``synth_voices.SUNG_LINES``), an
+organ pad and a narrow-band flute line (``synth_sources.LOUDNESS_EXTRA``) and a celesta-like line
+whose notes jump register every 0.4-1 s (``INSTRUMENTS``), several takes (seeds) each. Each is played both ways a user
 meets it: with the reference they would choose (the built-in ``voice`` for the voices; for the
 instruments one learned from another take, the soundcheck) and on the default path (``auto``).
 
 ``python -m tests.loudness_sources`` prints the worst 3 s window of the warm -> bright morph with
-auto-gain (pyloudnorm) for every take; ``tests/test_loudness_evidence.py`` holds them.
+auto-gain (pyloudnorm) for every take, and of a fixed warm EQ on the register-jumping line (where
+the EQ stays put and the notes move its effect); ``tests/test_loudness_evidence.py`` holds them.
 """
 
 from __future__ import annotations
@@ -72,13 +73,14 @@ def sources(seeds=SEEDS) -> list[E.Source]:
     out = []
     for seed in seeds:
         out += [sung_source(name, seed) for name in synth_voices.SUNG_LINES]
-        out += [instrument_source(name, seed) for name in synth_sources.LOUDNESS_EXTRA]
+        out += [instrument_source(name, seed) for name in (*synth_sources.LOUDNESS_EXTRA, *INSTRUMENTS)]
     return out
 
 
-def worst_window_lu(model, src: E.Source) -> float:
-    """The morph's 3 s window furthest from the input's loudness (LU, signed)."""
-    _, parts = E.loudness_errors(src.fs, *E.render_morph(model, src))
+def worst_window_lu(model, src: E.Source, alpha=None) -> float:
+    """The morph's (``alpha`` given: that fixed blend's) 3 s window furthest from the input's
+    loudness (LU, signed)."""
+    _, parts = E.loudness_errors(src.fs, *E.render_morph(model, src, alpha=alpha))
     return float(parts[np.argmax(np.abs(parts))])
 
 
@@ -98,3 +100,9 @@ if __name__ == "__main__":
     every = np.abs([v for _, ref, auto in rows for v in (ref, auto)])
     print(f"\n{every.size} takes: worst {every.max():.2f} LU, mean {every.mean():.2f}, "
           f"over 1 LU: {int((every > 1.0).sum())}")
+    print("\nFixed warm EQ (alpha 0), with its reference / default path:")
+    for name in INSTRUMENTS:
+        for seed in SEEDS:
+            src = instrument_source(name, seed)
+            print(f"{src.name}: {worst_window_lu(load_model(), src, 0.0):+.2f} / "
+                  f"{worst_window_lu(load_model(), E.default_path(src), 0.0):+.2f} LU")

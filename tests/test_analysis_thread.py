@@ -88,7 +88,7 @@ def test_a_confident_estimate_is_renewed_about_three_times_a_second():
     gaps = np.diff(times)
     assert 0.3 <= np.median(gaps) <= 0.4 and len(times) >= 10
     # In between, each update with new audio refreshes only its band powers (for auto-gain): a
-    # frame of the newest 0.09 s each (0.05 s of new audio at each update here).
+    # frame of the newest 0.18 s each (0.05 s of new audio at each update here).
     refreshes = {id(e): e for e in confident if e.refresh}
     assert len(refreshes) >= 2 * len(new)
     every = sorted(e.time_s for e in {**new, **refreshes}.values())
