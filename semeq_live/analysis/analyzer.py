@@ -438,7 +438,8 @@ class Analyzer:
         reference_reliability = self.reference.band_reliability
         encoder_weight = judged if reference_reliability is None else judged * reference_reliability
         # The analyzer's own weights are in range by construction: no need to check them again.
-        z_a = np.asarray(self.model.encode_curve(deviation, encoder_weight, check=False), dtype=np.float64)
+        # The encoder's reading, refined so its decoded EQ follows the deviation (model/refine.py).
+        z_a = np.asarray(self.model.read_curve(deviation, encoder_weight, check=False), dtype=np.float64)
         # The profile judges the measured deviation itself against every word's curve, on the
         # judged bands: the curve encoder reads into the part of the latent SAFE's settings span
         # (what the adaptive EQ needs), where most crowd words' centroids are not. Against a
