@@ -44,6 +44,7 @@ from .curves import INPUT_LIMIT_DB
 # losses (README). The fit converges along the line in 2 steps; 3 leave room for one rejected.
 PULL = 3.0
 STEPS = 3
+MOST = 10.0
 # Levenberg-Marquardt damping to start with, relative to the normal equation's diagonal.
 DAMPING = 0.3
 # Forward-difference step in g. The decoder runs in float32 (its gains carry ~1e-6 dB of
@@ -62,20 +63,22 @@ class LatentRefiner:
     """
 
     def __init__(self, decode, response_many, pull: float = PULL, steps: int = STEPS,
-                 damping: float = DAMPING):
+                 damping: float = DAMPING, most: float = MOST):
         self._decode = decode
         self._response = response_many
+        self.most = float(most)
         self.pull = float(pull)
         self.steps = int(steps)
         self.damping = float(damping)
 
     def __call__(self, z0, z_neutral, dev_db, weights) -> np.ndarray:
-        u0 = np.arctanh(np.clip(np.asarray(z0, dtype=np.float64), -_EDGE, _EDGE))
+        z0 = np.asarray(z0, dtype=np.float64)
+        u0 = np.arctanh(np.clip(z0, -_EDGE, _EDGE))
         direction = u0 - np.arctanh(np.clip(np.asarray(z_neutral, dtype=np.float64), -_EDGE, _EDGE))
         w = np.asarray(weights, dtype=np.float64)
         total = float(w.sum())
         if self.steps <= 0 or not total > 0.0 or not np.any(direction):
-            return np.tanh(u0)
+            return z0.copy()
         share = w / total
         root = np.sqrt(share)
         dev = np.asarray(dev_db, dtype=np.float64)
@@ -96,11 +99,11 @@ class LatentRefiner:
         damping = self.damping
         for _ in range(self.steps):
             normal = float(j @ j)
-            trial = g - float(j @ r) / (normal * (1.0 + damping))
+            trial = min(max(g - float(j @ r) / (normal * (1.0 + damping)), -self.most), self.most)
             cost_t, r_t, j_t = misfit(trial)
             if cost_t < cost:
                 g, cost, r, j = trial, cost_t, r_t, j_t
                 damping *= 0.3
             else:
                 damping *= 10.0
-        return np.tanh(u0 + g * direction)
+        return np.tanh(u0 + g * direction) if g != 0.0 else z0.copy()  # no move: the reading as is

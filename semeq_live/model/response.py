@@ -38,7 +38,6 @@ class BandResponse:
         self._basis = np.concatenate([np.stack([np.ones(n), np.cos(w), np.cos(2 * w)]),
                                       np.stack([np.zeros(n), -np.sin(w), -np.sin(2 * w)])], axis=1)
         self._n = n
-        self._cos_basis = np.stack([np.ones(n), np.cos(w), np.cos(2 * w)])  # for ``many``
         self._signs = np.tile([10.0, -10.0], 5)  # dB of numerator minus dB of denominator
         self._sample_rate = float(sample_rate)
         self._max_freq = MAX_FREQ_FRACTION * sample_rate
@@ -83,9 +82,8 @@ class BandResponse:
         c = np.concatenate([np.array(low_shelf_coeffs(gain[:, 0], w0[:, 0]))[..., None],
                             np.array(peaking_coeffs(gain[:, 1:4], w0[:, 1:4], q)),
                             np.array(high_shelf_coeffs(gain[:, 4], w0[:, 4]))[..., None]], axis=-1)
-        c = c.reshape(2, 3, -1)  # [b or a, coefficient, n * band]
-        # |c0 + c1 e^-jw + c2 e^-2jw|^2 = (c0^2 + c1^2 + c2^2) + 2 (c0 c1 + c1 c2) cos w + 2 c0 c2 cos 2w
-        terms = np.stack([np.einsum("kij,kij->kj", c, c), 2.0 * c[:, 1] * (c[:, 0] + c[:, 2]),
-                          2.0 * c[:, 0] * c[:, 2]], axis=-1)  # [b or a, n * band, 3]
-        mag2 = (terms @ self._cos_basis).reshape(2, len(p), -1, self._n).prod(axis=2)
+        c = c.reshape(2, 3, -1).transpose(0, 2, 1)  # [b or a, n * band, coefficient]
+        h = c @ self._basis  # real parts, then imaginary parts, at every frequency
+        h *= h
+        mag2 = (h[..., :self._n] + h[..., self._n:]).reshape(2, len(p), -1, self._n).prod(axis=2)
         return 10.0 * np.log10(mag2[0] / mag2[1])
