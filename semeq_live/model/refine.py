@@ -44,7 +44,6 @@ from .curves import INPUT_LIMIT_DB
 # losses (README). The fit converges along the line in 2 steps; 3 leave room for one rejected.
 PULL = 3.0
 STEPS = 3
-MOST = 10.0
 # Levenberg-Marquardt damping to start with, relative to the normal equation's diagonal.
 DAMPING = 0.3
 # Forward-difference step in g. The decoder runs in float32 (its gains carry ~1e-6 dB of
@@ -63,10 +62,9 @@ class LatentRefiner:
     """
 
     def __init__(self, decode, response_many, pull: float = PULL, steps: int = STEPS,
-                 damping: float = DAMPING, most: float = MOST):
+                 damping: float = DAMPING):
         self._decode = decode
         self._response = response_many
-        self.most = float(most)
         self.pull = float(pull)
         self.steps = int(steps)
         self.damping = float(damping)
@@ -99,7 +97,7 @@ class LatentRefiner:
         damping = self.damping
         for _ in range(self.steps):
             normal = float(j @ j)
-            trial = min(max(g - float(j @ r) / (normal * (1.0 + damping)), -self.most), self.most)
+            trial = g - float(j @ r) / (normal * (1.0 + damping))
             cost_t, r_t, j_t = misfit(trial)
             if cost_t < cost:
                 g, cost, r, j = trial, cost_t, r_t, j_t
