@@ -28,8 +28,9 @@ input that is already warm as much as that of a bright one (measured: README). A
 reading the encoder has already separated the tone from that; the fit only undoes its shrinkage.
 
 A few Levenberg-Marquardt steps, the slope by a forward difference (the probe rides in the same
-batched decoder call as the point itself). Fixed step count, no randomness: the same input gives
-the same latent.
+decoder call as the point itself; the two responses are the single-setting ``BandResponse``,
+about 15 us each, cheaper than any batched form for two). Fixed step count, no randomness: the
+same input gives the same latent.
 """
 
 from __future__ import annotations
@@ -55,16 +56,16 @@ _PROBE = np.array([[0.0], [_H]])
 
 
 class LatentRefiner:
-    """``LatentRefiner(decode, response_many)(z0, z_neutral, dev_db, weights)`` -> refined latent.
+    """``LatentRefiner(decode, response)(z0, z_neutral, dev_db, weights)`` -> refined latent.
 
-    ``decode``: latents ``[n, dim]`` -> settings ``[n, 13]``; ``response_many``: settings
-    ``[n, 13]`` -> dB on the analysis bands ``[n, 28]``.
+    ``decode``: latents ``[n, dim]`` -> settings ``[n, 13]``; ``response``: one setting ``[13]``
+    -> dB on the analysis bands ``[28]``.
     """
 
-    def __init__(self, decode, response_many, pull: float = PULL, steps: int = STEPS,
+    def __init__(self, decode, response, pull: float = PULL, steps: int = STEPS,
                  damping: float = DAMPING):
         self._decode = decode
-        self._response = response_many
+        self._response = response
         self.pull = float(pull)
         self.steps = int(steps)
         self.damping = float(damping)
@@ -85,9 +86,10 @@ class LatentRefiner:
 
         def misfit(g):
             """Cost, residuals and their slope in g at ``g``."""
-            c = self._response(self._decode(np.tanh(u0 + (g + _PROBE) * direction)))
-            e = c[0] - d
-            slope = (c[1] - c[0]) * (1.0 / _H)
+            at, probe = self._decode(np.tanh(u0 + (g + _PROBE) * direction))
+            c = self._response(at)
+            e = c - d
+            slope = (self._response(probe) - c) * (1.0 / _H)
             r = np.append(root * (e - float(share @ e)), pull * g)
             j = np.append(root * (slope - float(share @ slope)), pull)
             return float(r @ r), r, j

@@ -5,10 +5,6 @@ RBJ cookbook design (shelves with S = 1, peaking EQ; ``semeq_live.dsp.design``) 
 setting, with the coefficients in plain float arithmetic and the evaluation as two small matrix
 products: about 20 us instead of 200, for the term profile of a latent
 (``SemanticModel.character_curve``). Tested against ``response_db``.
-
-``many`` does the same for a batch of settings at once (the latent refinement's Jacobian,
-``semeq_live.model.refine``): the cookbook's own vectorised formulas over all settings and bands,
-then the same two matrix products.
 """
 
 from __future__ import annotations
@@ -17,9 +13,7 @@ import math
 
 import numpy as np
 
-from ..dsp.design import high_shelf_coeffs, low_shelf_coeffs, peaking_coeffs
-from ..params import (BAND_INDEX, BAND_KINDS, FREQ_INDEX, GAIN_INDEX, HIGH_SHELF, LOW_SHELF,
-                      MAX_FREQ_FRACTION, Q_INDEX)
+from ..params import BAND_INDEX, BAND_KINDS, HIGH_SHELF, LOW_SHELF, MAX_FREQ_FRACTION
 
 _MIN_FREQ_HZ = 1.0  # as semeq_live.dsp.design
 _Q_RANGE = (0.1, 10.0)
@@ -71,19 +65,3 @@ class BandResponse:
         h = c @ self._basis
         h *= h
         return self._signs @ np.log10(h[:, :self._n] + h[:, self._n:])
-
-    def many(self, params) -> np.ndarray:
-        """The responses (dB) of settings ``[n, 13]``: ``[n, len(freqs)]``."""
-        p = np.asarray(params, dtype=np.float64)
-        w0 = (2.0 * math.pi / self._sample_rate) * np.clip(p[:, FREQ_INDEX], _MIN_FREQ_HZ, self._max_freq)
-        gain = p[:, GAIN_INDEX]
-        q = np.clip(p[:, Q_INDEX], *_Q_RANGE)
-        # [6, n, band] (b0 b1 b2 a0 a1 a2), bands in SAFE order: low shelf, 3 peaks, high shelf.
-        c = np.concatenate([np.array(low_shelf_coeffs(gain[:, 0], w0[:, 0]))[..., None],
-                            np.array(peaking_coeffs(gain[:, 1:4], w0[:, 1:4], q)),
-                            np.array(high_shelf_coeffs(gain[:, 4], w0[:, 4]))[..., None]], axis=-1)
-        c = c.reshape(2, 3, -1).transpose(0, 2, 1)  # [b or a, n * band, coefficient]
-        h = c @ self._basis  # real parts, then imaginary parts, at every frequency
-        h *= h
-        mag2 = (h[..., :self._n] + h[..., self._n:]).reshape(2, len(p), -1, self._n).prod(axis=2)
-        return 10.0 * np.log10(mag2[0] / mag2[1])

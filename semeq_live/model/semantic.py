@@ -101,7 +101,7 @@ class SemanticModel:
         self._half = (0.5 * self._span)[order]
         self._decoder = ResidualMLP(arrays, "decoder", dtype=np.float32, out_scale=0.5,
                                     out_order=order)
-        self.refiner = LatentRefiner(self.decode, self._band_response.many)
+        self.refiner = LatentRefiner(self.decode, self._band_response)
         self._no_deviation = np.zeros(self.analysis_freqs.size)
 
     # -- terms -------------------------------------------------------------------------------
