@@ -185,6 +185,8 @@ def extra_items(status: dict) -> list[str]:
     if ref:
         out.append(f"ref {ref.get('name') or '—'}" + (f" ({ref['source']})" if ref.get("source")
                                                        else ""))
+        if ref.get("fit"):  # tilted to fit a source far from it: say so (analysis/reference_fit.py)
+            out.append(f"ref {ref['fit']}")
     prot = status.get("protection")
     if prot is not None:
         hz = prot.get("subsonic_hz")
@@ -359,6 +361,8 @@ def health_lines(status: dict) -> Lines:
     if ref:
         lines.append(labelled("Reference", f"{ref.get('name') or '—'}"
                           + (f" ({ref['source']})" if ref.get("source") else ""), 11))
+        if ref.get("fit"):
+            lines.append(labelled("Ref fitted", Text(ref["fit"], style="yellow"), 11))
     prot = status.get("protection")
     if prot is not None:
         hz = prot.get("subsonic_hz")
