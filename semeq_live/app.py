@@ -521,7 +521,9 @@ class LiveApp:
             return None
         thread = getattr(self, "analyzer_thread", None)
         est = thread.latest if thread is not None else None
-        return {"name": ref.name, "source": ref.source, "fit": est.reference_note if est is not None else None}
+        fitted = est is not None and est.reference_note is not None
+        return {"name": ref.name, "source": ref.source, "fit": est.reference_note if fitted else None,
+                "fit_tilt_db_per_oct": est.reference_tilt_db_per_oct if fitted else None}
 
     def _health(self) -> dict:
         tm = self.audio.metrics.timing()

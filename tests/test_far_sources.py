@@ -144,16 +144,27 @@ def test_analyze_prints_the_estimate_and_the_fitted_reference(tmp_path):
 
 
 def test_the_panel_shows_the_fitted_reference():
-    from semeq_live.ui.sections import extra_items, health_lines
+    import io
 
-    status = {"reference": {"name": "auto → music", "source": "no single voice heard",
-                            "fit": "auto → music, tilted +9 dB/oct to fit this source: learn a "
-                                   "reference for a truer neutral"}}
-    assert any(item.startswith("ref auto → music, tilted +9 dB/oct") for item in extra_items(status))
-    text = "\n".join(line.plain for line in health_lines({**status, "timing": {}, "process": {}}))
-    assert "Ref fitted" in text and "tilted +9 dB/oct to fit this source" in text
-    status["reference"]["fit"] = None
-    assert not any("tilted" in item for item in extra_items(status))
+    from rich.console import Console
+
+    from semeq_live.bench.ui import sample_status
+    from semeq_live.model import load_model
+    from semeq_live.ui.panel import render_status
+
+    status = sample_status(load_model())
+    status["reference"] = {"name": "auto → music", "source": "no single voice heard",
+                           "fit": "auto → music, tilted +10 dB/oct to fit this source: learn a "
+                                  "reference for a truer neutral", "fit_tilt_db_per_oct": 9.6}
+    for width, height in ((80, 24), (160, 50)):
+        console = Console(file=io.StringIO(), width=width, height=height, record=True, color_system=None)
+        console.print(render_status(status, width, height))
+        text = console.export_text()
+        assert "fitted +10 dB/oct to the source" in text, text
+    status["reference"].update(fit=None, fit_tilt_db_per_oct=None)
+    console = Console(file=io.StringIO(), width=160, height=50, record=True, color_system=None)
+    console.print(render_status(status, 160, 50))
+    assert "fitted" not in console.export_text()
 
 
 def test_the_default_path_hats_row_as_measured(bundled_model):
