@@ -513,10 +513,17 @@ class LiveApp:
         }
 
     def _reference_status(self) -> dict | None:
-        """Which "neutral" the analyzer judges the input against (contract 6)."""
+        """Which "neutral" the analyzer judges the input against (contract 6), and ``fit``: how it
+        was tilted to fit a source far from it (None: used as it is; ``analysis/reference_fit.py``)."""
         ref = getattr(self, "analyzer", None)
         ref = ref.reference if ref is not None else None
-        return None if ref is None else {"name": ref.name, "source": ref.source}
+        if ref is None:
+            return None
+        thread = getattr(self, "analyzer_thread", None)
+        est = thread.latest if thread is not None else None
+        fitted = est is not None and est.reference_note is not None
+        return {"name": ref.name, "source": ref.source, "fit": est.reference_note if fitted else None,
+                "fit_tilt_db_per_oct": est.reference_tilt_db_per_oct if fitted else None}
 
     def _health(self) -> dict:
         tm = self.audio.metrics.timing()
@@ -535,6 +542,7 @@ class LiveApp:
             "estimate": est.reason if est is not None else None,
             "top_terms": est.top_terms[:3] if est is not None else [],
             "reference": (self._reference_status() or {}).get("name"),
+            "reference_fit": (self._reference_status() or {}).get("fit"),
             "midi_ports": self.midi_input.connected if self.midi_input else [],
             "latency_ms": self._last_latency_ms,
             "recorded_s": (self.recorder.frames_written / self.cfg.sample_rate

@@ -350,25 +350,37 @@ def organ_pad(fs: float, seconds: float, seed: int = 0) -> np.ndarray:
     return _norm(out * pedal)
 
 
-def flute_line(fs: float, seconds: float, seed: int = 0) -> np.ndarray:
+def wind_line(fs: float, seconds: float, seed: int, *, notes: tuple[int, int], lengths_s, vibrato: tuple[float, float],
+              harmonics_db, breath_hz: tuple[float, float], breath_db: float, breath_floor: float = 0.0) -> np.ndarray:
+    """A legato wind line: notes drawn from MIDI ``notes`` [low, high), lengths from ``lengths_s``,
+    20 ms attacks, vibrato (cents / 100, Hz), harmonics at ``harmonics_db`` (the fundamental first),
+    breath noise band-passed to ``breath_hz`` at ``breath_db`` under the tone, following the notes'
+    envelope (plus ``breath_floor`` between them)."""
     rng = np.random.default_rng(seed)
     n = int(seconds * fs)
     f0 = np.zeros(n)
     env = np.zeros(n)
     pos = 0
     while pos < n:
-        length = min(n - pos, int(rng.choice([0.25, 0.5, 0.75, 1.0]) * fs))
-        f0[pos:pos + length] = _midi_hz(int(rng.integers(60, 85)))  # C4..C6
+        length = min(n - pos, int(rng.choice(lengths_s) * fs))
+        f0[pos:pos + length] = _midi_hz(int(rng.integers(*notes)))
         tt = np.arange(length) / fs
         env[pos:pos + length] = rng.uniform(0.6, 1.0) * np.minimum(1.0, tt / 0.02) * np.minimum(1.0, (length / fs - tt) / 0.01)
         pos += length
     t = np.arange(n) / fs
-    f0 = f0 * 2.0 ** (0.1 / 12 * np.sin(2 * np.pi * 5.0 * t))
-    levels = {1: 1.0, 2: 10 ** (-10 / 20), 3: 10 ** (-18 / 20), 4: 10 ** (-26 / 20)}
-    tone = _additive(fs, n, f0, lambda k, fk: levels.get(k, 0.0), 4) * env
-    breath = _filter_fft(rng.standard_normal(n), fs, lambda f: _butter_mag(f, 1000.0, 2, "high") * _butter_mag(f, 4000.0, 2, "low"))
-    breath *= 10 ** (-30 / 20) * np.std(tone) / np.std(breath) * env
+    f0 = f0 * 2.0 ** (vibrato[0] / 12 * np.sin(2 * np.pi * vibrato[1] * t))
+    levels = {k + 1: 10 ** (db / 20) for k, db in enumerate(harmonics_db)}
+    tone = _additive(fs, n, f0, lambda k, fk: levels.get(k, 0.0), len(levels)) * env
+    low, high = breath_hz
+    breath = _filter_fft(rng.standard_normal(n), fs, lambda f: _butter_mag(f, low, 2, "high") * _butter_mag(f, high, 2, "low"))
+    breath *= 10 ** (breath_db / 20) * np.std(tone) / np.std(breath) * (breath_floor + env)
     return _norm(tone + breath)
+
+
+def flute_line(fs: float, seconds: float, seed: int = 0) -> np.ndarray:
+    return wind_line(fs, seconds, seed, notes=(60, 85), lengths_s=[0.25, 0.5, 0.75, 1.0],  # C4..C6
+                     vibrato=(0.1, 5.0), harmonics_db=(0.0, -10.0, -18.0, -26.0), breath_hz=(1000.0, 4000.0),
+                     breath_db=-30.0)
 
 
 # Auto-gain evidence only (tests/test_loudness_evidence.py): name -> (generator, sample rate).

@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from semeq_live.analysis import Analyzer, ReferenceSpectrum
+from semeq_live.analysis.presence import tilt_db_per_octave
+from semeq_live.params import ANALYSIS_FREQS
 
 from . import evidence as E
 from .evidence import shape_with_term  # noqa: F401  (used by other test modules)
@@ -173,23 +175,33 @@ def _band_noise(lo_hz, hi_hz, seconds=3.0, seed=0):
 
 def test_a_reference_that_does_not_fit_says_so(bundled_model):
     """A reference learned from a bass (40-300 Hz), then a singer's range (300 Hz-8 kHz) plays:
-    the reference has nothing where the input has signal. "No estimate", choose or learn a
-    reference, rather than a confident answer about bands nobody judged."""
+    the reference has nothing where the input has signal. Issue 11 allows no "no estimate" for
+    that: the input is judged against its own smooth shape on the bands it plays in, and the
+    estimate says the reference does not fit (reference_fit.py)."""
     an = Analyzer(PINK_FS, 1, model=bundled_model)
     _feed(an, _band_noise(40, 300))
     an.learn_reference()
     e = _feed(an, _band_noise(300, 8000, seed=1))[-1]
-    assert not e.confident and "reference has little where the input has signal" in e.reason
+    assert e.confident and "has little where this input plays" in e.reference_note
+    assert "choose or learn a reference" in e.reference_note
+    # The bands it plays in are the ones judged (and the ones the boost ceiling allows).
+    assert e.band_weight[(ANALYSIS_FREQS > 500) & (ANALYSIS_FREQS < 6000)].min() == 1.0
+    assert e.band_weight[ANALYSIS_FREQS < 150].max() == 0.0
     an.learn_reference(seconds=2.0)  # learnt from this input, it fits
-    assert _feed(an, _band_noise(300, 8000, seed=2))[-1].confident
+    fitted = _feed(an, _band_noise(300, 8000, seed=2))[-1]
+    assert fitted.confident and fitted.reference_note is None
 
 
-def test_white_noise_against_the_music_reference_is_too_tilted(bundled_model):
-    """White noise rises 5-6 dB per octave against a mix: no EQ does that, so no estimate (and the
-    adaptive EQ falls back to the static target) instead of a confident "very bright"."""
+def test_white_noise_against_the_music_reference_is_judged_against_its_own_slope(bundled_model):
+    """White noise rises 5-6 dB per octave against a mix: no EQ does that. The reference is fitted
+    to it (its own slope taken as its neutral) and says so, instead of a confident "very bright"
+    whose correction would cut its highs by 12 dB (reference_fit.py)."""
     x = np.random.default_rng(5).standard_normal((3 * PINK_FS, 1)) * 0.05
     e = _feed(Analyzer(PINK_FS, 1, model=bundled_model), x)[-1]
-    assert not e.confident and "tilted +5 dB per octave" in e.reason
+    assert e.confident and 4.5 < e.reference_tilt_db_per_oct < 8.0
+    assert e.reference_note.startswith("music, tilted +") and "learn a reference" in e.reference_note
+    # What is left is no tilt: white noise is its own neutral.
+    assert abs(tilt_db_per_octave(e.deviation_db, e.band_weight)) < 0.5
 
 
 def test_level_gate_has_hysteresis_so_a_fade_does_not_flicker(bundled_model):

@@ -51,12 +51,14 @@ def test_learned_reference_makes_the_same_input_read_neutral(tmp_path):
     tilted = np.fft.irfft(spec, len(x))
     tilted *= 0.1 / tilted.std()
     feed(an, tilted)
-    before = an.update().deviation_db
+    before = an.update()
     # Learnt from the stretch the deviation is judged over (judge_window_s), it is that stretch.
     ref = an.learn_reference(seconds=an.judge_window_s)
-    after = an.update().deviation_db
-    assert np.sqrt(np.mean(before ** 2)) > 6.0
-    assert np.abs(after).max() < 1e-9  # same stretch, now the reference itself
+    after = an.update()
+    # Far from the music reference: judged against it tilted to fit (reference_fit.py), and said.
+    assert before.reference_tilt_db_per_oct > 4.5 and "to fit this source" in before.reference_note
+    assert after.reference_note is None and after.reference_tilt_db_per_oct is None
+    assert np.abs(after.deviation_db).max() < 1e-9  # same stretch, now the reference itself
     # It survives a save/load round trip into a fresh analyzer.
     path = an.save_reference(tmp_path / "refs" / "soundcheck.json")
     an2 = Analyzer(FS, 2)

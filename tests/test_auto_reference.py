@@ -122,13 +122,6 @@ def test_a_chosen_learned_or_loaded_reference_wins_over_auto(tmp_path):
     assert an.auto is None and an.reference.source == str(path)
 
 
-# Default-path sources whose updates are refused for another reason than auto's listening, as
-# measured (python -m tests.evidence): the hats are tilted +7 dB per octave against the music
-# reference (no estimate on main either), the sung line's bright-shaped take +5 dB per octave in
-# 8 of its updates.
-FAR_FROM_THE_REFERENCE = {("hats", "warm"): 0.0, ("hats", "bright"): 0.0, ("made sung voice", "bright"): 0.8}
-
-
 def _default_path_made_sources():
     return [E.made_voice_source(n) for n in synth_voices.VOICES] + E.made_sources() + [E.made_mix_source()]
 
@@ -138,16 +131,20 @@ def _default_path_made_sources():
 def test_the_default_path_gives_an_estimate_after_the_first_second(src, shape, bundled_model):
     """Issue 11: an estimate in >= 90 % of the live updates after the first second, on the default
     path (auto, nothing learned): auto's provisional decision comes by ``FIRST_DECISION_S`` and
-    estimates start with it, so waiting for auto costs at most the updates before it."""
+    estimates start with it, so waiting for auto costs at most the updates before it. The hats
+    (tilted +7 dB per octave against the music reference) and the sung line's bright-shaped take
+    (+5 dB per octave in some stretches) are judged against the reference fitted to them
+    (reference_fit.py); before, they had no estimate there (0 % and 84 %)."""
     auto = E.default_path(src)
     c = E.auto_choice(bundled_model, src, shape)
     assert float(c["log"][0].split(" s:")[0]) <= FIRST_DECISION_S, c["log"]
     f = E.profile_figures(bundled_model, auto, shape, "bright" if shape == "warm" else "warm")
     assert f["listening"] <= 0.1, f["reasons"]
-    floor = FAR_FROM_THE_REFERENCE.get((src.name, shape), 0.9)
-    assert f["estimate"] >= floor, (f["estimate"], f["reasons"])
-    if floor < 0.9:
-        assert all(r.startswith(("listening", "input far from")) for r in f["reasons"]), f["reasons"]
+    assert f["estimate"] >= 0.9, (f["estimate"], f["reasons"])
+    assert all(r.startswith("listening") for r in f["reasons"]), f["reasons"]
+    fitted = [e for e in E.settled(f["estimates"]) if e.confident and e.reference_note is not None]
+    if src.name == "hats":
+        assert len(fitted) >= 0.9 * f["estimate"] * len(E.settled(f["estimates"]))
 
 
 def test_the_default_path_gives_the_shared_recordings_an_estimate_after_the_first_second(
@@ -240,13 +237,14 @@ def test_the_default_path_ranks_shaped_made_voices_as_measured(name, bundled_mod
     measures it (README): the bright-shaped take reads bright in every estimate and gets the
     larger correction. Below goal (README), held to what is measured with a margin: the
     warm-shaped take reads warm in 72-100 % of the estimates (goal 90 %; the estimates from the
-    provisional decision on are counted), and the difference is 1.9-2.6 dB (goal 3 dB)."""
+    provisional decision on are counted), and the difference is 2.2-3.0 dB (goal 3 dB; 1.9-2.6
+    before the input's reading was refined, semeq_live/model/refine.py)."""
     src = E.default_path(E.made_voice_source(name))
     bright = E.profile_figures(bundled_model, src, "bright", "warm")
     warm = E.profile_figures(bundled_model, src, "warm", "bright")
     assert bright["right_word"] >= 0.9
     assert warm["right_word"] >= 0.6
-    assert E.warm_vs_bright_db(bundled_model, src)["difference"] >= 1.2
+    assert E.warm_vs_bright_db(bundled_model, src)["difference"] >= 1.9
 
 
 def test_the_chosen_voice_reference_is_fitted_to_the_talkers_f0(bundled_model):

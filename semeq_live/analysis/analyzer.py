@@ -27,10 +27,12 @@ the same path as every live estimate.
 "No estimate" rules, so the engine never acts on a confident wrong answer, each with its reason:
 not enough audio yet; too quiet (below ``min_level_db``, with ``hysteresis_db`` so a fade does not
 flicker); a near-pure tone (a sine melody: its band levels say where the notes are, not how the
-source sounds); too narrow a range (less than two octaves with signal); a deviation far outside
-what the encoder was trained on (choose or learn a fitting reference). The spectrum and the band
-weights are reported whenever any signal was analysed, because loudness compensation and the
-adaptive EQ's "no boost where there is no signal" use them.
+source sounds); too narrow a range (less than two octaves with signal). An input far from the
+reference (hats against a mix: a deviation beyond what an EQ makes), or where the reference has
+little, is judged against the reference fitted to its own smooth shape, and the estimate says so
+(``reference_fit.py``). The spectrum and the band weights are reported whenever any signal was
+analysed, because loudness compensation and the adaptive EQ's "no boost where there is no signal"
+use them.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from .estimate import InputEstimate, no_estimate
 from .loudness import RecentSpectrum
 from .presence import (IMPLAUSIBLE_DB, MAX_TILT_DB_PER_OCT, MAX_TONE_PARTIALS, MIN_BANDS,
                        judged_weights, octaves, presence_weights, tilt_db_per_octave)
+from .reference_fit import fit_note, fit_to_source, own_shape_note
 from .auto_reference import PROVISIONAL_S as AUTO_PROVISIONAL_S
 from .auto_reference import AutoReference, VoiceFit
 from .reference import AUTO, BUILTIN_NAMES, ReferenceSpectrum, band_reliability, learned_reference
@@ -406,33 +409,42 @@ class Analyzer:
             return no_estimate("near-pure tone: no timbre to judge (a sine or whistle)", time_s,
                                level_db, **spectra)
         span = octaves(weight)
-        if span < self.min_bands / 3.0 <= octaves(presence):
-            return no_estimate(f"the {self.reference.name} reference has little where the input has "
-                               f"signal ({span:.1f} of {octaves(presence):.1f} octaves): choose or "
-                               "learn a reference", time_s, level_db, **spectra)
-        if span < self.min_bands / 3.0:
+        # The reference has little where the input plays (the voice reference on a kick drum, a
+        # bass line's soundcheck on hats): nothing to judge against there but the source itself.
+        uncovered = span < self.min_bands / 3.0 <= octaves(presence)
+        if span < self.min_bands / 3.0 and not uncovered:
             return no_estimate(f"too narrow a range ({span:.1f} octaves with signal, needs "
                                f"{self.min_bands / 3.0:.0f})", time_s, level_db, **spectra)
-        judged_sum = float(judged.sum())
-        fits = judged_sum / float(weight.sum())
-        rms = math.sqrt(float(np.dot(judged, deviation * deviation)) / max(judged_sum, 1e-9))
-        tilt = tilt_db_per_octave(deviation, judged)
-        if abs(tilt) > MAX_TILT_DB_PER_OCT:
-            return no_estimate(f"input far from the {self.reference.name} reference (tilted "
-                               f"{tilt:+.0f} dB per octave against it): choose or learn a reference",
-                               time_s, level_db, **spectra)
-        if fits < 0.5 or octaves(judged) < self.min_bands / 3.0 or rms > self.max_deviation_rms_db:
-            return no_estimate(f"input far from the {self.reference.name} reference "
-                               f"({fits:.0%} of its bands within {IMPLAUSIBLE_DB:.0f} dB, {rms:.0f} dB RMS): "
-                               "choose or learn a reference", time_s, level_db, **spectra)
+        if uncovered:
+            weight, raw = presence, judged_db
+            spectra["band_weight"] = weight
+        if uncovered or self._far_from_reference(deviation, judged, weight):
+            # The reference is fitted to the source (reference_fit.py): the smooth part of its
+            # deviation is taken as its own, its neutral; the estimate judges the shaping around
+            # it, and says so.
+            fit = fit_to_source(raw, weight)
+            raw = raw - fit.line_db
+            judged = fit.judged
+            if octaves(judged) < self.min_bands / 3.0:
+                return no_estimate(f"too narrow a range fits any neutral ({octaves(judged):.1f} octaves "
+                                   f"within {IMPLAUSIBLE_DB:.0f} dB of the source's own shape)",
+                                   time_s, level_db, **spectra)
+            deviation = self._level_free(raw, judged)
+            spectra["deviation_db"] = deviation
+            spectra["reference_tilt_db_per_oct"] = fit.tilt_db_per_oct
+            learned = not (self.reference.source.startswith("built-in") or self.reference.auto)
+            spectra["reference_note"] = own_shape_note(self.reference.name, span, octaves(presence)) \
+                if uncovered else fit_note(fit.tilt_db_per_oct, self.reference.name, learned)
         if self.model is None:
             return no_estimate("no model loaded", time_s, level_db, **spectra)
         # A learned reference's unsure bands get less say in the encoder and the profile (not in
-        # the checks above, nor in the band weights the boost ceiling reads).
-        reference_reliability = self.reference.band_reliability
+        # the checks above, nor in the band weights the boost ceiling reads); where it has
+        # nothing (uncovered) it says nothing.
+        reference_reliability = None if uncovered else self.reference.band_reliability
         encoder_weight = judged if reference_reliability is None else judged * reference_reliability
         # The analyzer's own weights are in range by construction: no need to check them again.
-        z_a = np.asarray(self.model.encode_curve(deviation, encoder_weight, check=False), dtype=np.float64)
+        # The encoder's reading, refined so its decoded EQ follows the deviation (model/refine.py).
+        z_a = np.asarray(self.model.read_curve(deviation, encoder_weight, check=False), dtype=np.float64)
         # The profile judges the measured deviation itself against every word's curve, on the
         # judged bands: the curve encoder reads into the part of the latent SAFE's settings span
         # (what the adaptive EQ needs), where most crowd words' centroids are not. Against a
@@ -446,6 +458,16 @@ class Analyzer:
         profile = tuple(self.model.curve_profile(deviation, profile_weight, check=False))
         return InputEstimate(confident=True, reason="ok", time_s=time_s, level_db=level_db,
                              z_a=z_a, profile=profile, **spectra)
+
+    def _far_from_reference(self, deviation, judged, weight) -> bool:
+        """The input is not "the reference plus an EQ": its deviation tilts beyond what an EQ
+        makes (``MAX_TILT_DB_PER_OCT``), or too little of it lies within ``IMPLAUSIBLE_DB`` of
+        its level, or it is too large overall (``reference_fit``)."""
+        judged_sum = float(judged.sum())
+        fits = judged_sum / float(weight.sum())
+        rms = math.sqrt(float(np.dot(judged, deviation * deviation)) / max(judged_sum, 1e-9))
+        return abs(tilt_db_per_octave(deviation, judged)) > MAX_TILT_DB_PER_OCT or fits < 0.5 or \
+            octaves(judged) < self.min_bands / 3.0 or rms > self.max_deviation_rms_db
 
     def deviation_db(self, spectrum_db: np.ndarray) -> np.ndarray:
         """Spectrum minus reference, minus its level over the judged bands (as estimates have it)."""

@@ -16,7 +16,8 @@ class InputEstimate:
     ``band_power`` (linear mean square per band) and ``spectrum_db`` are given whenever any signal
     was analysed, confident or not, because loudness compensation still needs them; so is
     ``band_weight`` (which bands carry signal, 0 above Nyquist: the adaptive EQ boosts nothing where
-    the input has nothing) once the level gate is passed. ``reference`` names the reference in use.
+    the input has nothing) once the level gate is passed. ``reference`` names the reference in use;
+    ``reference_note`` says when it was tilted to fit a source far from it (``reference_fit.py``).
     """
 
     confident: bool
@@ -30,6 +31,10 @@ class InputEstimate:
     deviation_db: np.ndarray | None = None  # [28] spectrum minus reference, level removed
     band_weight: np.ndarray | None = None  # [28] 1 = the band carries signal, 0 = nothing/above Nyquist; None = all
     reference: str | None = None  # name of the reference spectrum ('music', 'voice', 'learned', ...)
+    # Set when the input was far from the reference and the reference was tilted to fit it
+    # (``reference_fit.py``): the tilt (dB per octave) and what to tell people about it.
+    reference_tilt_db_per_oct: float | None = None
+    reference_note: str | None = None
     # How much audio the estimate rests on: 0 at the first estimate a source can have (the
     # analyzer's minimum audio), 1 once its window is full (a whole file's average: 1). The engine
     # eases the adaptive correction in with it.
@@ -75,6 +80,9 @@ class InputEstimate:
                 for v, w in zip(self.deviation_db, self._weights_or_none())],
             "band_weight": None if self.band_weight is None else [round(float(w), 2) for w in self.band_weight],
             "reference": self.reference,
+            "reference_tilt_db_per_oct": None if self.reference_tilt_db_per_oct is None else
+            round(float(self.reference_tilt_db_per_oct), 2),
+            "reference_note": self.reference_note,
             "evidence": round(float(self.evidence), 2),
         }
 

@@ -1,4 +1,4 @@
-"""Which analysis bands carry signal (band weights) and the "no estimate" limits for sparse input.
+"""Which analysis bands carry signal (band weights) and the limits for sparse input.
 
 A voice, a bass line or hi-hats fill only part of the 31.5 Hz-16 kHz range; a 16 kHz recording
 has nothing above 7 kHz. Only the bands with signal are judged (``encode_curve(dev, weights)``).
@@ -14,10 +14,11 @@ The limits, each with its own reason in the panel and the log:
 
 - ``MIN_BANDS``: at least 6 bands' worth of weight (two octaves) with signal; narrower input
   (a lone low drone, a band-passed effect) is "too narrow a range" to say anything about its tone.
-- far from the reference: less than half of the input's signal (by band weight) lies within
-  ``IMPLAUSIBLE_DB`` of the rest (``judged_weights``), or the deviation tilts by more than
-  ``MAX_TILT_DB_PER_OCT`` over the input's range: the reference does not fit this source
-  (white noise or hats against the music reference).
+- far from the reference (not a "no estimate": ``reference_fit.py``): less than half of the
+  input's signal (by band weight) lies within ``IMPLAUSIBLE_DB`` of the rest (``judged_weights``),
+  or the deviation tilts by more than ``MAX_TILT_DB_PER_OCT`` over the input's range: the
+  reference does not fit this source (white noise or hats against the music reference), so the
+  reference is fitted to the source's own smooth shape and the estimate says so.
 - a near-pure tone: in most of the window's FFT segments, at most ``MAX_TONE_PARTIALS`` partials
   (``BandAnalyzer.last_partials``). A sine melody has one partial at a time (two while it moves
   between notes); any instrument with harmonics, a voice or a drum has more. Its band levels only

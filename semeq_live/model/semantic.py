@@ -12,6 +12,7 @@ from ..errors import ModelError
 from ..params import ANALYSIS_FREQS, N_PARAMS
 from .curves import encoder_input
 from .forward import ResidualMLP
+from .refine import LatentRefiner
 from .response import BandResponse
 from .terms import TermInfo
 
@@ -100,6 +101,8 @@ class SemanticModel:
         self._half = (0.5 * self._span)[order]
         self._decoder = ResidualMLP(arrays, "decoder", dtype=np.float32, out_scale=0.5,
                                     out_order=order)
+        self.refiner = LatentRefiner(self.decode, self._band_response)
+        self._no_deviation = np.zeros(self.analysis_freqs.size)
 
     # -- terms -------------------------------------------------------------------------------
 
@@ -189,6 +192,16 @@ class SemanticModel:
         analyzer's hot path skips re-validating them).
         """
         return np.tanh(self._curve_encoder(encoder_input(dev_db, weights, self._curve_scale, check)))
+
+    def read_curve(self, dev_db, weights=None, check: bool = True) -> np.ndarray:
+        """One deviation curve ``[28]`` -> the input's latent: the curve encoder's reading,
+        refined so that the EQ it decodes to follows the curve on the weighted bands (``refine``).
+
+        What the analyzer calls ``z_a``: the adaptive EQ undoes ``decode(z_a)``, so its curve
+        should be the measured one, not the encoder's shrunk reading of it."""
+        z0 = self.encode_curve(dev_db, weights, check)
+        neutral = self.encode_curve(self._no_deviation, weights, check=False)
+        return self.refiner(z0, neutral, dev_db, self._all_bands if weights is None else weights)
 
     def morph_latent(self, term_a: str, term_b: str | None = None, alpha: float = 0.0) -> np.ndarray:
         """``(1 - alpha) c_A + alpha c_B`` (just ``c_A`` without ``term_b``)."""

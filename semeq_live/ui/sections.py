@@ -185,11 +185,20 @@ def extra_items(status: dict) -> list[str]:
     if ref:
         out.append(f"ref {ref.get('name') or '—'}" + (f" ({ref['source']})" if ref.get("source")
                                                        else ""))
+        if ref.get("fit"):  # fitted to a source far from it: say so (analysis/reference_fit.py)
+            out.append(_fitted_text(ref))
     prot = status.get("protection")
     if prot is not None:
         hz = prot.get("subsonic_hz")
         out.append(f"subsonic {'off' if not hz else format(hz, '.0f') + ' Hz'}")
     return out
+
+
+def _fitted_text(ref: dict) -> str:
+    """The fitted reference, short enough for a narrow panel (the log and ``analyze`` give the
+    whole note and what to do): "ref fitted +10 dB/oct to the source"."""
+    tilt = ref.get("fit_tilt_db_per_oct")
+    return f"ref fitted {'' if tilt is None else format(tilt, '+.0f') + ' dB/oct '}to the source"
 
 
 def pack(items: list, width: int, sep: str = "  ", style: str = "") -> Lines:
@@ -359,6 +368,8 @@ def health_lines(status: dict) -> Lines:
     if ref:
         lines.append(labelled("Reference", f"{ref.get('name') or '—'}"
                           + (f" ({ref['source']})" if ref.get("source") else ""), 11))
+        if ref.get("fit"):
+            lines.append(labelled("Ref fitted", Text(_fitted_text(ref)[len("ref fitted "):], style="yellow"), 11))
     prot = status.get("protection")
     if prot is not None:
         hz = prot.get("subsonic_hz")

@@ -10,7 +10,8 @@ DESCRIPTION = (
     "input sounds to each term: once per second and for the whole file (the same code path as "
     "live). Only the bands where the input carries signal are judged (a voice, one instrument, a "
     "16 kHz recording). 'no estimate' means the analyzer would not trust itself there, and says "
-    "why: silence, a near-pure tone, too narrow a range, far from the reference."
+    "why: silence, a near-pure tone, too little audio, too narrow a range. A source far from the "
+    "reference (hats against a mix) is judged against the reference tilted to fit it, and says so."
 )
 ORDER = 30
 UPDATE_INTERVAL_S = 0.1  # the live analysis rate
@@ -71,7 +72,9 @@ def analyze_file(path, model, reference=None, window_s: float = 2.0, block: int 
                        f"({analyzer.nfft / fs:.2f} s): nothing to analyse")
     info = {"file": str(path), "sample_rate": fs, "channels": channels, "duration_s": round(frames / fs, 3),
             "reference": analyzer.reference_label, "window_s": window_s,
-            "bands_with_signal": _band_range(overall.band_weight)}
+            "bands_with_signal": _band_range(overall.band_weight),
+            # The input is far from the reference, which was tilted to fit it (reference_fit.py).
+            "reference_fit": overall.reference_note}
     if analyzer.auto is not None:  # what auto decided, and when (one line per switch)
         info["reference_switches"] = list(analyzer.auto.switch_log)
     return info, per_second, overall, analyzer
@@ -144,6 +147,8 @@ def _print_rich(info, per_second, overall, top, saved) -> None:
     console.print(f"[bold]{info['file']}[/]  {info['duration_s']:.1f} s, {info['sample_rate']} Hz, "
                   f"{info['channels']} ch; reference: {info['reference']}; bands judged: "
                   f"{info['bands_with_signal'] or 'none'}")
+    if info.get("reference_fit"):
+        console.print(f"[yellow]reference fitted: {info['reference_fit']}[/]")
     table = Table(show_edge=False, pad_edge=False)
     table.add_column("time", justify="right")
     table.add_column("level", justify="right")
@@ -153,6 +158,8 @@ def _print_rich(info, per_second, overall, top, saved) -> None:
         level = f"{est.level_db:.0f} dBFS" if est.level_db > -200 else "-"
         if est.confident:
             cells = [f"{term} {sim:.2f}" for term, sim in est.profile[:top]]
+            if est.reference_tilt_db_per_oct is not None:  # judged against the fitted reference
+                cells[-1] += f" [dim](ref {est.reference_tilt_db_per_oct:+.1f} dB/oct)[/]"
         else:
             cells = [f"[dim]no estimate: {est.reason}[/]"] + [""] * (top - 1)
         table.add_row(f"{t:.0f} s" if float(t).is_integer() else f"{t:.1f} s", level, *cells)
