@@ -283,10 +283,11 @@ def warm_vs_bright_db(model, src: Source) -> dict:
     return {"warm": warm, "bright": bright, "difference": bright - warm}
 
 
-def render_morph(model, src: Source, adaptive=True, autogain=True, intensity=1.0, headroom=0.5):
+def render_morph(model, src: Source, adaptive=True, autogain=True, intensity=1.0, headroom=0.5, alpha=None):
     """Morph alpha 0 -> 1 (warm -> bright) over the whole input through the real processor, the live
-    analyzer and engine updating every 0.1 s; returns ``(input, output)`` float32, peaks at -6 dBFS
-    in (live input has headroom, so the output limiter never colours the result)."""
+    analyzer and engine updating every 0.1 s (``alpha`` given: held there instead); returns
+    ``(input, output)`` float32, peaks at -6 dBFS in (live input has headroom, so the output
+    limiter never colours the result)."""
     from semeq_live.dsp import EQProcessor
 
     x = (headroom * src.audio / np.abs(src.audio).max()).astype(np.float32)
@@ -300,7 +301,7 @@ def render_morph(model, src: Source, adaptive=True, autogain=True, intensity=1.0
     for i in range(0, len(x), step):
         blk = x[i:i + step]
         an.push(blk)
-        state.update(alpha=i / len(x))
+        state.update(alpha=i / len(x) if alpha is None else alpha)
         engine.compute(state, an.update()).apply_to(proc)
         out[i:i + step] = proc.process(blk)
     return x, out

@@ -9,17 +9,23 @@ bursts (high-passed 2.5-5 kHz) and plosive bursts between syllables, lip radiati
 4-5.5 syllables a second, and pauses of 0.2-0.6 s between phrases of 1.2-3 s. A different seed
 says other syllables with another melody.
 
-``sung_voice`` holds vowels on notes (legato, 5.5 Hz vibrato, few consonants, breaths between
-phrases): the singing case.
+``sung_voice`` holds vowels on notes: the singing case. Legato as a singer's (the pitch slides to
+the next note, the level swells, the formants glide to the next vowel over 40 ms in a resonator
+structure that stays stable while it moves: ``formant_tract``), 5.5 Hz vibrato, no consonants, an
+inhale between phrases. (It used to switch its resonators' coefficients at each note while they
+rang, which clicked 20-28 dB above the voice: README, "Not met" of the sessions before.)
 
 Each generator returns mono float64 at about -20 dBFS RMS (like ``synth_sources``).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.signal import lfilter
 
+from . import formant_tract
 from .synth_sources import _butter_mag, _filter_fft, _norm
 
 # Peterson & Barney (1952), average F1-F3 (Hz) of ten American English vowels.
@@ -136,10 +142,25 @@ def spoken_voice(fs: float, seconds: float, seed: int = 0, kind: str = "male") -
     return _norm(x)
 
 
+# A singer's legato: the pitch slides to the next note (portamento, about 0.1 s), the level swells
+# into it, and the vowel moves with it (``formant_tract``); all three glide, none switches.
+_PORTAMENTO_TAU_S = 0.025  # two one-poles: 10-90 % of a note change in about 85 ms
+_SWELL_TAU_S = 0.015       # level from note to note, and the onset after a breath
+_BREATH_DB = -30.0         # an inhale between phrases, against the singing's RMS (close microphone)
+
+
+def _glide(x, fs, tau_s):
+    """Two one-pole low-passes (critically damped: no overshoot) of time constant ``tau_s``."""
+    a = math.exp(-1.0 / (tau_s * fs))
+    y = x - x[0]
+    return lfilter([1.0 - a], [1.0, -a], lfilter([1.0 - a], [1.0, -a], y)) + x[0]
+
+
 def _sung_parts(fs, seconds, seed, kind, note_s=(0.3, 0.9), phrase_s=(2.5, 4.5), transpose=0.0):
-    """A sung line's glottal source and its vowel segments (``[(start, stop, formants)]``): notes
-    of ``note_s`` seconds on a scale around ``kind``'s median F0 (moved by ``transpose``
-    semitones), legato glides, 5.5 Hz vibrato, a level per note, breaths between phrases."""
+    """A sung line's glottal source, its vowel segments (``[(start, stop, formants)]``) and its
+    breaths (inhale noise): notes of ``note_s`` seconds on a scale around ``kind``'s median F0
+    (moved by ``transpose`` semitones), legato glides, 5.5 Hz vibrato, a level per note, a breath
+    between phrases."""
     rng = np.random.default_rng(seed)
     n = int(seconds * fs)
     f0_med, table, (f4, f5) = _speaker(kind)
@@ -147,7 +168,7 @@ def _sung_parts(fs, seconds, seed, kind, note_s=(0.3, 0.9), phrase_s=(2.5, 4.5),
     scale = f0_med * 2.0 ** (np.array([-5, -3, 0, 2, 4, 5, 7, 9, 12]) / 12.0)
     f0 = np.full(n, f0_med)
     amp = np.zeros(n)
-    segments, t = [], 0
+    segments, breaths, t = [], [], 0
     while t < n:
         phrase_end = min(n, t + int(rng.uniform(*phrase_s) * fs))
         while t < phrase_end:
@@ -159,19 +180,44 @@ def _sung_parts(fs, seconds, seed, kind, note_s=(0.3, 0.9), phrase_s=(2.5, 4.5),
             t = stop
         breath = min(n, t + int(rng.uniform(0.3, 0.6) * fs))
         segments.append((t, breath, segments[-1][2]))
+        breaths.append((t, breath))
         t = breath
     tt = np.arange(n) / fs
-    f0 = lfilter([0.01], [1.0, -0.99], f0 - f0[0]) + f0[0]  # legato glides between notes
+    f0 = np.exp(_glide(np.log(f0), fs, _PORTAMENTO_TAU_S))
     f0 *= 2.0 ** (0.5 / 12.0 * np.sin(2 * np.pi * 5.5 * tt + rng.uniform(0, 6.28)))
-    amp = lfilter([0.002], [1.0, -0.998], amp)
+    amp = _glide(amp, fs, _SWELL_TAU_S)
     source = _glottal_source(fs, f0, rng, shimmer=0.05)
-    return (source + 0.02 * np.std(source) * rng.standard_normal(n)) * amp, segments
+    source = (source + 0.02 * np.std(source) * rng.standard_normal(n)) * amp
+    return source, segments, _inhales(fs, n, breaths, np.random.default_rng(seed + 7919))
+
+
+def _inhales(fs, n, breaths, rng):
+    """Breath noise (500 Hz-6 kHz, a Hann swell over each breath's middle), unit peak envelope;
+    its own generator, so the notes stay those of the same seed."""
+    env = np.zeros(n)
+    for start, stop in breaths:
+        a, b = start + (stop - start) // 5, stop - (stop - start) // 5
+        if b > a:
+            env[a:b] = np.hanning(b - a)
+    noise = _filter_fft(rng.standard_normal(n), fs, lambda f: _butter_mag(f, 500.0, 2, "high") *
+                        _butter_mag(f, 6000.0, 2, "low"))
+    return noise / np.sqrt(np.mean(noise ** 2)) * env
+
+
+def sung_line(fs: float, seconds: float, seed: int = 0, kind: str = "female",
+              note_s=(0.3, 0.9), phrase_s=(2.5, 4.5), transpose: float = 0.0) -> np.ndarray:
+    """A sung line (see ``_sung_parts``): the glottal source through formants that glide from
+    vowel to vowel (``formant_tract``), lip radiation, an inhale between phrases."""
+    source, segments, inhales = _sung_parts(fs, seconds, seed, kind, note_s, phrase_s, transpose)
+    tracks = formant_tract.formant_tracks(segments, source.size, fs)
+    sung = formant_tract.moving_formants(source, fs, tracks, _BANDWIDTHS)
+    x = _norm(np.diff(sung, prepend=0.0) * (fs / 8000.0))  # lip radiation, +6 dB/octave
+    return _norm(x + 10.0 ** (_BREATH_DB / 20.0) * np.sqrt(np.mean(x ** 2)) * inhales)
 
 
 def sung_voice(fs: float, seconds: float, seed: int = 0, kind: str = "female") -> np.ndarray:
-    source, segments = _sung_parts(fs, seconds, seed, kind)
-    x = np.diff(_formant_cascade(source, fs, None, segments), prepend=0.0) * (fs / 8000.0)
-    return _norm(x)
+    """The evidence tables' sung line: ``sung_line`` with its default notes and phrases."""
+    return sung_line(fs, seconds, seed, kind)
 
 
 def male_voice(fs, seconds, seed=0):
@@ -200,49 +246,9 @@ VOICES = {
 }
 
 
-# --------------------------------------------------------------------------- smooth sung lines
-# Added for the auto-gain evidence (README, "morph, auto-gain"). ``sung_voice`` above changes its
-# formant resonators' coefficients at each note while they ring (legato: the source never pauses),
-# carrying lfilter's transposed-form state across the change: that makes clicks 20-28 dB above the
-# voice for a few ms, which on the evidence take (seed 2) carry 77 % of the K-weighted energy of
-# 3-6 s. A throat moves its formants over tens of milliseconds. These lines render each vowel's
-# formant filter in steady state and crossfade from one vowel to the next over ``FORMANT_GLIDE_S``
-# (the same notes and source as ``sung_voice``, ``_sung_parts``; ``sung_voice`` is kept as it was:
-# the evidence tables and auto's thresholds were measured on it).
-FORMANT_GLIDE_S = 0.06
-_PREROLL_S = 0.03  # the narrowest resonator (70 Hz) decays 57 dB in this: steady state
-
-
-def _formant_glide(x, fs, segments, glide_s=FORMANT_GLIDE_S):
-    """``x`` through each segment's five formant resonators, crossfaded (raised cosine over
-    ``glide_s``, centred on the boundary) into the next segment's: a smooth time-varying filter."""
-    n = x.size
-    out = np.zeros(n)
-    half, pre = int(0.5 * glide_s * fs), int(_PREROLL_S * fs)
-    ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(2 * half) + 0.5) / (2 * half))
-    segments = [seg for seg in segments if seg[1] > seg[0]]
-    for i, (start, stop, fmts) in enumerate(segments):
-        lo, hi = max(0, start - half), min(n, stop + half)
-        y = x[max(0, lo - pre):hi]
-        for fc, bw in zip(fmts, _BANDWIDTHS):
-            b, a = _resonator(min(fc, 0.45 * fs), bw, fs)
-            y = lfilter(b, a, y)
-        y = y[lo - max(0, lo - pre):]
-        w = np.ones(hi - lo)
-        if i > 0 and start - half >= 0:  # fade in over the previous boundary
-            w[:2 * half] = ramp[:min(2 * half, w.size)] if w.size >= 2 * half else ramp[:w.size]
-        if i < len(segments) - 1 and stop + half <= n:  # fade out over the next one
-            w[-2 * half:] *= ramp[::-1][-min(2 * half, w.size):]
-        out[lo:hi] += y * w
-    return out
-
-
-def sung_line(fs: float, seconds: float, seed: int = 0, kind: str = "female",
-              note_s=(0.3, 0.9), phrase_s=(2.5, 4.5), transpose: float = 0.0) -> np.ndarray:
-    """``sung_voice``'s line (see ``_sung_parts``) with smooth vowel changes."""
-    source, segments = _sung_parts(fs, seconds, seed, kind, note_s, phrase_s, transpose)
-    x = np.diff(_formant_glide(source, fs, segments), prepend=0.0) * (fs / 8000.0)
-    return _norm(x)
+# --------------------------------------------------------------------------- more sung lines
+# For the auto-gain evidence (README, "Auto-gain beyond the tables"): the same singer at other
+# pitches, held vowels, a choir.
 
 
 def sung_line_female(fs, seconds, seed=0):

@@ -105,7 +105,9 @@ def test_autogain_glides_over_a_small_change_of_balance():
 def test_autogain_follows_a_large_change_of_the_eqs_effect_within_a_second():
     """The EQ's loudness effect on the programme changes by several dB (a held note moves out of
     a deep cut): the fast average takes over, the gain is most of the way there after 1 s and
-    still never jumps (the processor ramps within each 0.1 s step)."""
+    moves at most 45 % of the way in one 0.1 s step, which the processor ramps (following a new
+    held note within about 0.3 s, as the sung lines need, takes steps that size: 27 % with the
+    0.5 s fast average before)."""
     boost_lows = FLAT_PARAMS.copy()
     boost_lows[0] = 9.0
     bassy, bright = np.geomspace(10.0, 0.1, 28), np.geomspace(0.1, 10.0, 28)
@@ -116,7 +118,7 @@ def test_autogain_follows_a_large_change_of_the_eqs_effect_within_a_second():
     assert abs(target - start) > 5.0
     path = _glide(ag, boost_lows, bright)
     assert abs(path[9] - target) < 0.25 * abs(target - start)  # after 1 s
-    assert np.max(np.abs(np.diff(np.concatenate([[start], path])))) < 0.3 * abs(target - start)
+    assert np.max(np.abs(np.diff(np.concatenate([[start], path])))) < 0.45 * abs(target - start)
     assert path[-1] == pytest.approx(target, abs=0.01)
     slow_only = AutoGain(FS, fast_tau_s=AutoGain(FS).shape_tau_s)  # the slow average alone
     slow_only.observe(bassy, 0.1)

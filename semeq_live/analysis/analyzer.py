@@ -47,6 +47,7 @@ from ..errors import SemeqError
 from ..params import ANALYSIS_FREQS
 from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
+from .loudness import RecentSpectrum
 from .presence import (IMPLAUSIBLE_DB, MAX_TILT_DB_PER_OCT, MAX_TONE_PARTIALS, MIN_BANDS,
                        judged_weights, octaves, presence_weights, tilt_db_per_octave)
 from .reference_fit import fit_note, fit_to_source, own_shape_note
@@ -120,6 +121,7 @@ class Analyzer:
         self.nfft = segment_length(self.sample_rate)
         self.hop = hop_length(self.sample_rate, self.nfft)
         self.bands = BandAnalyzer(self.sample_rate, self.nfft)
+        self.recent = RecentSpectrum(self.sample_rate, self.channels)  # auto-gain's feed
         self.estimate_every = max(1, int(math.ceil(ESTIMATE_INTERVAL_S * self.sample_rate / self.hop)))
         # Segments whose union spans window_s seconds.
         self.n_segments = max(1, int(round((self.window_s * self.sample_rate - self.nfft) / self.hop)) + 1)
@@ -166,7 +168,7 @@ class Analyzer:
         self._next_segment = -(-self.ring.written // self.hop)
         self._was_confident = False
         self._seg_count = 0  # segments analysed since reset (with _release: the ease-in's start)
-        self._handed = 0  # segments whose band powers an estimate has handed on (auto-gain)
+        self.recent.reset(self.ring.written)
         self._release = None
         self._dirty = True  # the next update must estimate afresh
         self._pending = 0  # new segments since the last estimate
@@ -262,39 +264,31 @@ class Analyzer:
 
     def update(self) -> InputEstimate:
         """Analyse what arrived since the last call and return the current estimate (the same
-        object as last time when there is nothing new: no new FFT segment). Between estimates
-        (a confident one is renewed every ``ESTIMATE_INTERVAL_S``) a new segment gives a
-        *refresh*: the previous estimate with only ``recent_band_power`` and ``time_s`` new."""
+        object as last time when there is nothing new). Between estimates (a confident one is
+        renewed every ``ESTIMATE_INTERVAL_S``) new audio gives a *refresh*: the previous estimate
+        with only ``recent_band_power``, ``recent_seconds`` and ``time_s`` new."""
         with self._lock:
             self._analyse_new_segments()
+            recent = self.recent.take(self.ring)
             due = self._pending >= (self.estimate_every if self.last_estimate.confident else 1)
             if not (self._dirty or due):
-                # Auto-gain follows each new segment (a held note's loudness under a big EQ is
-                # not the last one's: README, "morph, auto-gain"); the rest waits for the estimate.
-                recent = self._take_recent_power()
+                # Auto-gain follows the newest audio at each update (a held note's loudness under a
+                # big EQ is not the last one's: README, "Auto-gain beyond the tables"); the rest
+                # waits for the estimate.
                 if recent is not None and self.last_estimate.band_power is not None:
                     self.last_estimate = replace(self.last_estimate, time_s=self._analysed_until_s(),
-                                                 recent_band_power=recent, refresh=True)
+                                                 recent_band_power=recent[0], recent_seconds=recent[1],
+                                                 refresh=True)
                 # Otherwise nothing new to say: the very same estimate (it still refers to the
                 # same audio), so its consumers can tell nothing changed and skip their work.
                 return self.last_estimate
             est = self._estimate_locked()
-            recent = self._take_recent_power()
             if recent is not None and est.band_power is not None:
-                est = replace(est, recent_band_power=recent)
+                est = replace(est, recent_band_power=recent[0], recent_seconds=recent[1])
             self._dirty = False
             self._pending = 0
             self.last_estimate = est
             return est
-
-    def _take_recent_power(self) -> np.ndarray | None:
-        """Mean band powers of the segments analysed since the last call (None: none), i.e. of
-        the audio no estimate has handed on yet."""
-        new = self._seg_count - self._handed
-        self._handed = self._seg_count
-        if new <= 0 or self._filled == 0:
-            return None
-        return self._seg_power[self._recent(new)].mean(axis=0)
 
     def _analysed_until_s(self) -> float:
         """Audio time at the end of the newest analysed segment (what the estimates refer to)."""

@@ -42,6 +42,7 @@ class InputEstimate:
     # [28] linear band powers of the audio analysed since the previous estimate or refresh (None:
     # none new, or not a live estimate): auto-gain follows what is playing now, not the 2 s window.
     recent_band_power: np.ndarray | None = None
+    recent_seconds: float = 0.0  # how much new audio ``recent_band_power`` stands for
     # A refresh between estimates: the previous estimate with only ``recent_band_power`` and
     # ``time_s`` new (z_a, profile, band weights and the rest still refer to the earlier audio).
     refresh: bool = False

@@ -16,8 +16,9 @@ applied with its gains scaled by ``k``, and the settings say so.
 Loudness: ``autogain_db`` is the compensation for the EQ path (``EQProcessor.set_wet_gain_db``), so
 bypass A/B compares at equal loudness; ``output_gain_db`` is the performer's master gain
 (``EQProcessor.set_output_gain_db``). ``gain_db`` is their sum for callers with a single gain stage.
-Auto-gain follows the input's spectrum at each new FFT segment: between estimates the analyzer
-hands on *refreshes* (only the new audio's band powers are new), which move auto-gain alone.
+Auto-gain follows the newest audio's spectrum at each analyzer update: between estimates the
+analyzer hands on *refreshes* (only the newest frame's band powers are new, and how much audio is
+new: ``recent_seconds``, auto-gain's time step), which move auto-gain alone.
 
 The input latent is smoothed over time (one-pole, ``input_smoothing_s``, on the estimates' audio
 time): the adaptive EQ should follow the input's character, not every phrase of it, or it would
@@ -161,6 +162,7 @@ class SemanticEngine:
         self._target_key = None
         self._target = None
         self._last_estimate_time: float | None = None
+        self._last_observed: InputEstimate | None = None  # the analyzer repeats an unchanged estimate
         self._refresh_dt = 0.0  # audio time of refreshes since the last full estimate (observe)
         self._seen_full = False  # a refresh is taken whole until its estimate has been (observe)
         self._ceiling_memo = None  # (inputs, result) of the last ceiling call (compute)
@@ -209,13 +211,22 @@ class SemanticEngine:
         if estimate is None:
             self._z_input = None
             return
-        if self._last_estimate_time is not None and estimate.time_s == self._last_estimate_time:
+        if estimate is self._last_observed:
             return
+        # A refresh may come with no new segment (same time_s): its new audio is still new.
+        fresh_audio = estimate.refresh and estimate.recent_seconds > 0.0
+        if (self._last_estimate_time is not None and estimate.time_s == self._last_estimate_time
+                and not fresh_audio):
+            return
+        self._last_observed = estimate
         dt = 0.0 if self._last_estimate_time is None else max(estimate.time_s - self._last_estimate_time, 0.0)
         self._last_estimate_time = estimate.time_s
         if estimate.band_power is not None and estimate.level_db >= AUTOGAIN_MIN_LEVEL_DB:
-            recent = estimate.recent_band_power  # the new audio; the window when there is none
-            self.autogain.observe(estimate.band_power if recent is None else recent, dt)
+            # The newest audio; the window when there is none, and to start from (a first frame
+            # of 0.18 s may be one vowel or one consonant: auto-gain's averages begin with 2 s).
+            recent = estimate.recent_band_power if self.autogain.started else None
+            self.autogain.observe(estimate.band_power if recent is None else recent,
+                                  estimate.recent_seconds if recent is not None and estimate.recent_seconds > 0 else dt)
         if estimate.refresh and self._seen_full:  # only the new audio's spectrum is new
             self._refresh_dt += dt
             return
@@ -281,6 +292,7 @@ class SemanticEngine:
         self._evidence = 1.0
         self._band_weight = None
         self._last_estimate_time = None
+        self._last_observed = None
         self._refresh_dt = 0.0
         self._seen_full = False
         self.autogain.reset()
