@@ -7,7 +7,9 @@ show through the real control loop with real estimates from the real analyzer: i
 a bass line, a full-range source and hats (band weights of every kind), the performer raises the
 intensity, switches adaptation and auto-gain off and on, traverses and bypasses. Every numba
 function of the package must have the same signatures after the show as after the warm-up. The
-same show without the warm-up adds signatures (the start-up figures: docs/reliability.md).
+same show without the warm-up adds signatures (the start-up figures: docs/reliability.md). The
+analyzer runs on this thread here; in the app its kernels load on the analysis thread
+(``AnalyzerThread``), before its first update, which the warm run does too.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from semeq_live.control.engine import SemanticEngine
 from semeq_live.control.loop import ControlEvent, LiveControl
 from semeq_live.control.state import ControlState
 from semeq_live.control.warm_up import warm_control_path
+from semeq_live.analysis.thread import warm_up_kernels
 from semeq_live.dsp import EQProcessor
 
 def signatures():
@@ -52,6 +55,7 @@ ctl = LiveControl(state, engine, EQProcessor(SR, 2), CallbackMetrics(SR, 128), t
 ctl.publish(0.0, source="start")
 if sys.argv[2] == "warm":
     warm_control_path(model, SR, reference_band_db=analyzer.reference.band_db)
+    warm_up_kernels()  # what the app's analysis thread does before its first update
 before = signatures()
 
 t = 0.0

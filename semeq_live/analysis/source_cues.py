@@ -33,6 +33,8 @@ import math
 
 import numpy as np
 
+from . import cue_kernel
+
 DECIMATED_HZ = 8000.0
 ENVELOPE_FRAME_S = 0.010
 PITCH_FRAME_S = 0.040
@@ -94,14 +96,15 @@ class SourceCues:
         self.pitch_band_db = np.full((n_pitch, self._band_matrix.shape[1]), -200.0)  # MODULATION_BANDS_HZ
         self.env_written = 0
         self.pitch_written = 0
-        self._lags = np.arange(self.max_lag + 1)
         self._carry = np.zeros(0)  # decimated samples not yet in a whole frame
 
     def add(self, mono: np.ndarray) -> None:
         """Take the next stretch of mono audio (any length; consecutive calls are contiguous)."""
-        d = self.decimation
-        m = (len(mono) // d) * d
-        x = np.asarray(mono[:m], dtype=np.float64).reshape(-1, d).mean(axis=1)
+        mono = np.asarray(mono)
+        if mono.dtype not in (np.float32, np.float64):
+            mono = mono.astype(np.float64)
+        x = np.empty(len(mono) // self.decimation)
+        cue_kernel.boxcar_decimate(mono, self.decimation, x)
         if self._carry.size:
             x = np.concatenate([self._carry, x])
         # Only whole 40 ms frames; what is left over waits for the next stretch.
@@ -128,19 +131,12 @@ class SourceCues:
         power = spec.real * spec.real + spec.imag * spec.imag
         total = power.sum(axis=1)
         hf = power[:, self.hf_bin:].sum(axis=1) / np.maximum(total, 1e-30)
-        ac = np.fft.irfft(power, self.nfft, axis=1)[:, :self.max_lag + 1]
-        c = np.concatenate([np.zeros((frames.shape[0], 1)), np.cumsum(frames * frames, axis=1)], axis=1)
-        lags = self._lags
-        e_head = c[:, w - lags]            # sum of x[j]^2, j < w - lag
-        e_tail = c[:, w:w + 1] - c[:, lags]  # sum of x[j]^2, j >= lag
-        nccf = ac / np.sqrt(np.maximum(e_head * e_tail, 1e-30))
-        seg = nccf[:, self.min_lag:]
-        best = seg.max(axis=1)
-        f0 = np.zeros(frames.shape[0])
-        for i in np.flatnonzero(best >= VOICED_NCCF):
-            lag = self.min_lag + int(np.argmax(seg[i] >= 0.9 * best[i]))
-            f0[i] = self.rate / lag
-        level = 10.0 * np.log10(c[:, w] / w + 1e-20)
+        ac = np.fft.irfft(power, self.nfft, axis=1)
+        f0 = np.empty(frames.shape[0])
+        energy = np.empty(frames.shape[0])
+        # Voicing and F0 from the normalised cross-correlation (cue_kernel.pitch_frames).
+        cue_kernel.pitch_frames(frames, ac, self.min_lag, self.max_lag, VOICED_NCCF, self.rate, f0, energy)
+        level = 10.0 * np.log10(energy / w + 1e-20)
         idx = (self.pitch_written + np.arange(f0.size)) % self.pitch_f0.size
         self.pitch_f0[idx] = f0
         self.pitch_db[idx] = level

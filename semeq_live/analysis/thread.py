@@ -5,8 +5,17 @@ from __future__ import annotations
 import threading
 import time
 
+from . import band_kernel, cue_kernel
 from .analyzer import Analyzer
 from .estimate import InputEstimate
+
+
+def warm_up_kernels() -> None:
+    """Load the analysis kernels (numba: band powers, source cues) for every type the analyzer
+    uses, from numba's cache when warm. ``AnalyzerThread`` does it on its own thread before its
+    first update: nothing else waits for it, and no update meets a compilation half-way."""
+    band_kernel.warm_up()
+    cue_kernel.warm_up()
 
 
 class AnalyzerThread:
@@ -43,6 +52,10 @@ class AnalyzerThread:
         self.stop()
 
     def _run(self):
+        try:
+            warm_up_kernels()
+        except Exception as exc:  # the updates then load them on first use, or report the error
+            self.error = exc
         next_t = time.monotonic()
         while not self._stop.is_set():
             t0 = time.perf_counter()
