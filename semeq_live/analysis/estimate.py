@@ -51,7 +51,7 @@ class InputEstimate:
         # Estimates cross threads: make their arrays read-only so no reader can alter another's view.
         for name in ("z_a", "band_power", "spectrum_db", "deviation_db", "band_weight", "recent_band_power"):
             value = getattr(self, name)
-            if value is not None:
+            if value is not None and not _frozen_own(value):
                 value = np.array(value, dtype=np.float64)
                 value.setflags(write=False)
                 object.__setattr__(self, name, value)
@@ -88,6 +88,13 @@ class InputEstimate:
 
     def _weights_or_none(self):
         return self.band_weight if self.band_weight is not None else [None] * len(self.deviation_db)
+
+
+def _frozen_own(value) -> bool:
+    """An array made read-only here already (``replace`` of an estimate, e.g. the analyzer's
+    refreshes, 10 a second): it owns its data, so sharing it is as safe as a copy."""
+    return (isinstance(value, np.ndarray) and value.dtype == np.float64 and not value.flags.writeable
+            and value.flags.owndata)
 
 
 def no_estimate(reason: str, time_s: float, level_db: float = float("-inf"), **spectra) -> InputEstimate:
