@@ -73,6 +73,31 @@ def test_band_powers_are_numpys_bit_for_bit(fs, channels, dtype):
     assert ba.last_partials == 0  # silence
 
 
+@pytest.mark.parametrize("channels", [3, 4])
+def test_more_channels_take_the_kernels_general_path_bit_for_bit(channels):
+    """Stereo is spelt out in the kernels; any other channel count takes their general loop."""
+    fs = 44100
+    n = segment_length(fs)
+    ba = BandAnalyzer(fs, n)
+    x = np.random.default_rng(channels).standard_normal((n, channels)).astype(np.float32)
+    want = numpy_band_power(ba, x)
+    bands, mean_square = ba.band_power(x)
+    assert np.array_equal(bands, want[0]) and mean_square == want[1] and ba.last_partials == want[2]
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_band_powers_without_the_partial_count_are_the_same(channels):
+    """Auto-gain's newest-audio frame skips the partial count; its band powers do not change."""
+    fs = 48000
+    n = 8192
+    counted, uncounted = BandAnalyzer(fs, n), BandAnalyzer(fs, n, count_partials=False)
+    for name, x in _segments(fs, n, channels, np.random.default_rng(7)):
+        x = x.astype(np.float32)
+        a, b = counted.band_power(x), uncounted.band_power(x)
+        assert np.array_equal(a[0], b[0]) and a[1] == b[1], name
+        assert uncounted.last_partials is None
+
+
 def test_band_powers_of_a_tone_and_of_noise_still_make_sense():
     """Not only the same as before: one partial for a tone, hundreds for noise, the band powers
     summing to the mean square (the kernel could equal a wrong reference)."""

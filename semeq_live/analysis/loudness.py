@@ -43,6 +43,7 @@ import numpy as np
 
 from ..dsp.design import response_db
 from ..params import ANALYSIS_FREQS
+from . import autogain_kernel
 from .bands import BandAnalyzer, band_edges
 from .eq_power import AppliedPowerGain
 
@@ -116,10 +117,17 @@ class LoudnessPredictor:
 
     def changes_db(self, forward, inverse, band_powers) -> list[float]:
         """``change_db`` on several spectra, the EQ's response computed once."""
+        return self.weighted_changes_db(forward, inverse, [self.weighted(p) for p in band_powers])
+
+    def weighted(self, band_power) -> np.ndarray:
+        """Band powers as the prediction weighs them: valid bands only, times their width."""
+        return np.where(self.valid, np.asarray(band_power, dtype=np.float64), 0.0) * self._width
+
+    def weighted_changes_db(self, forward, inverse, weighted) -> list[float]:
+        """``changes_db`` on spectra already ``weighted``."""
         kg = self._k_weighted_gain(forward, inverse)
         out = []
-        for band_power in band_powers:
-            p = np.where(self.valid, np.asarray(band_power, dtype=np.float64), 0.0) * self._width
+        for p in weighted:
             before = float(np.dot(p, self._k_band))
             after = float(np.dot(p, kg))
             out.append(10.0 * math.log10(max(after, 1e-30) / before) if before > 0.0 else 0.0)
@@ -173,6 +181,7 @@ class AutoGain:
         if initial_band_db is None:
             initial_band_db = np.zeros(ANALYSIS_FREQS.size)
         self.initial_shape = self._normalised(10.0 ** (np.asarray(initial_band_db, float) / 10.0))
+        autogain_kernel.warm_up()  # here, not at the first estimate on the control thread
         self.reset()
 
     def _normalised(self, power: np.ndarray) -> np.ndarray:
@@ -183,20 +192,20 @@ class AutoGain:
         """Average ``band_power`` (linear) into both tracked spectra (one-poles on the powers)."""
         if band_power is None:
             return
-        p = np.where(self.predictor.valid, np.asarray(band_power, dtype=np.float64), 0.0)
-        total = p.sum()
-        # Any NaN or infinity makes the sum non-finite; only then is each value looked at.
-        if not total > 0.0 or (not math.isfinite(total) and not np.all(np.isfinite(p))):
+        # One numba pass (autogain_kernel.py): the one-poles, the shapes and their weighted forms
+        # in numpy's own arithmetic. A new block each time: the shapes handed out never change.
+        out = np.empty((6, self.predictor.valid.size))
+        started = self._slow is not None  # if not, the first real spectrum replaces the reference
+        a_slow = _one_pole(dt, self.shape_tau_s) if started else 1.0
+        a_fast = _one_pole(dt, self.fast_tau_s) if started else 1.0
+        if not autogain_kernel.observe(np.asarray(band_power, dtype=np.float64), self.predictor.valid,
+                                       self.predictor._width, self._slow if started else out[0],
+                                       self._fast if started else out[0], a_slow, a_fast, started, out):
             return
-        if self._slow is None:  # the first real spectrum replaces the reference outright
-            self._slow, self._fast = p, p
-        else:
-            self._slow = self._slow + _one_pole(dt, self.shape_tau_s) * (p - self._slow)
-            self._fast = self._fast + _one_pole(dt, self.fast_tau_s) * (p - self._fast)
-        # Both are zero outside the valid bands already (so is every p): ``_normalised`` without
-        # its mask, the same figures with two numpy calls fewer at each update.
-        self.shape = self._slow / max(float(self._slow.sum()), 1e-30)
-        self.fast_shape = self._fast / max(float(self._fast.sum()), 1e-30)
+        k = autogain_kernel
+        self._slow, self._fast = out[k.SLOW], out[k.FAST]
+        self.shape, self.fast_shape = out[k.SHAPE], out[k.FAST_SHAPE]
+        self._weighted = (self.shape, self.fast_shape, out[k.WEIGHTED], out[k.FAST_WEIGHTED])
 
     @property
     def started(self) -> bool:
@@ -207,10 +216,15 @@ class AutoGain:
         self.shape = self.initial_shape.copy()
         self.fast_shape = self.shape
         self._slow = self._fast = None  # tracked band powers (None: nothing observed)
+        self._weighted = None  # (shape, fast_shape, and both as the predictor weighs them)
 
     def change_db(self, forward, inverse=None) -> float:
         """Predicted loudness change (dB) of the applied EQ on the tracked input."""
-        slow, fast = self.predictor.changes_db(forward, inverse, (self.shape, self.fast_shape))
+        w = self._weighted
+        if w is None or w[0] is not self.shape or w[1] is not self.fast_shape:  # the reference's
+            w = self._weighted = (self.shape, self.fast_shape, self.predictor.weighted(self.shape),
+                                  self.predictor.weighted(self.fast_shape))
+        slow, fast = self.predictor.weighted_changes_db(forward, inverse, w[2:])
         w = (abs(fast - slow) - self.FOLLOW_FROM_DB) / (self.FOLLOW_FULLY_DB - self.FOLLOW_FROM_DB)
         return slow + min(max(w, 0.0), 1.0) * (fast - slow)
 
