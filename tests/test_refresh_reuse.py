@@ -130,3 +130,21 @@ def test_replace_shares_an_estimates_frozen_arrays_and_copies_new_ones():
     view.setflags(write=False)  # read-only, but a view of writable memory: copied
     assert InputEstimate(confident=False, reason="x", time_s=1.0, level_db=-20.0,
                          band_power=view).band_power is not view
+
+
+def test_with_recent_is_replace_without_the_field_walk():
+    from dataclasses import fields, replace
+
+    rng = np.random.default_rng(1)
+    est = InputEstimate(confident=True, reason="ok", time_s=2.0, level_db=-20.0, z_a=rng.normal(size=4),
+                        profile=(("warm", 0.8),), band_power=rng.uniform(size=28),
+                        spectrum_db=rng.normal(size=28), deviation_db=rng.normal(size=28),
+                        band_weight=rng.uniform(size=28), reference="music", evidence=0.5)
+    recent = rng.uniform(size=28)
+    for kwargs in ({}, {"time_s": 2.1, "refresh": True}):
+        got = est.with_recent(recent, 0.1, **kwargs)
+        want = replace(est, recent_band_power=recent, recent_seconds=0.1, **kwargs)
+        for f in fields(InputEstimate):
+            assert _same(getattr(got, f.name), getattr(want, f.name)), f.name
+        assert got.recent_band_power is not recent and not got.recent_band_power.flags.writeable
+        assert got.band_power is est.band_power and est.recent_band_power is None

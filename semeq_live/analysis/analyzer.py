@@ -276,15 +276,14 @@ class Analyzer:
                 # big EQ is not the last one's: README, "Auto-gain beyond the tables"); the rest
                 # waits for the estimate.
                 if recent is not None and self.last_estimate.band_power is not None:
-                    self.last_estimate = replace(self.last_estimate, time_s=self._analysed_until_s(),
-                                                 recent_band_power=recent[0], recent_seconds=recent[1],
-                                                 refresh=True)
+                    self.last_estimate = self.last_estimate.with_recent(
+                        recent[0], recent[1], time_s=self._analysed_until_s(), refresh=True)
                 # Otherwise nothing new to say: the very same estimate (it still refers to the
                 # same audio), so its consumers can tell nothing changed and skip their work.
                 return self.last_estimate
             est = self._estimate_locked()
             if recent is not None and est.band_power is not None:
-                est = replace(est, recent_band_power=recent[0], recent_seconds=recent[1])
+                est = est.with_recent(recent[0], recent[1])
             self._dirty = False
             self._pending = 0
             self.last_estimate = est

@@ -56,6 +56,24 @@ class InputEstimate:
                 value.setflags(write=False)
                 object.__setattr__(self, name, value)
 
+    def with_recent(self, band_power, seconds: float, time_s: float | None = None,
+                    refresh: bool = False) -> "InputEstimate":
+        """This estimate with new ``recent_band_power``/``recent_seconds`` (and ``time_s``,
+        ``refresh``): what ``Analyzer.update`` hands on at each of its updates, 10 a second.
+        ``dataclasses.replace`` without its walk over every field: the other arrays are this
+        estimate's own read-only ones, shared as they are."""
+        new = object.__new__(InputEstimate)
+        fields = new.__dict__
+        fields.update(self.__dict__)
+        recent = np.array(band_power, dtype=np.float64)
+        recent.setflags(write=False)
+        fields["recent_band_power"] = recent
+        fields["recent_seconds"] = seconds
+        fields["refresh"] = refresh
+        if time_s is not None:
+            fields["time_s"] = time_s
+        return new
+
     @property
     def top_terms(self) -> list[str]:
         return [t for t, _ in self.profile] if self.profile else []
