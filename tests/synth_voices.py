@@ -7,7 +7,10 @@ formant resonators whose frequencies come from a random sequence of vowels (Pete
 1952's averages for men and women; a child's are the women's raised by 15 %), with fricative noise
 bursts (high-passed 2.5-5 kHz) and plosive bursts between syllables, lip radiation (+6 dB/octave),
 4-5.5 syllables a second, and pauses of 0.2-0.6 s between phrases of 1.2-3 s. A different seed
-says other syllables with another melody.
+says other syllables with another melody. The vowels glide from syllable to syllable
+(``formant_tract``, as the sung voice's); they used to switch the resonators' coefficients while
+they rang, which clicked at syllable boundaries 7-36 dB over the speech around them (README,
+"The made talkers").
 
 ``sung_voice`` holds vowels on notes: the singing case. Legato as a singer's (the pitch slides to
 the next note, the level swells, the formants glide to the next vowel over 40 ms in a resonator
@@ -38,13 +41,6 @@ _WOMEN = np.array([(310, 2790, 3310), (430, 2480, 3070), (610, 2330, 2990), (860
 _BANDWIDTHS = (70.0, 100.0, 140.0, 200.0, 250.0)
 
 
-def _resonator(fc, bw, fs):
-    """Two-pole resonator with unit gain at DC (Klatt's cascade resonator)."""
-    r = np.exp(-np.pi * bw / fs)
-    a1, a2 = -2.0 * r * np.cos(2.0 * np.pi * fc / fs), r * r
-    return np.array([1.0 + a1 + a2]), np.array([1.0, a1, a2])
-
-
 def _glottal_source(fs, f0, rng, shimmer=0.1):
     """Impulse per glottal period (continuous phase of ``f0[n]``), amplitude jittered per pulse."""
     phase = np.cumsum(f0) / fs
@@ -54,20 +50,6 @@ def _glottal_source(fs, f0, rng, shimmer=0.1):
     # Glottal flow: -12 dB/octave above about 100 Hz (two one-pole low-passes).
     a = np.exp(-2.0 * np.pi * 100.0 / fs)
     return lfilter([1.0 - a], [1.0, -a], lfilter([1.0 - a], [1.0, -a], pulses))
-
-
-def _formant_cascade(x, fs, formants_per_sample, segments):
-    """Filter ``x`` through five resonators whose frequencies are constant within each segment
-    (``segments``: list of (start, stop, (f1..f5))), carrying the filter state across segments."""
-    out = np.empty_like(x)
-    states = [np.zeros(2) for _ in _BANDWIDTHS]
-    for start, stop, fmts in segments:
-        y = x[start:stop]
-        for k, (fc, bw) in enumerate(zip(fmts, _BANDWIDTHS)):
-            b, a = _resonator(min(fc, 0.45 * fs), bw, fs)
-            y, states[k] = lfilter(b, a, y, zi=states[k])
-        out[start:stop] = y
-    return out
 
 
 def _speaker(kind: str):
@@ -81,7 +63,11 @@ def _speaker(kind: str):
     raise ValueError(kind)
 
 
-def spoken_voice(fs: float, seconds: float, seed: int = 0, kind: str = "male") -> np.ndarray:
+def _spoken_parts(fs, seconds, seed, kind):
+    """A spoken voice's parts before the vocal tract: the voiced glottal source (aspiration
+    included), its syllables' vowel segments (``[(start, stop, formants)]`` covering every sample,
+    a pause holding the formants before it) and the consonants' noise (fricatives, plosive bursts),
+    already at its level against the voiced part's RMS once that is normalised."""
     rng = np.random.default_rng(seed)
     n = int(seconds * fs)
     f0_med, table, (f4, f5) = _speaker(kind)
@@ -115,10 +101,8 @@ def spoken_voice(fs: float, seconds: float, seed: int = 0, kind: str = "male") -
             f0[v0:stop] = f0_med * 2.0 ** (semis / 12.0)
             pos = stop
         t = end + int(rng.uniform(0.2, 0.6) * fs)  # pause between phrases
-    if segments[0][0] > 0:
-        segments.insert(0, (0, segments[0][0], segments[0][2]))
-    segments = [(a, b, f) for a, b, f in segments]
-    # Fill gaps (pauses) with the previous formants so the cascade covers every sample.
+    # Fill the lead-in and the pauses with the next syllable's formants (the tract is set for it),
+    # so the tract covers every sample.
     filled, last = [], 0
     for a, b, f in segments:
         if a > last:
@@ -132,14 +116,27 @@ def spoken_voice(fs: float, seconds: float, seed: int = 0, kind: str = "male") -
     source = _glottal_source(fs, f0, rng)
     # Aspiration: white noise about 30 dB below the glottal pulses (shaped by the formants too).
     source = (source + 0.03 * np.std(source) * rng.standard_normal(n)) * voiced
-    speech = _formant_cascade(source, fs, None, filled)
     fric = _filter_fft(rng.standard_normal(n), fs,
                        lambda f: _butter_mag(f, rng.uniform(2500.0, 5000.0), 4, "high") *
                        _butter_mag(f, 10000.0, 2, "low"))
     fric *= lfilter([0.05], [1.0, -0.95], noise_env)
-    x = np.diff(speech, prepend=0.0) * (fs / 8000.0)  # lip radiation, +6 dB/octave
-    x = _norm(x) + 0.35 * _norm(fric) * np.sqrt(np.mean(noise_env > 0))
-    return _norm(x)
+    return source, filled, 0.35 * _norm(fric) * np.sqrt(np.mean(noise_env > 0))
+
+
+def spoken_voice(fs: float, seconds: float, seed: int = 0, kind: str = "male") -> np.ndarray:
+    """A talker (see the module's docstring): the vowels glide from syllable to syllable through
+    ``formant_tract`` (they used to switch the resonators' coefficients while they rang: README);
+    the consonants' noise is added after the tract, unchanged."""
+    source, segments, consonants = _spoken_parts(fs, seconds, seed, kind)
+    return _norm(_voiced_speech(source, segments, fs) + consonants)
+
+
+def _voiced_speech(source, segments, fs):
+    """The voiced part of speech: the glottal source through the gliding vowels, lip radiation,
+    normalised."""
+    tracks = formant_tract.formant_tracks(segments, source.size, fs)
+    speech = formant_tract.moving_formants(source, fs, tracks, _BANDWIDTHS)
+    return _norm(np.diff(speech, prepend=0.0) * (fs / 8000.0))  # lip radiation, +6 dB/octave
 
 
 # A singer's legato: the pitch slides to the next note (portamento, about 0.1 s), the level swells

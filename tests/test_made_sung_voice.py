@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import lfilter, medfilt, sosfilt
-
-from semeq_live.analysis.loudness import k_weighting_sos
+from scipy.signal import lfilter
 
 from . import synth_voices
+from .clicks import clicks_db
 from .formant_tract import formant_tracks, moving_formants
 
 FS = 44100
@@ -64,21 +63,13 @@ def test_vowel_changes_glide():
     assert 400.0 < f1[1000] < 600.0  # half-way in log frequency at the boundary
 
 
-def _clicks_db(x, fs):
-    """Each 5 ms K-weighted frame's energy over the median of the 105 ms around it (dB)."""
-    k = sosfilt(k_weighting_sos(fs), x)
-    f = int(0.005 * fs)
-    e = np.array([np.mean(k[i:i + f] ** 2) for i in range(0, len(k) - f, f)]) + 1e-12
-    return 10.0 * np.log10(e / medfilt(e, 21))
-
-
 @pytest.mark.parametrize("kind", ["female", "male", "child"])
 @pytest.mark.parametrize("seed", [2, 3, 4, 5])
 def test_the_sung_voice_does_not_click(kind, seed):
     """No 5 ms stretch stands out of the voice around it by more than a note's onset does (the
     switched resonators stood out by 25-31 dB on seeds 2-4)."""
     x = synth_voices.sung_voice(FS, 10.0, seed, kind)
-    assert np.max(_clicks_db(x, FS)) < 12.0
+    assert np.max(clicks_db(x, FS)) < 12.0
 
 
 def test_the_sung_voice_keeps_its_notes_per_seed():
