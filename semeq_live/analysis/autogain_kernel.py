@@ -7,6 +7,8 @@ most of the engine's time at a refresh. Here the arithmetic is numpy's, operatio
 (elementwise in the same order, every sum numpy's pairwise sum, no fast-math), so the tracked
 spectra and the predictions are bit for bit what they were (``tests/test_loudness.py``). The
 dot products with the K-weighted band gains stay numpy's (BLAS adds in its own order).
+
+``cache=True``; the control path's warm-up (``control/warm_up.py``) loads it before a show needs it.
 """
 
 from __future__ import annotations
@@ -63,15 +65,3 @@ def _shape(power, width, shape, weighted):
     for i in range(power.size):
         shape[i] = power[i] / total
         weighted[i] = shape[i] * width[i]
-
-
-def warm_up() -> None:
-    """Load the kernel (from numba's cache when warm), both ways it is called."""
-    n = 28
-    ones, out = np.ones(n), np.empty((6, n))
-    frozen = np.ones(n)
-    frozen.setflags(write=False)  # an estimate's band powers are read-only
-    valid = np.ones(n, dtype=np.bool_)
-    for band_power in (ones, frozen):
-        for started in (False, True):
-            observe(band_power, valid, ones, ones, ones, 0.1, 0.3, started, out)

@@ -27,7 +27,7 @@ def boxcar_decimate(mono, factor, out):
     """``out[j]`` = mean of ``mono[j * factor:(j + 1) * factor]`` (float64), for as many whole
     groups as ``out`` holds: ``mono.reshape(-1, factor).mean(axis=1)``, same rounding."""
     for j in range(out.size):
-        out[j] = pairwise_sum(mono, j * factor, factor) / factor
+        out[j] = pairwise_sum(mono, j * factor, factor) / factor  # factor: 2-12
 
 
 @njit(cache=True)

@@ -181,7 +181,6 @@ class AutoGain:
         if initial_band_db is None:
             initial_band_db = np.zeros(ANALYSIS_FREQS.size)
         self.initial_shape = self._normalised(10.0 ** (np.asarray(initial_band_db, float) / 10.0))
-        autogain_kernel.warm_up()  # here, not at the first estimate on the control thread
         self.reset()
 
     def _normalised(self, power: np.ndarray) -> np.ndarray:

@@ -15,7 +15,9 @@ from numba import njit
 @njit(cache=True, inline="always")
 def pairwise_sum(x, start, n):
     """numpy's ``pairwise_sum`` of ``x[start:start + n]`` for ``n <= 128`` (one block: below 8
-    values a running sum, else eight running sums combined as a tree, then the rest)."""
+    values a running sum, else eight running sums combined as a tree, then the rest). Longer runs
+    are not summed here: numpy splits them in halves, and a recursive kernel loaded from numba's
+    cache crashed (numba 0.62)."""
     if n < 8:
         s = 0.0
         for i in range(n):
