@@ -49,6 +49,18 @@ def _bin_power(spectra, k, channels):
     return p
 
 
+@njit(cache=True, inline="always")
+def _keep(p, k, scale, power, cum, top, total):
+    """Bin ``k``'s power scaled to a mean square, kept with the running maximum and sum."""
+    p *= scale[k]
+    power[k] = p
+    if k == 0 or p > top:
+        top = p
+    total += p
+    cum[k + 1] = total
+    return top, total
+
+
 @njit(cache=True)
 def band_powers(spectra, scale, power, cum, edge_i, edge_f, power_floor, partial_range, bands,
                 count_partials=True):
@@ -76,24 +88,13 @@ def band_powers(spectra, scale, power, cum, edge_i, edge_f, power_floor, partial
             p += a.imag * a.imag
             p += b.real * b.real
             p += b.imag * b.imag
-            p *= inv
-            p *= scale[k]
-            power[k] = p
-            if k == 0 or p > top:
-                top = p
-            total += p
-            cum[k + 1] = total
+            top, total = _keep(p * inv, k, scale, power, cum, top, total)
     else:
         for k in range(n_bins):
             p = _bin_power(spectra, k, channels)
             if channels > 1:  # numpy's version only scaled the channels' sum when there were several
                 p *= inv
-            p *= scale[k]
-            power[k] = p
-            if k == 0 or p > top:
-                top = p
-            total += p
-            cum[k + 1] = total
+            top, total = _keep(p, k, scale, power, cum, top, total)
     n_bands = bands.size
     for j in range(n_bands):
         i0 = edge_i[j]
