@@ -41,14 +41,16 @@ _WOMEN = np.array([(310, 2790, 3310), (430, 2480, 3070), (610, 2330, 2990), (860
 _BANDWIDTHS = (70.0, 100.0, 140.0, 200.0, 250.0)
 
 
-def _glottal_source(fs, f0, rng, shimmer=0.1):
-    """Impulse per glottal period (continuous phase of ``f0[n]``), amplitude jittered per pulse."""
+def _glottal_source(fs, f0, rng, shimmer=0.1, corner_hz=100.0):
+    """Impulse per glottal period (continuous phase of ``f0[n]``), amplitude jittered per pulse;
+    ``corner_hz``: where the glottal flow's roll-off starts (a breathy voice's lower, a pressed
+    one's higher)."""
     phase = np.cumsum(f0) / fs
     pulses = np.zeros(f0.size)
     idx = np.flatnonzero(np.diff(np.floor(phase)) > 0) + 1
     pulses[idx] = 1.0 + shimmer * rng.standard_normal(idx.size)
     # Glottal flow: -12 dB/octave above about 100 Hz (two one-pole low-passes).
-    a = np.exp(-2.0 * np.pi * 100.0 / fs)
+    a = np.exp(-2.0 * np.pi * corner_hz / fs)
     return lfilter([1.0 - a], [1.0, -a], lfilter([1.0 - a], [1.0, -a], pulses))
 
 
@@ -63,14 +65,22 @@ def _speaker(kind: str):
     raise ValueError(kind)
 
 
-def _spoken_parts(fs, seconds, seed, kind):
+def _spoken_parts(fs, seconds, seed, kind, f0_shift_st=0.0, formant_scale=1.0, glottal_hz=100.0,
+                  aspiration=0.03):
     """A spoken voice's parts before the vocal tract: the voiced glottal source (aspiration
     included), its syllables' vowel segments (``[(start, stop, formants)]`` covering every sample,
-    a pause holding the formants before it) and the consonants' noise (fricatives, plosive bursts),
-    already at its level against the voiced part's RMS once that is normalised."""
+    a pause holding the next syllable's formants) and the consonants' noise (fricatives, plosive
+    bursts), already at its level against the voiced part's RMS once that is normalised.
+
+    A talker other than the kind's average (``tests/voice_population.py``): ``f0_shift_st`` moves
+    the F0 contour (semitones), ``formant_scale`` every formant (a shorter or longer vocal tract),
+    ``glottal_hz`` and ``aspiration`` set the voice quality (breathy, pressed). The defaults are
+    the kind's average talker; none of them changes a draw."""
     rng = np.random.default_rng(seed)
     n = int(seconds * fs)
     f0_med, table, (f4, f5) = _speaker(kind)
+    f0_med *= 2.0 ** (f0_shift_st / 12.0)
+    table, f4, f5 = table * formant_scale, f4 * formant_scale, f5 * formant_scale
     f0 = np.zeros(n)
     voiced = np.zeros(n)
     noise_env = np.zeros(n)
@@ -113,9 +123,9 @@ def _spoken_parts(fs, seconds, seed, kind):
         filled.append((last, n, filled[-1][2]))
     # Jitter (1 % cycle to cycle, smoothed) and a drifting F0 during pauses (unused there).
     f0 = np.where(f0 > 0, f0, f0_med) * (1.0 + 0.01 * lfilter([0.1], [1.0, -0.9], rng.standard_normal(n)))
-    source = _glottal_source(fs, f0, rng)
+    source = _glottal_source(fs, f0, rng, corner_hz=glottal_hz)
     # Aspiration: white noise about 30 dB below the glottal pulses (shaped by the formants too).
-    source = (source + 0.03 * np.std(source) * rng.standard_normal(n)) * voiced
+    source = (source + aspiration * np.std(source) * rng.standard_normal(n)) * voiced
     fric = _filter_fft(rng.standard_normal(n), fs,
                        lambda f: _butter_mag(f, rng.uniform(2500.0, 5000.0), 4, "high") *
                        _butter_mag(f, 10000.0, 2, "low"))
@@ -123,11 +133,11 @@ def _spoken_parts(fs, seconds, seed, kind):
     return source, filled, 0.35 * _norm(fric) * np.sqrt(np.mean(noise_env > 0))
 
 
-def spoken_voice(fs: float, seconds: float, seed: int = 0, kind: str = "male") -> np.ndarray:
-    """A talker (see the module's docstring): the vowels glide from syllable to syllable through
-    ``formant_tract`` (they used to switch the resonators' coefficients while they rang: README);
-    the consonants' noise is added after the tract, unchanged."""
-    source, segments, consonants = _spoken_parts(fs, seconds, seed, kind)
+def spoken_voice(fs: float, seconds: float, seed: int = 0, kind: str = "male", **talker) -> np.ndarray:
+    """A talker (see the module's docstring; ``talker``: see ``_spoken_parts``): the vowels glide
+    from syllable to syllable through ``formant_tract`` (they used to switch the resonators'
+    coefficients while they rang: README); the consonants' noise is added after the tract."""
+    source, segments, consonants = _spoken_parts(fs, seconds, seed, kind, **talker)
     return _norm(_voiced_speech(source, segments, fs) + consonants)
 
 

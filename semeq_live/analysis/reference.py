@@ -73,7 +73,9 @@ def _music_curve_db(freqs: np.ndarray) -> np.ndarray:
 # made voices and the two shared clips it widened the warm-vs-bright difference a little (mean
 # 2.4 dB against 2.2) but ranked the right word for warm-shaped voices less often (mean 48 %
 # against 62 %), both with the F0 rule below; the male/female LTASS tables were not found in a
-# source we could check. So the ANSI table stays.
+# source we could check. So the ANSI table stays. Neutrals following the talker's vocal-tract
+# length or a tilt predicted from F0 were tried on a population of made talkers and held out on
+# the shared clips (tests/voice_neutral_trials.py, README): none helped both.
 _ANSI_S35_FREQS_HZ = (160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150,
                       4000, 5000, 6300, 8000)
 _ANSI_S35_NORMAL_SPECTRUM_DB = (32.41, 34.48, 34.75, 33.98, 34.59, 34.27, 32.06, 28.30, 25.01, 23.00,
