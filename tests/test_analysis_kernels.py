@@ -10,7 +10,8 @@ mono and stereo, float32 and float64.
 import numpy as np
 import pytest
 
-from semeq_live.analysis import band_kernel, cue_kernel
+from semeq_live.analysis import band_kernel, cue_kernel, history_kernel
+from semeq_live.analysis.pairwise_sum import pairwise_sum
 from semeq_live.analysis.bands import POWER_FLOOR, PARTIAL_RANGE, BandAnalyzer, band_edges, segment_length
 from semeq_live.analysis.source_cues import VOICED_NCCF, SourceCues
 
@@ -71,6 +72,31 @@ def test_band_powers_are_numpys_bit_for_bit(fs, channels, dtype):
             assert mean_square == want[1], name
             assert ba.last_partials == want[2], name
     assert ba.last_partials == 0  # silence
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_more_channels_take_the_kernels_general_path_bit_for_bit(channels):
+    """Stereo is spelt out in the kernels; any other channel count takes their general loop."""
+    fs = 44100
+    n = segment_length(fs)
+    ba = BandAnalyzer(fs, n)
+    x = np.random.default_rng(channels).standard_normal((n, channels)).astype(np.float32)
+    want = numpy_band_power(ba, x)
+    bands, mean_square = ba.band_power(x)
+    assert np.array_equal(bands, want[0]) and mean_square == want[1] and ba.last_partials == want[2]
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_band_powers_without_the_partial_count_are_the_same(channels):
+    """Auto-gain's newest-audio frame skips the partial count; its band powers do not change."""
+    fs = 48000
+    n = 8192
+    counted, uncounted = BandAnalyzer(fs, n), BandAnalyzer(fs, n, count_partials=False)
+    for name, x in _segments(fs, n, channels, np.random.default_rng(7)):
+        x = x.astype(np.float32)
+        a, b = counted.band_power(x), uncounted.band_power(x)
+        assert np.array_equal(a[0], b[0]) and a[1] == b[1], name
+        assert uncounted.last_partials is None
 
 
 def test_band_powers_of_a_tone_and_of_noise_still_make_sense():
@@ -146,9 +172,39 @@ def test_pitch_frames_are_numpys_bit_for_bit(fs):
     assert np.mean(f0 > 0) > 0.5 and 80.0 < np.median(f0[f0 > 0]) < 200.0
 
 
+@pytest.mark.parametrize("n", [1, 5, 8, 9, 28, 127, 128])
+def test_pairwise_sum_is_numpys(n):
+    rng = np.random.default_rng(n)
+    for _ in range(50):
+        x = rng.uniform(0, 1, n) ** 5 * 10.0 ** rng.uniform(-9, 3)
+        assert pairwise_sum(x, 0, n) == x.sum()
+        assert pairwise_sum(x.astype(np.float32), 0, n) == x.astype(np.float32).astype(np.float64).sum()
+
+
+def test_window_means_are_numpys_bit_for_bit():
+    """The analyzer's window averages over its history ring (``history_kernel``) against the
+    numpy it replaced: newest-first gathers, ``mean(axis=0)``, the tonal count."""
+    rng = np.random.default_rng(3)
+    n_history, n_bands = 176, 28
+    power = rng.uniform(0, 1, (n_history, n_bands)) ** 4 * 10.0 ** rng.uniform(-12, 0, (n_history, 1))
+    partials = rng.integers(0, 6, n_history)
+    for slot in (0, 1, 5, 100, 175):
+        for n_window, n_judge in ((1, 0), (3, 0), (11, 0), (11, 23), (12, 24), (150, 176)):
+            recent = (slot - 1 - np.arange(n_history)) % n_history  # newest first
+            got_power, got_judge = np.empty(n_bands), np.empty(n_bands)
+            sounding, tonal = history_kernel.window_means(
+                power, partials, (slot - 1) % n_history, n_window, n_judge, 2, got_power, got_judge)
+            assert np.array_equal(got_power, power[recent[:n_window]].mean(axis=0))
+            if n_judge:
+                assert np.array_equal(got_judge, power[recent[:n_judge]].mean(axis=0))
+            p = partials[recent[:n_window]]
+            assert (sounding, tonal) == (np.count_nonzero(p > 0), np.count_nonzero((p > 0) & (p <= 2)))
+
+
 def test_warm_up_loads_every_kernel():
     band_kernel.warm_up()
     cue_kernel.warm_up()
+    history_kernel.warm_up()
     for kernel in (band_kernel.windowed_rows, band_kernel.band_powers, cue_kernel.boxcar_decimate,
-                   cue_kernel.pitch_frames):
+                   cue_kernel.pitch_frames, history_kernel.window_means):
         assert kernel.signatures, kernel

@@ -171,6 +171,18 @@ def test_non_finite_input_does_not_poison_the_spectrum():
     assert e.level_db == pytest.approx(-20.0, abs=0.3)
 
 
+def test_autogains_frame_over_a_nan_burst_is_finite():
+    fs = 48000
+    an = Analyzer(fs, 2)
+    x = np.random.default_rng(2).standard_normal((2 * fs, 2)).astype(np.float32) * 0.1
+    x[fs - 2000:fs - 1000] = np.nan
+    step = fs // 10
+    for i in range(0, fs, step):
+        an.push(x[i:i + step])
+        e = an.update()
+    assert e.recent_band_power is not None and np.all(np.isfinite(e.recent_band_power))
+
+
 def test_late_update_after_a_long_gap_still_sees_the_newest_audio():
     fs = 48000
     rng = np.random.default_rng(5)

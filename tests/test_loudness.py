@@ -1,6 +1,8 @@
 """Loudness prediction and auto-gain: K-weighting, agreement with an independent BS.1770 meter,
 the energy weighting of the tracked spectrum and the smoothing that keeps it from pumping."""
 
+import math
+
 import numpy as np
 import pyloudnorm
 import pytest
@@ -154,6 +156,71 @@ def test_autogain_limits_and_bad_spectra():
     ag.observe(np.full(28, np.nan), 0.1)
     ag.observe(np.zeros(28), 0.1)
     np.testing.assert_array_equal(ag.shape, before)
+
+
+class NumpyAutoGain:
+    """``AutoGain``'s tracking and prediction as numpy did them before ``autogain_kernel``."""
+
+    def __init__(self, ag: AutoGain):
+        self.ag, self.slow, self.shape, self.fast_shape = ag, None, ag.shape, ag.fast_shape
+
+    def observe(self, band_power, dt):
+        valid = self.ag.predictor.valid
+        p = np.where(valid, np.asarray(band_power, dtype=np.float64), 0.0)
+        if not np.all(np.isfinite(p)) or not p.sum() > 0.0:
+            return
+        if self.slow is None:
+            self.slow, self.fast = p, p
+        else:
+            self.slow = self.slow + (1.0 - math.exp(-dt / self.ag.shape_tau_s)) * (p - self.slow)
+            self.fast = self.fast + (1.0 - math.exp(-dt / self.ag.fast_tau_s)) * (p - self.fast)
+        norm = lambda x: np.where(valid, x, 0.0) / max(float(np.where(valid, x, 0.0).sum()), 1e-30)  # noqa: E731
+        self.shape, self.fast_shape = norm(self.slow), norm(self.fast)
+
+    def change_db(self, forward, inverse):
+        pr = self.ag.predictor
+        kg = (pr._k_power * pr._power_gain(forward, inverse).reshape(pr.grid.shape)).mean(axis=1)
+        out = []
+        for shape in (self.shape, self.fast_shape):
+            p = np.where(pr.valid, shape, 0.0) * pr._width
+            before, after = float(np.dot(p, pr._k_band)), float(np.dot(p, kg))
+            out.append(10.0 * math.log10(max(after, 1e-30) / before) if before > 0.0 else 0.0)
+        slow, fast = out
+        w = (abs(fast - slow) - ag_follow[0]) / (ag_follow[1] - ag_follow[0])
+        return slow + min(max(w, 0.0), 1.0) * (fast - slow)
+
+
+ag_follow = (AutoGain.FOLLOW_FROM_DB, AutoGain.FOLLOW_FULLY_DB)
+
+
+@pytest.mark.parametrize("fs", [16000, 48000])
+def test_autogain_tracking_and_prediction_are_numpys_bit_for_bit(fs):
+    """The numba tracking (``autogain_kernel``) against the numpy it replaced: every shape and
+    every prediction the same to the last bit, over spectra that move, jump, go bad and recover,
+    with the EQ frozen (reused) and writable (predicted afresh)."""
+    rng = np.random.default_rng(fs)
+    ag = AutoGain(fs)
+    ref = NumpyAutoGain(ag)
+    eq = inverse = FLAT_PARAMS.copy()
+    for i in range(300):
+        if i % 25 == 0:
+            eq, inverse = FLAT_PARAMS.copy(), FLAT_PARAMS.copy()
+            eq[[0, 2, 5, 8, 11]] = rng.uniform(-12, 12, 5)
+            inverse[[0, 2, 5, 8, 11]] = rng.uniform(-12, 12, 5)
+            if i % 50 == 0:
+                eq.setflags(write=False)
+                inverse.setflags(write=False)
+        spectrum = 10.0 ** rng.uniform(-9, -1, 28) * (1e3 if i % 40 == 39 else 1.0)
+        if i % 31 == 30:
+            spectrum[rng.integers(28)] = np.nan if i % 2 else np.inf
+        if i % 37 == 36:
+            spectrum[:] = 0.0
+        dt = rng.uniform(0.02, 0.2)
+        ag.observe(spectrum, dt)
+        ref.observe(spectrum, dt)
+        assert np.array_equal(ag.shape, ref.shape) and np.array_equal(ag.fast_shape, ref.fast_shape), i
+        assert ag.change_db(eq) == ref.change_db(eq, None), i
+        assert ag.change_db(eq, inverse) == ref.change_db(eq, inverse), i
 
 
 def test_compiled_power_gain_matches_the_reference_design():

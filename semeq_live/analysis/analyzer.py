@@ -45,6 +45,7 @@ import numpy as np
 
 from ..errors import SemeqError
 from ..params import ANALYSIS_FREQS
+from . import history_kernel
 from .bands import BandAnalyzer, hop_length, segment_length
 from .estimate import InputEstimate, no_estimate
 from .loudness import RecentSpectrum
@@ -79,13 +80,6 @@ def _is_builtin_voice(reference) -> bool:
     """The built-in voice reference as chosen (not auto's): fitted to the talker's F0."""
     return isinstance(reference, ReferenceSpectrum) and reference.name == "voice" and \
         reference.source.startswith("built-in")
-
-
-def _tonal_share(partials: np.ndarray) -> float:
-    """Share of the segments with any signal that show at most ``MAX_TONE_PARTIALS`` partials."""
-    sounding = partials > 0
-    n = int(np.count_nonzero(sounding))
-    return 0.0 if n == 0 else float(np.count_nonzero(sounding & (partials <= MAX_TONE_PARTIALS))) / n
 
 
 class Analyzer:
@@ -141,6 +135,7 @@ class Analyzer:
         self._seg_power = np.zeros((self.n_history, ANALYSIS_FREQS.size))
         self._seg_ms = np.zeros(self.n_history)
         self._seg_partials = np.zeros(self.n_history, dtype=np.int64)
+        self._no_judge = np.empty(ANALYSIS_FREQS.size)  # _window_means' unused output while not judging
         self._lock = threading.Lock()  # analysis-side only: update vs learn/load from the control thread
         self._reset_locked()
 
@@ -276,19 +271,32 @@ class Analyzer:
                 # big EQ is not the last one's: README, "Auto-gain beyond the tables"); the rest
                 # waits for the estimate.
                 if recent is not None and self.last_estimate.band_power is not None:
-                    self.last_estimate = replace(self.last_estimate, time_s=self._analysed_until_s(),
-                                                 recent_band_power=recent[0], recent_seconds=recent[1],
-                                                 refresh=True)
+                    self.last_estimate = self.last_estimate.with_recent(
+                        recent[0], recent[1], time_s=self._analysed_until_s(), refresh=True)
                 # Otherwise nothing new to say: the very same estimate (it still refers to the
                 # same audio), so its consumers can tell nothing changed and skip their work.
                 return self.last_estimate
             est = self._estimate_locked()
             if recent is not None and est.band_power is not None:
-                est = replace(est, recent_band_power=recent[0], recent_seconds=recent[1])
+                est = est.with_recent(recent[0], recent[1])
             self._dirty = False
             self._pending = 0
             self.last_estimate = est
             return est
+
+    def _window_means(self) -> tuple[np.ndarray, float, float, np.ndarray | None]:
+        """``(window_power(), its level in dBFS, the share of its near-pure-tone segments, the
+        judged stretch's mean band powers or None while it is no longer than the window)``, in
+        one pass over the history (``history_kernel``), bit for bit what numpy gave."""
+        n = min(self.n_segments, self._filled)
+        judging = self._filled > self.n_segments
+        power = np.empty(ANALYSIS_FREQS.size)
+        judge = np.empty(ANALYSIS_FREQS.size) if judging else self._no_judge
+        sounding, tonal = history_kernel.window_means(
+            self._seg_power, self._seg_partials, (self._slot - 1) % self.n_history, n,
+            min(self.n_judge, self._filled) if judging else 0, MAX_TONE_PARTIALS, power, judge)
+        return (power, self._window_level_db(n), 0.0 if sounding == 0 else tonal / sounding,
+                judge if judging else None)
 
     def _analysed_until_s(self) -> float:
         """Audio time at the end of the newest analysed segment (what the estimates refer to)."""
@@ -304,23 +312,19 @@ class Analyzer:
             fitted = self._voice_fit.update()
             if fitted is not None:  # the chosen voice reference, judged from the talker's F0 up
                 self.reference = fitted
-        power = self.window_power()
-        if power is None:
+        if self._filled == 0:
             return no_estimate("listening: no audio analysed yet", time_s, reference=self.reference.name)
-        level_db = self._window_level_db(self.n_segments)
+        power, level_db, tonal, judge = self._window_means()
         if self._filled < self.min_segments:
             seconds = (self.nfft + (self._filled - 1) * self.hop) / self.sample_rate
             return no_estimate(f"listening: {seconds:.1f} s analysed", time_s, level_db,
                                band_power=power, spectrum_db=10.0 * np.log10(power),
                                reference=self.reference.name)
-        tonal = _tonal_share(self._seg_partials[self._recent(self.n_segments)])
-        judged_segments = self._seg_power[self._recent(self.n_judge)]
-        judge = None if self._filled <= self.n_segments else judged_segments.mean(axis=0)
         est = self.estimate_from_power(power, level_db=level_db, time_s=time_s,
                                        was_confident=self._was_confident, tonal_share=tonal,
                                        judge_power=judge,
                                        judge_reliability=None if self.reference.band_reliability is None
-                                       else window_reliability(judged_segments))
+                                       else window_reliability(self._seg_power[self._recent(self.n_judge)]))
         if self.auto is not None and self.auto.listening and est.confident:
             # No estimate until auto's provisional decision (about a second of sound): judged
             # against the placeholder, it would be taken back at once.

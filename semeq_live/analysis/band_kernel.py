@@ -22,14 +22,48 @@ from numba import njit
 def windowed_rows(segment, window, rows):
     """``rows[c, i] = segment[i, c] * window[i]`` (float64) from an ``[n, channels]`` segment."""
     n, channels = segment.shape
-    for i in range(n):
-        w = window[i]
+    # Each output row as a 1-D array of its own, and stereo (the usual input) spelt out: indexing
+    # ``rows[c, i]`` in a loop over the channels kept LLVM from vectorising, 2.5-7x slower.
+    if channels == 2:
+        left = rows[0]
+        right = rows[1]
+        for i in range(n):
+            w = window[i]
+            left[i] = np.float64(segment[i, 0]) * w
+            right[i] = np.float64(segment[i, 1]) * w
+    else:
         for c in range(channels):
-            rows[c, i] = np.float64(segment[i, c]) * w
+            row = rows[c]
+            for i in range(n):
+                row[i] = np.float64(segment[i, c]) * window[i]
 
 
 @njit(cache=True)
-def band_powers(spectra, scale, power, cum, edge_i, edge_f, power_floor, partial_range, bands):
+def _bin_power(spectra, k, channels):
+    """The channels' summed power at bin ``k``, in numpy's order (real^2, then imag^2, per channel)."""
+    p = 0.0
+    for c in range(channels):
+        s = spectra[c, k]
+        p += s.real * s.real
+        p += s.imag * s.imag
+    return p
+
+
+@njit(cache=True, inline="always")
+def _keep(p, k, scale, power, cum, top, total):
+    """Bin ``k``'s power scaled to a mean square, kept with the running maximum and sum."""
+    p *= scale[k]
+    power[k] = p
+    if k == 0 or p > top:
+        top = p
+    total += p
+    cum[k + 1] = total
+    return top, total
+
+
+@njit(cache=True)
+def band_powers(spectra, scale, power, cum, edge_i, edge_f, power_floor, partial_range, bands,
+                count_partials=True):
     """Band powers of the channels' mean power spectrum into ``bands``; returns
     ``(mean square, partials)``.
 
@@ -37,26 +71,30 @@ def band_powers(spectra, scale, power, cum, edge_i, edge_f, power_floor, partial
     ``[n_bins]`` and ``cum`` ``[n_bins + 1]`` scratch (``cum[0]`` stays 0); ``edge_i``/``edge_f``
     the band edges (all lower edges, then all upper ones) as index and fraction into ``cum``.
     Partials: local maxima of the bin powers within ``partial_range`` (a power ratio) of the
-    strongest bin.
+    strongest bin (0 without ``count_partials``: auto-gain's frame does not need them).
     """
     channels, n_bins = spectra.shape
     inv = 1.0 / channels
     top = 0.0
     total = 0.0
-    for k in range(n_bins):
-        p = 0.0
-        for c in range(channels):
-            s = spectra[c, k]
-            p += s.real * s.real
-            p += s.imag * s.imag
-        if channels > 1:  # numpy's version only scaled the channels' sum when there were several
-            p *= inv
-        p *= scale[k]
-        power[k] = p
-        if k == 0 or p > top:
-            top = p
-        total += p
-        cum[k + 1] = total
+    if channels == 2:  # the usual input, spelt out (as in windowed_rows: about twice as fast)
+        left = spectra[0]
+        right = spectra[1]
+        for k in range(n_bins):
+            a = left[k]
+            b = right[k]
+            p = 0.0
+            p += a.real * a.real
+            p += a.imag * a.imag
+            p += b.real * b.real
+            p += b.imag * b.imag
+            top, total = _keep(p * inv, k, scale, power, cum, top, total)
+    else:
+        for k in range(n_bins):
+            p = _bin_power(spectra, k, channels)
+            if channels > 1:  # numpy's version only scaled the channels' sum when there were several
+                p *= inv
+            top, total = _keep(p, k, scale, power, cum, top, total)
     n_bands = bands.size
     for j in range(n_bands):
         i0 = edge_i[j]
@@ -65,7 +103,7 @@ def band_powers(spectra, scale, power, cum, edge_i, edge_f, power_floor, partial
         hi = cum[i1] + edge_f[n_bands + j] * (cum[i1 + 1] - cum[i1])
         bands[j] = max(hi - lo, power_floor)
     partials = 0
-    if top > power_floor:
+    if count_partials and top > power_floor:
         threshold = top * partial_range
         for k in range(1, n_bins - 1):
             p = power[k]
@@ -81,5 +119,8 @@ def warm_up() -> None:
         for channels in (1, 2):
             rows = np.empty((channels, n))
             windowed_rows(np.zeros((n, channels), dtype), np.ones(n), rows)
-    band_powers(np.zeros((2, n_bins), np.complex128), np.ones(n_bins), np.empty(n_bins),
-                np.zeros(n_bins + 1), np.zeros(4, np.int64), np.zeros(4), 1e-20, 1e-3, np.empty(2))
+    for channels in (1, 2):
+        for count_partials in (True, False):
+            band_powers(np.zeros((channels, n_bins), np.complex128), np.ones(n_bins), np.empty(n_bins),
+                        np.zeros(n_bins + 1), np.zeros(4, np.int64), np.zeros(4), 1e-20, 1e-3, np.empty(2),
+                        count_partials)

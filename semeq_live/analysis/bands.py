@@ -59,8 +59,10 @@ class BandAnalyzer:
     noise hundreds: the analyzer's "near-pure tone" test.
     """
 
-    def __init__(self, sample_rate: float, nfft: int, freqs=ANALYSIS_FREQS):
+    def __init__(self, sample_rate: float, nfft: int, freqs=ANALYSIS_FREQS, count_partials: bool = True):
         self.sample_rate = float(sample_rate)
+        # Auto-gain's newest-audio frame needs the band powers only (``last_partials`` stays None).
+        self.count_partials = bool(count_partials)
         self.nfft = int(nfft)
         self.freqs = np.asarray(freqs, dtype=np.float64)
         self.window = np.hanning(self.nfft + 2)[1:-1]  # periodic-ish, no zero end points
@@ -89,7 +91,7 @@ class BandAnalyzer:
         self._edge_f = pos - self._edge_i
         self._cum = np.zeros(n_bins + 1)
         self._n = self.freqs.size
-        self.last_partials = 0
+        self.last_partials = 0 if self.count_partials else None
 
     def band_power(self, segment: np.ndarray) -> tuple[np.ndarray, float]:
         """``(band powers [n_bands], mean square)`` of one ``[nfft, channels]`` segment, both
@@ -111,7 +113,9 @@ class BandAnalyzer:
             for row, spectrum in zip(rows, spectra):
                 np.fft.rfft(row, out=spectrum)
         bands = np.empty(self._n)
-        mean_square, self.last_partials = band_kernel.band_powers(
+        mean_square, partials = band_kernel.band_powers(
             spectra, self._scale, self._power, self._cum, self._edge_i, self._edge_f, POWER_FLOOR,
-            PARTIAL_RANGE, bands)
+            PARTIAL_RANGE, bands, self.count_partials)
+        if self.count_partials:
+            self.last_partials = partials
         return bands, float(mean_square)

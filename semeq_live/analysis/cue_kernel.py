@@ -19,41 +19,7 @@ import math
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True, inline="always")
-def _pairwise_sum(x, start, n):
-    """numpy's ``pairwise_sum`` of ``x[start:start + n]`` for ``n <= 128`` (one block: below 8
-    values a running sum, else eight running sums combined as a tree, then the rest)."""
-    if n < 8:
-        s = 0.0
-        for i in range(n):
-            s += np.float64(x[start + i])
-        return s
-    r0 = np.float64(x[start])
-    r1 = np.float64(x[start + 1])
-    r2 = np.float64(x[start + 2])
-    r3 = np.float64(x[start + 3])
-    r4 = np.float64(x[start + 4])
-    r5 = np.float64(x[start + 5])
-    r6 = np.float64(x[start + 6])
-    r7 = np.float64(x[start + 7])
-    i = 8
-    whole = n - n % 8
-    while i < whole:
-        r0 += np.float64(x[start + i])
-        r1 += np.float64(x[start + i + 1])
-        r2 += np.float64(x[start + i + 2])
-        r3 += np.float64(x[start + i + 3])
-        r4 += np.float64(x[start + i + 4])
-        r5 += np.float64(x[start + i + 5])
-        r6 += np.float64(x[start + i + 6])
-        r7 += np.float64(x[start + i + 7])
-        i += 8
-    s = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        s += np.float64(x[start + i])
-        i += 1
-    return s
+from .pairwise_sum import pairwise_sum
 
 
 @njit(cache=True)
@@ -61,7 +27,7 @@ def boxcar_decimate(mono, factor, out):
     """``out[j]`` = mean of ``mono[j * factor:(j + 1) * factor]`` (float64), for as many whole
     groups as ``out`` holds: ``mono.reshape(-1, factor).mean(axis=1)``, same rounding."""
     for j in range(out.size):
-        out[j] = _pairwise_sum(mono, j * factor, factor) / factor
+        out[j] = pairwise_sum(mono, j * factor, factor) / factor  # factor: 2-12
 
 
 @njit(cache=True)

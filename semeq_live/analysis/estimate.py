@@ -51,10 +51,28 @@ class InputEstimate:
         # Estimates cross threads: make their arrays read-only so no reader can alter another's view.
         for name in ("z_a", "band_power", "spectrum_db", "deviation_db", "band_weight", "recent_band_power"):
             value = getattr(self, name)
-            if value is not None:
+            if value is not None and not _frozen_own(value):
                 value = np.array(value, dtype=np.float64)
                 value.setflags(write=False)
                 object.__setattr__(self, name, value)
+
+    def with_recent(self, band_power, seconds: float, time_s: float | None = None,
+                    refresh: bool = False) -> "InputEstimate":
+        """This estimate with new ``recent_band_power``/``recent_seconds`` (and ``time_s``,
+        ``refresh``): what ``Analyzer.update`` hands on at each of its updates, 10 a second.
+        ``dataclasses.replace`` without its walk over every field: the other arrays are this
+        estimate's own read-only ones, shared as they are."""
+        new = object.__new__(InputEstimate)
+        fields = new.__dict__
+        fields.update(self.__dict__)
+        recent = np.array(band_power, dtype=np.float64)
+        recent.setflags(write=False)
+        fields["recent_band_power"] = recent
+        fields["recent_seconds"] = seconds
+        fields["refresh"] = refresh
+        if time_s is not None:
+            fields["time_s"] = time_s
+        return new
 
     @property
     def top_terms(self) -> list[str]:
@@ -88,6 +106,13 @@ class InputEstimate:
 
     def _weights_or_none(self):
         return self.band_weight if self.band_weight is not None else [None] * len(self.deviation_db)
+
+
+def _frozen_own(value) -> bool:
+    """An array made read-only here already (``replace`` of an estimate, e.g. the analyzer's
+    refreshes, 10 a second): it owns its data, so sharing it is as safe as a copy."""
+    return (isinstance(value, np.ndarray) and value.dtype == np.float64 and not value.flags.writeable
+            and value.flags.owndata)
 
 
 def no_estimate(reason: str, time_s: float, level_db: float = float("-inf"), **spectra) -> InputEstimate:

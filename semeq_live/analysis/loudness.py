@@ -43,6 +43,7 @@ import numpy as np
 
 from ..dsp.design import response_db
 from ..params import ANALYSIS_FREQS
+from . import autogain_kernel
 from .bands import BandAnalyzer, band_edges
 from .eq_power import AppliedPowerGain
 
@@ -99,6 +100,7 @@ class LoudnessPredictor:
         self._k_band = self._k_power.mean(axis=1)
         self._flat_grid = self.grid.ravel()
         self._power_gain = AppliedPowerGain(self._flat_grid, self.sample_rate)
+        self._kg_memo = None  # (forward, inverse, <K H>_b) of the last read-only EQ
 
     def applied_db(self, forward, inverse=None) -> np.ndarray:
         """Applied EQ (forward minus the undone inverse) in dB on the sub-band grid."""
@@ -115,15 +117,40 @@ class LoudnessPredictor:
 
     def changes_db(self, forward, inverse, band_powers) -> list[float]:
         """``change_db`` on several spectra, the EQ's response computed once."""
-        gain = self._power_gain(forward, inverse).reshape(self.grid.shape)
-        kg = (self._k_power * gain).mean(axis=1)
+        return self.weighted_changes_db(forward, inverse, [self.weighted(p) for p in band_powers])
+
+    def weighted(self, band_power) -> np.ndarray:
+        """Band powers as the prediction weighs them: valid bands only, times their width."""
+        return np.where(self.valid, np.asarray(band_power, dtype=np.float64), 0.0) * self._width
+
+    def weighted_changes_db(self, forward, inverse, weighted) -> list[float]:
+        """``changes_db`` on spectra already ``weighted``."""
+        kg = self._k_weighted_gain(forward, inverse)
         out = []
-        for band_power in band_powers:
-            p = np.where(self.valid, np.asarray(band_power, dtype=np.float64), 0.0) * self._width
+        for p in weighted:
             before = float(np.dot(p, self._k_band))
             after = float(np.dot(p, kg))
             out.append(10.0 * math.log10(max(after, 1e-30) / before) if before > 0.0 else 0.0)
         return out
+
+
+    def _k_weighted_gain(self, forward, inverse) -> np.ndarray:
+        """Per band, the applied EQ's power gain weighted by K (``<K H>_b``). Kept for the last
+        EQ while it is the same read-only arrays: auto-gain predicts at every analyzer update
+        (10 a second), the EQ changes far less often, and its response was most of the cost."""
+        memo = self._kg_memo
+        if memo is not None and memo[0] is forward and memo[1] is inverse:
+            return memo[2]
+        gain = self._power_gain(forward, inverse).reshape(self.grid.shape)
+        kg = (self._k_power * gain).mean(axis=1)
+        if _read_only(forward) and (inverse is None or _read_only(inverse)):
+            self._kg_memo = (forward, inverse, kg)
+        return kg
+
+
+def _read_only(a) -> bool:
+    """An array nobody can change under the cache (the engine freezes the EQs it hands on)."""
+    return isinstance(a, np.ndarray) and not a.flags.writeable
 
 
 class AutoGain:
@@ -164,15 +191,20 @@ class AutoGain:
         """Average ``band_power`` (linear) into both tracked spectra (one-poles on the powers)."""
         if band_power is None:
             return
-        p = np.where(self.predictor.valid, np.asarray(band_power, dtype=np.float64), 0.0)
-        if not np.all(np.isfinite(p)) or not p.sum() > 0.0:
+        # One numba pass (autogain_kernel.py): the one-poles, the shapes and their weighted forms
+        # in numpy's own arithmetic. A new block each time: the shapes handed out never change.
+        out = np.empty((6, self.predictor.valid.size))
+        started = self._slow is not None  # if not, the first real spectrum replaces the reference
+        a_slow = _one_pole(dt, self.shape_tau_s) if started else 1.0
+        a_fast = _one_pole(dt, self.fast_tau_s) if started else 1.0
+        if not autogain_kernel.observe(np.asarray(band_power, dtype=np.float64), self.predictor.valid,
+                                       self.predictor._width, self._slow if started else out[0],
+                                       self._fast if started else out[0], a_slow, a_fast, started, out):
             return
-        if self._slow is None:  # the first real spectrum replaces the reference outright
-            self._slow, self._fast = p, p
-        else:
-            self._slow = self._slow + _one_pole(dt, self.shape_tau_s) * (p - self._slow)
-            self._fast = self._fast + _one_pole(dt, self.fast_tau_s) * (p - self._fast)
-        self.shape, self.fast_shape = self._normalised(self._slow), self._normalised(self._fast)
+        k = autogain_kernel
+        self._slow, self._fast = out[k.SLOW], out[k.FAST]
+        self.shape, self.fast_shape = out[k.SHAPE], out[k.FAST_SHAPE]
+        self._weighted = (self.shape, self.fast_shape, out[k.WEIGHTED], out[k.FAST_WEIGHTED])
 
     @property
     def started(self) -> bool:
@@ -183,10 +215,15 @@ class AutoGain:
         self.shape = self.initial_shape.copy()
         self.fast_shape = self.shape
         self._slow = self._fast = None  # tracked band powers (None: nothing observed)
+        self._weighted = None  # (shape, fast_shape, and both as the predictor weighs them)
 
     def change_db(self, forward, inverse=None) -> float:
         """Predicted loudness change (dB) of the applied EQ on the tracked input."""
-        slow, fast = self.predictor.changes_db(forward, inverse, (self.shape, self.fast_shape))
+        w = self._weighted
+        if w is None or w[0] is not self.shape or w[1] is not self.fast_shape:  # the reference's
+            w = self._weighted = (self.shape, self.fast_shape, self.predictor.weighted(self.shape),
+                                  self.predictor.weighted(self.fast_shape))
+        slow, fast = self.predictor.weighted_changes_db(forward, inverse, w[2:])
         w = (abs(fast - slow) - self.FOLLOW_FROM_DB) / (self.FOLLOW_FULLY_DB - self.FOLLOW_FROM_DB)
         return slow + min(max(w, 0.0), 1.0) * (fast - slow)
 
@@ -217,7 +254,7 @@ class RecentSpectrum:
         self.sample_rate = float(sample_rate)
         self.frame = int(2 ** round(math.log2(self.FRAME_S * self.sample_rate)))
         self.min_new = self.frame // 4  # less new audio than this: the last frame still stands
-        self.bands = BandAnalyzer(self.sample_rate, self.frame)
+        self.bands = BandAnalyzer(self.sample_rate, self.frame, count_partials=False)
         self._buf = np.zeros((self.frame, int(channels)), dtype=np.float32)
         self._taken = 0
 
@@ -237,7 +274,7 @@ class RecentSpectrum:
             return None
         if not np.isfinite(self._buf).all():  # a NaN burst must not poison auto-gain's spectrum
             np.nan_to_num(self._buf, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        return self.bands.band_power(self._buf)[0].copy(), new / self.sample_rate
+        return self.bands.band_power(self._buf)[0], new / self.sample_rate  # a new array each call
 
 
 def _one_pole(dt: float, tau: float) -> float:

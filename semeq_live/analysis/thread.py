@@ -5,17 +5,19 @@ from __future__ import annotations
 import threading
 import time
 
-from . import band_kernel, cue_kernel
+from . import band_kernel, cue_kernel, history_kernel
 from .analyzer import Analyzer
 from .estimate import InputEstimate
 
 
 def warm_up_kernels() -> None:
-    """Load the analysis kernels (numba: band powers, source cues) for every type the analyzer
-    uses, from numba's cache when warm. ``AnalyzerThread`` does it on its own thread before its
-    first update: nothing else waits for it, and no update meets a compilation half-way."""
+    """Load the analysis kernels (numba: band powers, source cues, window means) for every type
+    the analyzer uses, from numba's cache when warm. ``AnalyzerThread`` does it on its own thread
+    before its first update: nothing else waits for it, and no update meets a compilation
+    half-way."""
     band_kernel.warm_up()
     cue_kernel.warm_up()
+    history_kernel.warm_up()
 
 
 class AnalyzerThread:

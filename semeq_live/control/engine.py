@@ -55,6 +55,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -166,6 +167,7 @@ class SemanticEngine:
         self._refresh_dt = 0.0  # audio time of refreshes since the last full estimate (observe)
         self._seen_full = False  # a refresh is taken whole until its estimate has been (observe)
         self._ceiling_memo = None  # (inputs, result) of the last ceiling call (compute)
+        self._eq_memo = None  # (_EQInputs, _AppliedEQ) of the last compute
         self.input_smoothing_s = float(input_smoothing_s)
         self._z_input: np.ndarray | None = None
         self._evidence = 1.0  # the latest confident estimate's evidence (module doc, "Onset")
@@ -301,6 +303,32 @@ class SemanticEngine:
         self.observe(estimate)
         z_t = self.target_latent(state)
         k = float(state.intensity)
+        eq = self._applied_eq(state, estimate, z_t, k)
+        forward, inverse, mode = eq.forward, eq.inverse, eq.mode
+        change = 0.0 if mode == MODE_FLAT else self.autogain.change_db(forward, inverse)
+        autogain_db = self.autogain.limit(-change) if state.autogain else 0.0
+        return EQSettings(forward=forward, inverse=inverse, autogain_db=autogain_db,
+                          output_gain_db=float(state.output_gain_db), bypass=bool(state.bypass),
+                          mode=mode, reason=eq.reason, intensity=k, z_target=z_t, z_input=eq.z_input,
+                          predicted_change_db=change, boost_cap_db=self.ceiling.max_boost_db,
+                          cap_acting=eq.acting, held_back_db=eq.held_back_db, cap_reason=eq.cap_reason)
+
+    def _applied_eq(self, state: ControlState, estimate: InputEstimate | None, z_t, k: float) -> "_AppliedEQ":
+        """The EQ to apply (decoded, within the ceiling), reused while everything it depends on
+        is the same: an analyzer refresh (10 a second) moves auto-gain alone, and the decode,
+        the cache look-ups and the ceiling's key cost more than the auto-gain prediction."""
+        inputs = _EQInputs(z_t, k, bool(state.adaptive), self._z_input, self._z_neutral, self._evidence,
+                           self._band_weight, self.ceiling, self.ceiling.max_boost_db,
+                           None if estimate is None else estimate.reason)
+        memo = self._eq_memo
+        if memo is not None and memo[0].same_as(inputs):
+            self.ceiling_seconds = 0.0
+            return memo[1]
+        eq = self._decode_and_limit(state, estimate, z_t, k)
+        self._eq_memo = (inputs, eq)
+        return eq
+
+    def _decode_and_limit(self, state: ControlState, estimate: InputEstimate | None, z_t, k: float) -> "_AppliedEQ":
         z_input = None
         if self._z_input is not None and state.adaptive:
             z_a = z_input = self.input_latent()
@@ -325,9 +353,7 @@ class SemanticEngine:
                 mode, reason = MODE_FALLBACK, f"static target scaled by intensity ({why})"
         acting, held_back, cap_reason = False, 0.0, ""
         self.ceiling_seconds = 0.0
-        if mode == MODE_FLAT:
-            change = 0.0
-        else:
+        if mode != MODE_FLAT:
             t0 = time.perf_counter()
             # Switching adaptation off means "do not listen to the input": the word's EQ as it is,
             # within the cap and the range, but not shaped by where the input has signal.
@@ -337,13 +363,7 @@ class SemanticEngine:
             if limited.forward is not forward or limited.inverse is not inverse:  # limited or reshaped
                 forward, inverse = _frozen(limited.forward), _frozen(limited.inverse)
             acting, held_back, cap_reason = limited.acting, limited.held_back_db, limited.reason
-            change = self.autogain.change_db(forward, inverse)
-        autogain_db = self.autogain.limit(-change) if state.autogain else 0.0
-        return EQSettings(forward=forward, inverse=inverse, autogain_db=autogain_db,
-                          output_gain_db=float(state.output_gain_db), bypass=bool(state.bypass),
-                          mode=mode, reason=reason, intensity=k, z_target=z_t, z_input=z_input,
-                          predicted_change_db=change, boost_cap_db=self.ceiling.max_boost_db,
-                          cap_acting=acting, held_back_db=held_back, cap_reason=cap_reason)
+        return _AppliedEQ(forward, inverse, mode, reason, z_input, acting, held_back, cap_reason)
 
     def _limited(self, forward, inverse, weights):
         """The ceiling's result, reused while its inputs stay the same: a refresh between
@@ -362,6 +382,40 @@ class SemanticEngine:
                           bypass=bool(state.bypass), mode=MODE_FLAT, reason="flat", intensity=float(state.intensity),
                           z_target=np.zeros(0), z_input=None, predicted_change_db=0.0,
                           boost_cap_db=self.ceiling.max_boost_db)
+
+
+class _AppliedEQ(NamedTuple):
+    """The EQ part of ``EQSettings``: what ``compute`` decodes and limits."""
+
+    forward: np.ndarray
+    inverse: np.ndarray | None
+    mode: str
+    reason: str
+    z_input: np.ndarray | None
+    acting: bool
+    held_back_db: float
+    cap_reason: str
+
+
+class _EQInputs(NamedTuple):
+    """Everything ``_decode_and_limit`` reads. The arrays are compared by identity: the engine
+    replaces them (never writes into them) whenever they change, and the memo holds them, so an
+    identical one is the same array."""
+
+    z_target: np.ndarray
+    intensity: float
+    adaptive: bool
+    z_input: np.ndarray | None
+    z_neutral: np.ndarray | None
+    evidence: float
+    band_weight: np.ndarray | None
+    ceiling: object
+    max_boost_db: float | None
+    estimate_reason: str | None  # named by the fallback's reason
+
+    def same_as(self, other: "_EQInputs") -> bool:
+        return all(a is b or not (isinstance(a, np.ndarray) or isinstance(b, np.ndarray)) and a == b
+                   for a, b in zip(self, other))
 
 
 def _frozen(p):
