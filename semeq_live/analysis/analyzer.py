@@ -332,7 +332,7 @@ class Analyzer:
         elif est.confident and self._release is None:
             self._release = self._seg_count  # the first estimate: the ease-in starts here
         self._was_confident = est.confident
-        return replace(est, evidence=self.evidence())
+        return est.with_evidence(self.evidence())
 
     def _follow_auto(self, time_s: float) -> None:
         decisions = len(self.auto.switch_log)
