@@ -31,10 +31,12 @@ ever not enough, a bisection on one common factor finishes the job (always feasi
 at zero is flat).
 
 While adaptation is on (band weights given), the passes do not start from the gains as asked when
-the curve rises above the ceiling: the boosting sections are first re-fitted to the bands with
-signal (``refit.py``: each turned down by its own amount so that the net curve there follows what
-was asked, instead of a bell being turned down as a whole because its skirt reaches an empty
-region). The passes then check and finish from there, as above.
+the curve rises above the ceiling: every section's gain is first re-fitted to the bands with
+signal (``refit.py``: so that the net curve there follows what was asked, instead of a bell being
+turned down as a whole because its skirt reaches an empty region; a boost may be taken below 0 dB
+and a cut deepened, which is harmless where the input has nothing, never a section raised above
+its asked gain). Should that added cut take the curve below the floor, only the added part is
+given back. The passes then check and finish from there, as above.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from ..dsp.design import MIN_FREQ_HZ, high_shelf_coeffs, low_shelf_coeffs, peaki
 from ..params import (ANALYSIS_FREQS, BAND_INDEX, BAND_KINDS, GAIN_INDEX, HIGH_SHELF, LOW_SHELF,
                       MAX_FREQ_FRACTION, N_BANDS, Q_RANGE)
 from .boost_cap import EQ_RANGE_DB, check_max_boost_db  # noqa: F401  (the setting's check, numba-free)
-from .refit import fit_scales
+from .refit import UNIT_GAIN_DB, fit_gains
 # Boosting is allowed in full where a band is within FULL_DB of the input's strongest band (the
 # analyzer's weight 1) and not at all from BOOST_ZERO_DB under it: there a boost raises noise and
 # leakage, not the source. The analyzer's weights fall from 1 to 0 between FULL_DB and ZERO_DB.
@@ -69,6 +71,7 @@ POINTS_PER_OCTAVE = 12
 # if that is smaller, so the aim stays continuous), so that the next exact check usually passes.
 MARGIN_DB = 0.05
 MAX_PASSES = 8
+ADDED_CUT_ROUNDS = 20  # bisection of the re-fit's added cut against the floor: 1e-6 of it
 TOLERANCE_DB = 1e-6
 NUMERIC_NOISE_DB = 1e-9  # float rounding in summed section responses, not a rise
 ACTING_DB = 0.01  # below this the ceiling changed nothing anyone could hear: not reported as acting
@@ -329,11 +332,13 @@ def _reduce(gains, scale, scaled, sec, n_sorted, n, lim, grid, margin, max_passe
 
 @njit(cache=True, nogil=True)
 def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, band_weight, lim, grid,
-           margin, max_passes, tolerance, refit, scale, info):
-    """Scale the 10 sections' gains (``scale``, from 1) until the net curve lies between floor and
-    ceiling; with ``refit``, the boosts are first re-fitted to the bands with signal (``refit.py``).
+           margin, max_passes, tolerance, refit, final, info):
+    """Scale the 10 sections' gains (from 1) until the net curve lies between floor and ceiling;
+    with ``refit``, the gains are first re-fitted to the bands with signal (``refit.py``). Writes
+    the sections' gains to hand on into ``final`` (the undone inverse's as they act: negated).
     ``info``: held back dB and where (log Hz), raised dB and where, passes, bisected, points used,
     re-fitted. ``lim[3]`` receives the band weights' boost allowances."""
+    scale = np.empty(N_SECTIONS)
     fs, floor_db, band_w, cap, empty = lim[0], lim[1], lim[3], lim[4], lim[5]
     gains = np.zeros(N_SECTIONS)
     freqs = np.empty(N_SECTIONS)
@@ -359,6 +364,7 @@ def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, ban
         band_w[k] = min(max((band_signal[k] - w0) / (1.0 - w0), 0.0), 1.0)
     for j in range(N_SECTIONS):
         scale[j] = 1.0
+        final[j] = gains[j]
     # No RBJ peak or shelf (S = 1) rises above its gain anywhere: if all the boosts together stay
     # under the lowest ceiling and all the cuts together above the floor, nothing can exceed.
     boost_sum = cut_sum = 0.0
@@ -402,17 +408,60 @@ def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, ban
     info[0], info[1], info[2], info[3] = over, found[0], under, found[1]
     info[7] = 0.0
     if refit and over > tolerance:
-        # What the bands with signal should get, before anything is turned down as a whole.
+        # What the bands with signal should get, before anything is turned down as a whole. Fitted
+        # on the fixed grid and the sections' centres only: a refined extreme appears and vanishes
+        # as the curve nears a limit, and the fit must not jump with it (the exact passes after
+        # the fit check those points).
+        n = n_sorted
         weight = np.empty(n)
         for i in range(n):
             weight[i] = _interp(logf[i], lim[2], band_signal)
-        if fit_scales(gains, grid[3], grid[4], ceil, weight, n, EQ_RANGE_DB, min(over, margin), scale):
-            info[7] = 1.0
+        # Each section's curve per dB of gain (an RBJ section at -g is the inverse of +g, so one
+        # shape serves both signs), at its asked gain or UNIT_GAIN_DB if smaller.
+        unit_gain = np.empty(N_SECTIONS)
+        exists = np.ones(N_SECTIONS, dtype=np.bool_)
+        for j in range(N_SECTIONS):
+            unit_gain[j] = max(abs(gains[j]), UNIT_GAIN_DB)
+            exists[j] = has_inv or j < N_BANDS
+        unit_sec = (freqs, qs, np.empty((N_SECTIONS, 6)), np.full(N_SECTIONS, np.nan), np.ones(N_SECTIONS, dtype=np.bool_))
+        _design(unit_gain, freqs, qs, lim[0], unit_sec[2], unit_sec[3], unit_sec[4])
+        unit = np.empty_like(grid[3])
+        unit_grid = (logf, grid[1], ceil, unit, np.empty_like(grid[4]))
+        _powers(unit_sec[2], 0, n, unit_grid, _ALL)
+        for j in range(N_SECTIONS):
+            for i in range(n):
+                unit[j, i] = 10.0 * math.log10(unit[j, i]) / unit_gain[j]
+        fit = np.empty(N_SECTIONS)
+        fit_gains(gains, exists, unit, grid[4], ceil, lim[1], weight, n, EQ_RANGE_DB, min(over, margin), fit)
+        info[7] = 1.0
+        # The cut the re-fit added (a boost taken below 0 dB, a cut deepened): if with it the exact
+        # curve falls below the -12 dB floor (the linear model was off), only that added part is
+        # given back, by the largest share that keeps the floor (the curve falls monotonically
+        # with it: bisection), so the floor never has to ease a cut that was asked for.
+        added = np.empty(N_SECTIONS)
+        for j in range(N_SECTIONS):
+            added[j] = min(fit[j] - min(gains[j], 0.0), 0.0)
+            scaled[j] = fit[j]
+        n = _evaluate(scaled, sec, n_sorted, lim, grid)
+        over, under = _excess(n, lim, grid, found)
+        if under > tolerance:
+            keep_lo, keep_hi = 0.0, 1.0
+            for _ in range(ADDED_CUT_ROUNDS):
+                mid = 0.5 * (keep_lo + keep_hi)
+                for j in range(N_SECTIONS):
+                    scaled[j] = fit[j] - (1.0 - mid) * added[j]
+                n = _evaluate(scaled, sec, n_sorted, lim, grid)
+                if _excess(n, lim, grid, found)[1] > tolerance:
+                    keep_hi = mid
+                else:
+                    keep_lo = mid
             for j in range(N_SECTIONS):
-                scaled[j] = gains[j] * scale[j]
+                scaled[j] = fit[j] - (1.0 - keep_lo) * added[j]
             n = _evaluate(scaled, sec, n_sorted, lim, grid)
             over, under = _excess(n, lim, grid, found)
-    start = scale.copy()  # where the reductions start from (1, or the re-fitted scales)
+        for j in range(N_SECTIONS):
+            gains[j] = scaled[j]  # the passes scale from the re-fitted gains
+    start = scale.copy()  # where the reductions start from
     v_start = max(over, under)
     passes, over, under, n = _reduce(gains, scale, scaled, sec, n_sorted, n, lim, grid, margin, max_passes,
                                      tolerance, over, under, found)
@@ -448,6 +497,8 @@ def _limit(fwd, inv, has_inv, top_hz, base_logf, base_trig, base_lo, base_t, ban
                 lo = mid
         for j in range(N_SECTIONS):
             scale[j] *= lo
+    for j in range(N_SECTIONS):
+        final[j] = gains[j] * scale[j]
     info[4] = passes
     info[5] = bisected
     info[6] = n
@@ -508,7 +559,7 @@ class BoostCeiling:
         self._ceil = np.empty(n)
         self._pw = np.empty((N_SECTIONS, n))
         self._net = np.empty(n)
-        self._scale = np.empty(N_SECTIONS)
+        self._final = np.empty(N_SECTIONS)
         self._info = np.zeros(8)
         # Band weights are interpolated over the bands that lie wholly below Nyquist (the analyzer's
         # valid bands); beyond the outermost ones the nearest weight holds.
@@ -558,18 +609,18 @@ class BoostCeiling:
         # bands with signal first; without them (static words) the cap scales the word as it is.
         _limit(fwd, inv, has_inv, self.top_hz, self._base_logf, self._base_trig, self._base_lo, self._base_t,
                self._weights(band_weight), self._lim, self._grid, MARGIN_DB, MAX_PASSES, TOLERANCE_DB,
-               self.refit and band_weight is not None, self._scale, info)
+               self.refit and band_weight is not None, self._final, info)
         # Rounding in the response sums leaves ~1e-15 dB where the curve merely touches the ceiling;
         # that is "did not rise above it", so it reads 0.
         held, raised, passes = _above(info[0]), _above(info[2]), int(info[4])
         if passes == 0 and not info[7]:
             return CeilingResult(forward, inverse, False, held, None, raised, "", 0, False)
         new_fwd = fwd.copy()
-        new_fwd[GAIN_INDEX] *= self._scale[:N_BANDS]
+        new_fwd[GAIN_INDEX] = self._final[:N_BANDS]
         new_inv = None
         if has_inv:
             new_inv = inv.copy()
-            new_inv[GAIN_INDEX] *= self._scale[N_BANDS:]
+            new_inv[GAIN_INDEX] = -self._final[N_BANDS:]  # undone: the same filter, gain negated
         acting = held >= ACTING_DB or raised >= ACTING_DB
         held_hz = math.exp(info[1]) if held > 0.0 else None
         return CeilingResult(new_fwd, new_inv, acting, held, held_hz, raised,
