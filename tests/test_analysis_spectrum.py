@@ -171,6 +171,24 @@ def test_non_finite_input_does_not_poison_the_spectrum():
     assert e.level_db == pytest.approx(-20.0, abs=0.3)
 
 
+@pytest.mark.parametrize("channels", [1, 2, 3])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_segment_with_a_nan_burst_reads_as_the_segment_with_it_zeroed(bad, channels):
+    """Non-finite samples are found in the window multiply's own pass, not by a scan of their
+    own: the result must be exactly the zeroed segment's, and the segment zeroed in place (the
+    source cues read the same audio after it)."""
+    fs = 48000
+    ba = BandAnalyzer(fs, 16384)
+    x = np.random.default_rng(9).standard_normal((16384, channels)).astype(np.float32)
+    x[3000:3100, channels - 1] = bad
+    clean = np.where(np.isfinite(x), x, 0.0).astype(np.float32)
+    want = BandAnalyzer(fs, 16384).band_power(clean.copy())
+    got = ba.band_power(x)
+    assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+    assert np.array_equal(x, clean)
+    assert ba.last_partials > 100
+
+
 def test_autogains_frame_over_a_nan_burst_is_finite():
     fs = 48000
     an = Analyzer(fs, 2)

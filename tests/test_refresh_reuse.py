@@ -132,7 +132,7 @@ def test_replace_shares_an_estimates_frozen_arrays_and_copies_new_ones():
                          band_power=view).band_power is not view
 
 
-def test_with_recent_is_replace_without_the_field_walk():
+def test_with_recent_and_with_evidence_are_replace_without_the_field_walk():
     from dataclasses import fields, replace
 
     rng = np.random.default_rng(1)
@@ -148,3 +148,6 @@ def test_with_recent_is_replace_without_the_field_walk():
             assert _same(getattr(got, f.name), getattr(want, f.name)), f.name
         assert got.recent_band_power is not recent and not got.recent_band_power.flags.writeable
         assert got.band_power is est.band_power and est.recent_band_power is None
+    got, want = est.with_evidence(0.75), replace(est, evidence=0.75)
+    assert all(_same(getattr(got, f.name), getattr(want, f.name)) for f in fields(InputEstimate))
+    assert est.evidence == 0.5

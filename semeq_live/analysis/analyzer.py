@@ -181,9 +181,7 @@ class Analyzer:
             if not self.ring.read_into(j * self.hop + self.nfft, self._segment):
                 continue  # lapped by the writer: that segment is lost, the next ones are fine
             seg = self._segment
-            if not np.isfinite(seg).all():  # a NaN burst must not poison the long-term spectrum
-                np.nan_to_num(seg, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-            power, ms = self.bands.band_power(seg)
+            power, ms = self.bands.band_power(seg)  # zeroes a NaN burst in seg (the cues read it too)
             if self.auto is not None:  # the source cues read each hop's new audio once
                 self.auto.add(seg[-self.hop:, 0])
             elif self._voice_fit is not None:
@@ -334,7 +332,7 @@ class Analyzer:
         elif est.confident and self._release is None:
             self._release = self._seg_count  # the first estimate: the ease-in starts here
         self._was_confident = est.confident
-        return replace(est, evidence=self.evidence())
+        return est.with_evidence(self.evidence())
 
     def _follow_auto(self, time_s: float) -> None:
         decisions = len(self.auto.switch_log)

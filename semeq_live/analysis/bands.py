@@ -95,7 +95,11 @@ class BandAnalyzer:
 
     def band_power(self, segment: np.ndarray) -> tuple[np.ndarray, float]:
         """``(band powers [n_bands], mean square)`` of one ``[nfft, channels]`` segment, both
-        averaged over the channels (the band powers sum to the mean square)."""
+        averaged over the channels (the band powers sum to the mean square).
+
+        A NaN burst must not poison a spectrum: non-finite samples are zeroed *in ``segment``*
+        (the callers' own scratch buffers, which then hold the audio that was analysed), found
+        by the window multiply's own pass."""
         if segment.ndim == 1:
             segment = segment[:, None]
         channels = segment.shape[1]
@@ -103,7 +107,9 @@ class BandAnalyzer:
         if rows is None or rows.shape[0] != channels:
             rows = self._rows = np.empty((channels, self.nfft))
             spectra = self._spectra = np.empty((channels, self.nfft // 2 + 1), np.complex128)
-        band_kernel.windowed_rows(segment, self.window, rows)
+        if not band_kernel.windowed_rows(segment, self.window, rows):
+            np.nan_to_num(segment, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            band_kernel.windowed_rows(segment, self.window, rows)
         # Into a buffer kept from segment to segment, all channels in one call up to 16384 points:
         # there about a quarter less time than a call per channel (the same transform per row, bit
         # for bit); at 32768 points (88.2-96 kHz segments) the one call measured a third slower.

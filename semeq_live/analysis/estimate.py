@@ -62,9 +62,8 @@ class InputEstimate:
         ``refresh``): what ``Analyzer.update`` hands on at each of its updates, 10 a second.
         ``dataclasses.replace`` without its walk over every field: the other arrays are this
         estimate's own read-only ones, shared as they are."""
-        new = object.__new__(InputEstimate)
+        new = self._copy()
         fields = new.__dict__
-        fields.update(self.__dict__)
         recent = np.array(band_power, dtype=np.float64)
         recent.setflags(write=False)
         fields["recent_band_power"] = recent
@@ -72,6 +71,18 @@ class InputEstimate:
         fields["refresh"] = refresh
         if time_s is not None:
             fields["time_s"] = time_s
+        return new
+
+    def with_evidence(self, evidence: float) -> "InputEstimate":
+        """This estimate with ``evidence`` set (each new estimate, ``Analyzer.update``), made as
+        ``with_recent`` makes its copies."""
+        new = self._copy()
+        new.__dict__["evidence"] = evidence
+        return new
+
+    def _copy(self) -> "InputEstimate":
+        new = object.__new__(InputEstimate)
+        new.__dict__.update(self.__dict__)
         return new
 
     @property

@@ -272,9 +272,9 @@ class RecentSpectrum:
         self._taken = written
         if not ring.read_into(written, self._buf):
             return None
-        if not np.isfinite(self._buf).all():  # a NaN burst must not poison auto-gain's spectrum
-            np.nan_to_num(self._buf, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
-        return self.bands.band_power(self._buf)[0], new / self.sample_rate  # a new array each call
+        # A new array each call; a NaN burst is zeroed first (band_power), so it cannot poison
+        # auto-gain's spectrum.
+        return self.bands.band_power(self._buf)[0], new / self.sample_rate
 
 
 def _one_pole(dt: float, tau: float) -> float:
