@@ -148,3 +148,18 @@ def test_refit_is_deterministic_and_leaves_a_curve_under_the_allowance_alone():
         np.testing.assert_array_equal(a.inverse, b.inverse)
     assert a.acting
     assert response_db(a.forward, [20.0], FS)[0] - response_db(a.inverse, [20.0], FS)[0] <= 0.5 + TOL_DB
+
+
+def test_the_small_solve_matches_lapack_without_importing_it():
+    """The re-fit's own Cholesky solve agrees with ``np.linalg.solve`` on the positive definite
+    systems it meets (up to ten unknowns, badly scaled ones too), so numba never needs LAPACK
+    (``scipy.linalg``) in the live process."""
+    from semeq_live.control.refit import _solve_spd
+
+    rng = np.random.default_rng(7)
+    for n in range(1, 11):
+        for scale in (1e-3, 1.0, 1e3):
+            m = rng.standard_normal((n, n))
+            a = scale * (m @ m.T + 0.1 * np.eye(n))
+            b = rng.standard_normal(n)
+            np.testing.assert_allclose(_solve_spd(a, b), np.linalg.solve(a, b), rtol=1e-8, atol=1e-12)

@@ -29,8 +29,8 @@ third of the warm-vs-bright difference on the made voices at the end of a take, 
 not depend on the sign of the asked gain and the problem is strictly convex (the small
 regularisation, each section's own weight ``E_j``), so the minimum moves continuously with the
 inputs: no jumps between solutions. Solved by Gauss-Newton on the set of points over the allowance
-or under the floor, each step a box-bounded quadratic solved by coordinate descent (ten unknowns at
-most). Deterministic and bounded in work. The ceiling's exact passes then check and, where the
+or under the floor, each step a box-bounded quadratic solved exactly by a primal active-set
+method (ten unknowns at most). Deterministic and bounded in work. The ceiling's exact passes then check and, where the
 linear model was off, finish the job.
 
 numba caches ``ceiling._limit`` by ``ceiling.py``'s own file: after editing this module, clear
@@ -62,6 +62,38 @@ OUTER_STEPS = 30
 QP_ROUNDS = 200  # active-set rounds (a few times the unknowns in practice)
 LINE_STEPS = 30  # bisection steps of the line search: 1e-9 of the step
 CONVERGED = 1e-7
+
+
+@njit(cache=True, nogil=True)
+def _solve_spd(a, b):
+    """``a x = b`` for a small symmetric positive definite ``a`` (Cholesky, in place of
+    ``np.linalg.solve``): numba's ``np.linalg.solve`` calls LAPACK through ``scipy.linalg``, whose
+    import (tens of MB, a quarter of a second holding the GIL) would otherwise happen in the live
+    process the first time the ceiling re-fits, while the audio callback runs."""
+    n = b.size
+    low = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1):
+            acc = a[i, j]
+            for k in range(j):
+                acc -= low[i, k] * low[j, k]
+            if i == j:
+                low[i, i] = math.sqrt(max(acc, 1e-300))
+            else:
+                low[i, j] = acc / low[j, j]
+    y = np.empty(n)
+    for i in range(n):
+        acc = b[i]
+        for k in range(i):
+            acc -= low[i, k] * y[k]
+        y[i] = acc / low[i, i]
+    x = np.empty(n)
+    for i in range(n - 1, -1, -1):
+        acc = y[i]
+        for k in range(i + 1, n):
+            acc -= low[k, i] * x[k]
+        x[i] = acc / low[i, i]
+    return x
 
 
 @njit(cache=True, nogil=True)
@@ -102,7 +134,7 @@ def _box_qp(a, b, lo, hi, s, m):
                 bf[p] = acc
                 for q in range(nf):
                     af[p, q] = a[kp, free[q]]
-            xf = np.linalg.solve(af, bf)
+            xf = _solve_spd(af, bf)
             # Walk from s towards it; stop at the first bound met.
             t = 1.0
             hit = -1
