@@ -166,7 +166,6 @@ class SemanticEngine:
         self._last_observed: InputEstimate | None = None  # the analyzer repeats an unchanged estimate
         self._refresh_dt = 0.0  # audio time of refreshes since the last full estimate (observe)
         self._seen_full = False  # a refresh is taken whole until its estimate has been (observe)
-        self._ceiling_memo = None  # (inputs, result) of the last ceiling call (compute)
         self._eq_memo = None  # (_EQInputs, _AppliedEQ) of the last compute
         self.input_smoothing_s = float(input_smoothing_s)
         self._z_input: np.ndarray | None = None
@@ -358,22 +357,12 @@ class SemanticEngine:
             # Switching adaptation off means "do not listen to the input": the word's EQ as it is,
             # within the cap and the range, but not shaped by where the input has signal.
             weights = self._band_weight if state.adaptive else None
-            limited = self._limited(forward, inverse, weights)
+            limited = self.ceiling.apply(forward, inverse, weights)
             self.ceiling_seconds = time.perf_counter() - t0
             if limited.forward is not forward or limited.inverse is not inverse:  # limited or reshaped
                 forward, inverse = _frozen(limited.forward), _frozen(limited.inverse)
             acting, held_back, cap_reason = limited.acting, limited.held_back_db, limited.reason
         return _AppliedEQ(forward, inverse, mode, reason, z_input, acting, held_back, cap_reason)
-
-    def _limited(self, forward, inverse, weights):
-        """The ceiling's result, reused while its inputs stay the same: a refresh between
-        estimates (several a second) only moves auto-gain, not the EQ."""
-        key = (self.ceiling, self.ceiling.max_boost_db, forward.tobytes(),
-               None if inverse is None else inverse.tobytes(), None if weights is None else weights.tobytes())
-        memo = self._ceiling_memo
-        if memo is None or memo[0] != key:
-            memo = self._ceiling_memo = (key, self.ceiling.apply(forward, inverse, weights))
-        return memo[1]
 
     def flat_settings(self, state: ControlState) -> EQSettings:
         """Flat EQ at the state's master gain (e.g. before a model is loaded)."""
