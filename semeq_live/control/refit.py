@@ -177,17 +177,14 @@ def _box_qp(a, b, lo, hi, s, m):
 
 
 @njit(cache=True, nogil=True)
-def _slope(s, d, t, idx, m, unit, offset, target, weight, ceil, floor_db, margin, own, gains, n):
-    """Half the derivative of the re-fit's objective (module notes) along ``d`` at ``s + t d``."""
-    total = 0.0
-    for k in range(m):
-        total += own[k] * (s[k] + t * d[k] - gains[idx[k]]) * d[k]
+def _slope(t, y0, dy, reg0, reg1, target, weight, ceil, floor_db, margin, n):
+    """Half the derivative of the re-fit's objective (module notes) at ``t`` along a step: the
+    curve there is ``y0 + t dy`` and the pull towards the asked gains contributes ``reg0 + t reg1``
+    (both linear in ``t``, so the line search costs one pass over the points per probe, not one
+    per point and section)."""
+    total = reg0 + t * reg1
     for i in range(n):
-        y = offset[i]
-        dy = 0.0
-        for k in range(m):
-            y += (s[k] + t * d[k]) * unit[idx[k], i]
-            dy += d[k] * unit[idx[k], i]
+        y = y0[i] + t * dy[i]
         g = weight[i] * (y - target[i])
         over = y - (ceil[i] - margin)
         if over > 0.0:
@@ -195,7 +192,7 @@ def _slope(s, d, t, idx, m, unit, offset, target, weight, ceil, floor_db, margin
         under = (floor_db + margin) - y
         if under > 0.0:
             g -= PENALTY * under
-        total += g * dy
+        total += g * dy[i]
     return total
 
 
@@ -215,12 +212,18 @@ def fit_gains(gains, exists, unit, net, ceil, floor_db, weight, n, range_db, mar
         if exists[j]:
             idx[m] = j
             m += 1
+    # The existing sections' curves point by point, contiguous (``u[i, k]``): the loops below run
+    # over the sections at each point, and a strided read per section cost more than the sums.
+    u = np.empty((n, m))
+    for i in range(n):
+        for k in range(m):
+            u[i, k] = unit[idx[k], i]
     offset = np.empty(n)  # the asked curve minus the linear model's at the asked gains
     target = np.empty(n)
     for i in range(n):
         lin = 0.0
         for k in range(m):
-            lin += gains[idx[k]] * unit[idx[k], i]
+            lin += gains[idx[k]] * u[i, k]
         offset[i] = net[i] - lin
         target[i] = min(max(net[i], floor_db), ceil[i])
         weight[i] = max(weight[i], EMPTY_WEIGHT)
@@ -232,7 +235,7 @@ def fit_gains(gains, exists, unit, net, ceil, floor_db, weight, n, range_db, mar
         j = idx[k]
         e = 1e-6
         for i in range(n):
-            e += weight[i] * unit[j, i] * unit[j, i]
+            e += weight[i] * u[i, k] * u[i, k]
         own[k] = REGULARISATION * e
         lo[k] = -range_db
         hi[k] = gains[j]
@@ -248,10 +251,10 @@ def fit_gains(gains, exists, unit, net, ceil, floor_db, weight, n, range_db, mar
         wi = weight[i]
         rhs = wi * (target[i] - offset[i])
         for k in range(m):
-            uk = unit[idx[k], i]
+            uk = u[i, k]
             b0[k] += rhs * uk
             for l in range(k, m):
-                a0[k, l] += wi * uk * unit[idx[l], i]
+                a0[k, l] += wi * uk * u[i, l]
     for k in range(m):
         for l in range(k):
             a0[k, l] = a0[l, k]
@@ -259,13 +262,16 @@ def fit_gains(gains, exists, unit, net, ceil, floor_db, weight, n, range_db, mar
     b = np.empty(m)
     prev = np.empty(m)
     direction = np.empty(m)
+    y0 = np.empty(n)  # the curve at the step's start, and its change along the step
+    dy = np.empty(n)
     for _ in range(OUTER_STEPS):
         a[:, :] = a0
         b[:] = b0
         for i in range(n):
             y = offset[i]
             for k in range(m):
-                y += s[k] * unit[idx[k], i]
+                y += s[k] * u[i, k]
+            y0[i] = y
             limit = ceil[i] - margin
             if y <= limit:
                 limit = floor_db + margin
@@ -273,25 +279,31 @@ def fit_gains(gains, exists, unit, net, ceil, floor_db, weight, n, range_db, mar
                     continue
             rhs = PENALTY * (limit - offset[i])
             for k in range(m):
-                uk = unit[idx[k], i]
+                uk = u[i, k]
                 b[k] += rhs * uk
                 for l in range(m):
-                    a[k, l] += PENALTY * uk * unit[idx[l], i]
+                    a[k, l] += PENALTY * uk * u[i, l]
         prev[:] = s
         _box_qp(a, b, lo, hi, s, m)
         # The step solves the problem with the points over a limit as they were; past them the
         # objective (convex, piecewise quadratic) changes: go only as far along it as the objective
         # still falls (its slope is monotone along the step: bisection), so the steps converge to
         # its one minimum instead of hopping between two sets of such points.
+        reg0 = reg1 = 0.0
         for k in range(m):
             direction[k] = s[k] - prev[k]
-        if _slope(prev, direction, 1.0, idx, m, unit, offset, target, weight, ceil, floor_db, margin, own,
-                  gains, n) > 0.0:
+            reg0 += own[k] * (prev[k] - gains[idx[k]]) * direction[k]
+            reg1 += own[k] * direction[k] * direction[k]
+        for i in range(n):
+            dyi = 0.0
+            for k in range(m):
+                dyi += direction[k] * u[i, k]
+            dy[i] = dyi
+        if _slope(1.0, y0, dy, reg0, reg1, target, weight, ceil, floor_db, margin, n) > 0.0:
             lo_t, hi_t = 0.0, 1.0
             for _ in range(LINE_STEPS):
                 mid = 0.5 * (lo_t + hi_t)
-                if _slope(prev, direction, mid, idx, m, unit, offset, target, weight, ceil, floor_db, margin,
-                          own, gains, n) > 0.0:
+                if _slope(mid, y0, dy, reg0, reg1, target, weight, ceil, floor_db, margin, n) > 0.0:
                     hi_t = mid
                 else:
                     lo_t = mid
