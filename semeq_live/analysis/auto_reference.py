@@ -90,14 +90,40 @@ def voice_cues(cues: dict, provisional: bool = False) -> tuple[bool, bool, bool,
             rhythm)
 
 
+def might_be_voice(cues: dict, already_voice: bool = False) -> bool:
+    """What the voicing cues alone decide: without an F0 in a voice's range, or (to be taken for a
+    voice) without one periodic source, no other cue can make the source a voice."""
+    f0_ok = F0_RANGE_HZ[0] <= cues["f0_hz"] <= F0_RANGE_HZ[1]
+    return f0_ok and (already_voice or cues["voiced_share"] >= VOICED_SHARE)
+
+
+def cues_needed(already_voice: bool = False, provisional: bool = False):
+    """``SourceCues.summary``'s ``detail`` for ``looks_like_voice``: the rhythm cues only where
+    the voicing cues leave the answer open, the per-band modulation only for the provisional
+    decision (the only one that reads it)."""
+    def need(voicing: dict) -> str:
+        if not might_be_voice(voicing, already_voice):
+            return "none"
+        return "all" if provisional else "rhythm"
+    return need
+
+
 def looks_like_voice(cues: dict, already_voice: bool = False, provisional: bool = False) -> bool:
     """All four cues to take a source for a voice; to keep it, the F0 range and two of the other
     three: a stretch of speech without fricatives (a run of vowels and nasals), or a held sung
-    note, does not make a voice an instrument."""
+    note, does not make a voice an instrument. (``cues`` may lack the rhythm cues where
+    ``might_be_voice`` already says no: ``cues_needed``.)"""
+    if not might_be_voice(cues, already_voice):
+        return False
     periodic, f0_ok, fricatives, rhythm = voice_cues(cues, provisional)
     if not already_voice:
         return periodic and f0_ok and fricatives and rhythm
     return f0_ok and (periodic + fricatives + rhythm) >= 2
+
+
+def _voicing_only(voicing: dict) -> str:
+    """``SourceCues.summary``'s ``detail`` where only the voicing cues and the F0 are read."""
+    return "none"
 
 
 class AutoReference:
@@ -153,16 +179,16 @@ class AutoReference:
         changes now, else None."""
         if self._last_t is not None and time_s - self._last_t < DECIDE_EVERY_S:
             return None
-        cues = self.cues.summary(JUDGE_S)
+        # The confirming decision takes the first decision's test, not the keep-test: from then on
+        # auto decides as if there had been no provisional decision.
+        already_voice = self.kind == "voice" and self.confirmed
+        cues = self.cues.summary(JUDGE_S, detail=cues_needed(already_voice, self.listening))
         dt = 0.0 if self._last_t is None else max(0.0, time_s - self._last_t)
         self._last_t = time_s
         self.last_cues = cues
         if cues is None:
             return None
-        # The confirming decision takes the first decision's test, not the keep-test: from then on
-        # auto decides as if there had been no provisional decision.
-        voice = looks_like_voice(cues, already_voice=self.kind == "voice" and self.confirmed,
-                                 provisional=self.listening)
+        voice = looks_like_voice(cues, already_voice=already_voice, provisional=self.listening)
         if voice:
             self.f0_hz = cues["f0_hz"]
         if self.listening:
@@ -218,7 +244,7 @@ class AutoReference:
 
     def _long_f0(self) -> float:
         """The median F0 over all the cues kept (6 s): steadier than one decision's 4 s."""
-        long = self.cues.summary(self.cues.pitch_f0.size * 1.0)
+        long = self.cues.summary(self.cues.pitch_f0.size * 1.0, detail=_voicing_only)
         return long["f0_hz"] if long and long["f0_hz"] > 0 else self.f0_hz
 
     def _switch(self, kind: str, time_s: float, ref: ReferenceSpectrum, count: bool = True) -> ReferenceSpectrum:
@@ -248,7 +274,7 @@ class VoiceFit:
 
     def update(self) -> ReferenceSpectrum | None:
         """The fitted reference if it changes now, else None."""
-        cues = self.cues.summary(self.cues.pitch_f0.size * PITCH_FRAME_S)
+        cues = self.cues.summary(self.cues.pitch_f0.size * PITCH_FRAME_S, detail=_voicing_only)
         if cues is None or cues["sounding_s"] < MIN_EVIDENCE_S or cues["voiced_share"] < VOICED_SHARE:
             return None
         f0 = cues["f0_hz"]

@@ -22,9 +22,10 @@ judged against the wrong neutral. Per new stretch of audio (each analysis hop, 0
   shows a talker from the first second, before any pause; the broadband level's movement there
   read 15-25 % lower on a bright-shaped voice than on a warm-shaped one.
 
-Cost: one pass over each hop's new samples (decimation), one batched small FFT (3-5 frames of
-512 points) and its four band sums per hop, and ring buffers preallocated here; the analysis FFTs
-dominate.
+Cost: one pass over each hop's new samples (decimation) as it arrives; the frames' work (a
+batched small FFT of 512 points, its four band sums) waits until the cues are read (``summary``,
+about every 0.4-0.7 s) or a second of frames is pending, and then runs in one go: the same
+numbers, in a quarter of the calls. Ring buffers preallocated here; the analysis FFTs dominate.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ HISTORY_S = 6.0
 # or legato note, a bowed or blown line, a dense mix much less.
 MODULATION_BANDS_HZ = ((250.0, 500.0), (500.0, 1000.0), (1000.0, 2000.0), (2000.0, 3500.0))
 MODULATION_COURSE_FRAMES = 8
+# Whole pitch frames waiting at most this long for their work (``SourceCues._flush``): bounds the
+# pending buffer when nobody reads the cues.
+PENDING_S = 1.0
 
 
 def _quantile(values: np.ndarray, q: float) -> float:
@@ -96,27 +100,50 @@ class SourceCues:
         self.pitch_band_db = np.full((n_pitch, self._band_matrix.shape[1]), -200.0)  # MODULATION_BANDS_HZ
         self.env_written = 0
         self.pitch_written = 0
-        self._carry = np.zeros(0)  # decimated samples not yet in a whole frame
+        # Decimated samples not yet worked on (``_flush``), from the start of a frame, and how many
+        # whole frames each ``add`` completed: the band sums are one matrix product per such group,
+        # as when each ``add`` did its own frames (BLAS rounds a row's product differently with
+        # the number of rows, and the cues are to stay bit for bit what they were).
+        self._pending_frames = max(1, int(round(PENDING_S / PITCH_FRAME_S)))
+        self._pending = np.empty((self._pending_frames + 1) * self.frame_len + 1)
+        self._n_pending = 0
+        self._groups: list[int] = []
 
     def add(self, mono: np.ndarray) -> None:
         """Take the next stretch of mono audio (any length; consecutive calls are contiguous)."""
         mono = np.asarray(mono)
         if mono.dtype not in (np.float32, np.float64):
             mono = mono.astype(np.float64)
-        x = np.empty(len(mono) // self.decimation)
-        cue_kernel.boxcar_decimate(mono, self.decimation, x)
-        if self._carry.size:
-            x = np.concatenate([self._carry, x])
-        # Only whole 40 ms frames; what is left over waits for the next stretch.
-        n_fr = len(x) // self.frame_len
-        used = n_fr * self.frame_len
-        self._carry = x[used:].copy()
-        if not n_fr:
+        n = len(mono) // self.decimation
+        if self._n_pending + n > self._pending.size:  # a long stretch at once: room for all of it
+            grown = np.empty(self._n_pending + n + self._pending.size)
+            grown[:self._n_pending] = self._pending[:self._n_pending]
+            self._pending = grown
+        start = self._n_pending
+        cue_kernel.boxcar_decimate(mono, self.decimation, self._pending[start:start + n])
+        self._n_pending += n
+        # Whole 40 ms frames; what is left over waits for the next stretch.
+        completed = self._n_pending // self.frame_len - sum(self._groups)
+        if completed:
+            self._groups.append(completed)
+            if sum(self._groups) >= self._pending_frames:
+                self._flush()
+
+    def _flush(self) -> None:
+        """The pending whole frames' levels, F0, fricative share and band levels into the rings."""
+        if not self._groups:
             return
-        e = x[:used].reshape(n_fr * 4, self.env_len)
+        n_fr = sum(self._groups)
+        used = n_fr * self.frame_len
+        x = self._pending[:used]
+        e = x.reshape(n_fr * 4, self.env_len)
         self._push(self.env_db, "env_written",
                    10.0 * np.log10(np.einsum("ij,ij->i", e, e) / self.env_len + 1e-20))
-        self._pitch(x[:used].reshape(n_fr, self.frame_len))
+        self._pitch(x.reshape(n_fr, self.frame_len))
+        rest = self._n_pending - used
+        self._pending[:rest] = self._pending[used:self._n_pending]
+        self._n_pending = rest
+        self._groups.clear()
 
     def _push(self, ring: np.ndarray, counter: str, values: np.ndarray) -> None:
         n = ring.size
@@ -137,11 +164,16 @@ class SourceCues:
         # Voicing and F0 from the normalised cross-correlation (cue_kernel.pitch_frames).
         cue_kernel.pitch_frames(frames, ac, self.min_lag, self.max_lag, VOICED_NCCF, self.rate, f0, energy)
         level = 10.0 * np.log10(energy / w + 1e-20)
+        bands = np.empty((frames.shape[0], self._band_matrix.shape[1]))
+        first = 0
+        for count in self._groups:  # one product per add's frames (see __init__)
+            bands[first:first + count] = power[first:first + count] @ self._band_matrix
+            first += count
         idx = (self.pitch_written + np.arange(f0.size)) % self.pitch_f0.size
         self.pitch_f0[idx] = f0
         self.pitch_db[idx] = level
         self.pitch_hf[idx] = hf
-        self.pitch_band_db[idx] = 10.0 * np.log10(power @ self._band_matrix / w + 1e-20)
+        self.pitch_band_db[idx] = 10.0 * np.log10(bands / w + 1e-20)
         self.pitch_written += f0.size
 
     def _recent(self, ring: np.ndarray, written: int, seconds: float, frame_s: float) -> np.ndarray:
@@ -164,12 +196,19 @@ class SourceCues:
         centred = lv[k // 2:k // 2 + course.shape[0]] - course
         return float(np.median(np.std(centred, axis=0)))
 
-    def summary(self, seconds: float) -> dict | None:
-        """The cues over the last ``seconds`` (None before any audio with signal)."""
+    def summary(self, seconds: float, detail=None) -> dict | None:
+        """The cues over the last ``seconds`` (None before any audio with signal).
+
+        ``detail``: None for every cue; otherwise called with the voicing cues (``seconds``,
+        ``sounding_s``, ``voiced_share``, ``f0_hz``, ``f0_low_hz``) and returning which of the
+        rest a decision still needs: ``"rhythm"`` (``fricative_db``, ``syllabic_db``,
+        ``dip_share``), ``"all"`` (those and ``modulation_db``) or ``"none"``. The cues not
+        needed are left out (they are what most of a reading costs: a mix that is no single
+        periodic source needs none of them)."""
+        self._flush()
         env = self._recent(self.env_db, self.env_written, seconds, ENVELOPE_FRAME_S)
         f0 = self._recent(self.pitch_f0, self.pitch_written, seconds, PITCH_FRAME_S)
         lvl = self._recent(self.pitch_db, self.pitch_written, seconds, PITCH_FRAME_S)
-        hf = self._recent(self.pitch_hf, self.pitch_written, seconds, PITCH_FRAME_S)
         if env.size == 0 or f0.size == 0:
             return None
         top = _quantile(env, 95.0)
@@ -179,8 +218,19 @@ class SourceCues:
         n_sounding = int(np.count_nonzero(sounding))
         voiced = sounding & (f0 > 0)
         n_voiced = int(np.count_nonzero(voiced))
-        unvoiced = sounding & (f0 == 0)
         f0_voiced = f0[voiced]
+        cues = {
+            "seconds": env.size * ENVELOPE_FRAME_S,
+            "sounding_s": n_sounding * PITCH_FRAME_S,
+            "voiced_share": n_voiced / max(n_sounding, 1),
+            "f0_hz": _quantile(f0_voiced, 50.0) if n_voiced else 0.0,
+            "f0_low_hz": _quantile(f0_voiced, 10.0) if n_voiced else 0.0,
+        }
+        need = "all" if detail is None else detail(cues)
+        if need == "none":
+            return cues
+        hf = self._recent(self.pitch_hf, self.pitch_written, seconds, PITCH_FRAME_S)
+        unvoiced = sounding & (f0 == 0)
         if n_voiced and np.count_nonzero(unvoiced):
             contrast = 10.0 * math.log10(max(_quantile(hf[unvoiced], FRICATIVE_QUANTILE), 1e-6) /
                                          max(_quantile(hf[voiced], 50.0), 1e-6))
@@ -197,14 +247,9 @@ class SourceCues:
             syllabic_db = float(np.std((env_c - slow)[k // 2:-k // 2]))
         else:
             syllabic_db = 0.0
-        return {
-            "modulation_db": self._modulation_db(seconds),
-            "seconds": env.size * ENVELOPE_FRAME_S,
-            "sounding_s": n_sounding * PITCH_FRAME_S,
-            "voiced_share": n_voiced / max(n_sounding, 1),
-            "f0_hz": _quantile(f0_voiced, 50.0) if n_voiced else 0.0,
-            "f0_low_hz": _quantile(f0_voiced, 10.0) if n_voiced else 0.0,
-            "fricative_db": contrast,
-            "syllabic_db": syllabic_db,
-            "dip_share": float(np.mean(env < top - 20.0)),
-        }
+        cues["fricative_db"] = contrast
+        cues["syllabic_db"] = syllabic_db
+        cues["dip_share"] = float(np.mean(env < top - 20.0))
+        if need == "all":
+            cues["modulation_db"] = self._modulation_db(seconds)
+        return cues
