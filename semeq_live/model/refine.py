@@ -85,17 +85,25 @@ class LatentRefiner:
         dev = np.asarray(dev_db, dtype=np.float64)
         d = np.clip(dev - float(share @ dev), -INPUT_LIMIT_DB, INPUT_LIMIT_DB)
         pull = np.sqrt(self.pull)
+        n = d.size
+
+        def residuals(values, last):
+            """``root * (values - their weighted mean)`` and ``last`` as one vector (in place of
+            ``np.append``, which cost more than the arithmetic)."""
+            out = np.empty(n + 1)
+            np.multiply(root, values - float(share @ values), out=out[:n])
+            out[n] = last
+            return out
 
         def misfit(g, slope=True):
             """Cost, residuals and (with ``slope``) their slope in g at ``g``."""
             settings = self._decode(np.tanh(u0 + (g + (_PROBE if slope else _POINT)) * direction))
             c = self._response(settings[0])
-            e = c - d
-            r = np.append(root * (e - float(share @ e)), pull * g)
+            r = residuals(c - d, pull * g)
             if not slope:
                 return float(r @ r), r, None
             s = (self._response(settings[1]) - c) * (1.0 / _H)
-            return float(r @ r), r, np.append(root * (s - float(share @ s)), pull)
+            return float(r @ r), r, residuals(s, pull)
 
         g = 0.0
         cost, r, j = misfit(g)
