@@ -73,6 +73,30 @@ def _quantile(values: np.ndarray, q: float) -> float:
     return float(np.partition(values, k)[k])
 
 
+def _ring_write(ring: np.ndarray, start: int, values: np.ndarray) -> None:
+    """``values`` (along the first axis) into ``ring`` from entry ``start`` on, wrapping; of more
+    values than the ring holds only the newest stay. Two slices, not an index array."""
+    size = ring.shape[0]
+    if values.shape[0] > size:
+        start += values.shape[0] - size
+        values = values[-size:]
+    i = start % size
+    k = min(size - i, values.shape[0])
+    ring[i:i + k] = values[:k]
+    ring[:values.shape[0] - k] = values[k:]
+
+
+def _ring_read(ring: np.ndarray, written: int, n: int) -> np.ndarray:
+    """The newest ``n`` entries of ``ring`` (at most what was written and what it holds), oldest
+    first: a view where they do not wrap."""
+    size = ring.shape[0]
+    n = min(n, written, size)
+    end = written % size
+    if end >= n:
+        return ring[end - n:end]
+    return np.concatenate([ring[end - n:], ring[:end]])
+
+
 class SourceCues:
     """Per-hop cue extraction into fixed rings. ``add(mono)`` with each hop's new samples."""
 
@@ -102,8 +126,9 @@ class SourceCues:
         self.pitch_written = 0
         # Decimated samples not yet worked on (``_flush``), from the start of a frame, and how many
         # whole frames each ``add`` completed: the band sums are one matrix product per such group,
-        # as when each ``add`` did its own frames (BLAS rounds a row's product differently with
-        # the number of rows, and the cues are to stay bit for bit what they were).
+        # as when each ``add`` did its own frames (a one-row product, from a stretch that completes
+        # one frame, goes through another BLAS routine and rounds differently; the cues are to
+        # stay bit for bit what they were, however often they are read).
         self._pending_frames = max(1, int(round(PENDING_S / PITCH_FRAME_S)))
         self._pending = np.empty((self._pending_frames + 1) * self.frame_len + 1)
         self._n_pending = 0
@@ -146,11 +171,9 @@ class SourceCues:
         self._groups.clear()
 
     def _push(self, ring: np.ndarray, counter: str, values: np.ndarray) -> None:
-        n = ring.size
         start = getattr(self, counter)
-        idx = (start + np.arange(values.size)) % n
-        ring[idx] = values
-        setattr(self, counter, start + values.size)
+        _ring_write(ring, start, values)
+        setattr(self, counter, start + values.shape[0])
 
     def _pitch(self, frames: np.ndarray) -> None:
         w = self.frame_len
@@ -169,16 +192,13 @@ class SourceCues:
         for count in self._groups:  # one product per add's frames (see __init__)
             bands[first:first + count] = power[first:first + count] @ self._band_matrix
             first += count
-        idx = (self.pitch_written + np.arange(f0.size)) % self.pitch_f0.size
-        self.pitch_f0[idx] = f0
-        self.pitch_db[idx] = level
-        self.pitch_hf[idx] = hf
-        self.pitch_band_db[idx] = 10.0 * np.log10(bands / w + 1e-20)
+        for ring, values in ((self.pitch_f0, f0), (self.pitch_db, level), (self.pitch_hf, hf),
+                             (self.pitch_band_db, 10.0 * np.log10(bands / w + 1e-20))):
+            _ring_write(ring, self.pitch_written, values)
         self.pitch_written += f0.size
 
     def _recent(self, ring: np.ndarray, written: int, seconds: float, frame_s: float) -> np.ndarray:
-        n = min(written, ring.size, int(round(seconds / frame_s)))
-        return ring[(written - 1 - np.arange(n))[::-1] % ring.size]
+        return _ring_read(ring, written, int(round(seconds / frame_s)))
 
     def _modulation_db(self, seconds: float) -> float:
         """The median over ``MODULATION_BANDS_HZ`` of each band's level movement (dB, standard
@@ -189,7 +209,7 @@ class SourceCues:
         k = MODULATION_COURSE_FRAMES
         if n <= k:
             return 0.0
-        lv = self.pitch_band_db[(self.pitch_written - 1 - np.arange(n))[::-1] % self.pitch_f0.size]
+        lv = _ring_read(self.pitch_band_db, self.pitch_written, n)
         lv = np.maximum(lv, lv.max(axis=0) - 40.0)
         c = np.cumsum(np.vstack([np.zeros((1, lv.shape[1])), lv]), axis=0)
         course = (c[k:] - c[:-k]) / k  # mean of frames [i, i + k)
