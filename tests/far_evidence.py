@@ -1,4 +1,4 @@
-"""``python -m tests.far_evidence``: the README's table of sources far from the built-in
+"""``python -m tests.far_evidence``: the table of sources far from the built-in
 reference (``tests/far_sources.py``) on the default path (``auto``, nothing learned), figured as
 ``python -m tests.evidence`` figures its default-path table (take seed 2, shaped with the SAFE
 mean warm and bright curves), plus the share of the estimates judged against the fitted

@@ -9,14 +9,14 @@ bursts (high-passed 2.5-5 kHz) and plosive bursts between syllables, lip radiati
 4-5.5 syllables a second, and pauses of 0.2-0.6 s between phrases of 1.2-3 s. A different seed
 says other syllables with another melody. The vowels glide from syllable to syllable
 (``formant_tract``, as the sung voice's); they used to switch the resonators' coefficients while
-they rang, which clicked at syllable boundaries 7-36 dB over the speech around them (README,
+they rang, which clicked at syllable boundaries 7-36 dB over the speech around them (docs/adaptive.md,
 "The made talkers").
 
 ``sung_voice`` holds vowels on notes: the singing case. Legato as a singer's (the pitch slides to
 the next note, the level swells, the formants glide to the next vowel over 40 ms in a resonator
 structure that stays stable while it moves: ``formant_tract``), 5.5 Hz vibrato, no consonants, an
 inhale between phrases. (It used to switch its resonators' coefficients at each note while they
-rang, which clicked 20-28 dB above the voice: README, "Not met" of the sessions before.)
+rang, which clicked 20-28 dB above the voice: docs/adaptive.md, "Not met" of the sessions before.)
 
 Each generator returns mono float64 at about -20 dBFS RMS (like ``synth_sources``).
 """
@@ -136,7 +136,7 @@ def _spoken_parts(fs, seconds, seed, kind, f0_shift_st=0.0, formant_scale=1.0, g
 def spoken_voice(fs: float, seconds: float, seed: int = 0, kind: str = "male", **talker) -> np.ndarray:
     """A talker (see the module's docstring; ``talker``: see ``_spoken_parts``): the vowels glide
     from syllable to syllable through ``formant_tract`` (they used to switch the resonators'
-    coefficients while they rang: README); the consonants' noise is added after the tract."""
+    coefficients while they rang: docs/adaptive.md); the consonants' noise is added after the tract."""
     source, segments, consonants = _spoken_parts(fs, seconds, seed, kind, **talker)
     return _norm(_voiced_speech(source, segments, fs) + consonants)
 
@@ -254,7 +254,7 @@ VOICES = {
 
 
 # --------------------------------------------------------------------------- more sung lines
-# For the auto-gain evidence (README, "Auto-gain beyond the tables"): the same singer at other
+# For the auto-gain evidence (docs/adaptive.md, "Auto-gain beyond the tables"): the same singer at other
 # pitches, held vowels, a choir.
 
 

@@ -23,7 +23,7 @@ from . import synth_sources, synth_voices
 SECONDS = 12.0
 SEED = 5  # another take than the evidence's (seed 2) and the ones the constants were chosen on
 SETTLED_S = 6.0  # after the confirming decision (3 s of sound) on every made take
-# The provisional decision: the made voices' came at 1.4-1.5 s of audio (README). Later than this,
+# The provisional decision: the made voices' came at 1.4-1.5 s of audio (docs/adaptive.md). Later than this,
 # the first second after it without an estimate would take the share under issue 11's 90 %.
 FIRST_DECISION_S = 1.6
 SPEAKING_VOICES = [n for n in synth_voices.VOICES if n != "made sung voice"]
@@ -234,8 +234,8 @@ def test_analyze_json_says_what_auto_chose(tmp_path):
 @pytest.mark.parametrize("name", ["made male voice", "made female voice", "made male voice, 16 kHz"])
 def test_the_default_path_ranks_shaped_made_voices_as_measured(name, bundled_model):
     """The default path (auto, nothing learned) on made voices, as python -m tests.evidence
-    measures it (README): the bright-shaped take reads bright in every estimate and gets the
-    larger correction. Below goal (README), held to what is measured with a margin: the
+    measures it (docs/adaptive.md): the bright-shaped take reads bright in every estimate and gets the
+    larger correction. Below goal (docs/adaptive.md), held to what is measured with a margin: the
     warm-shaped take reads warm in 89-100 % of the estimates (goal 90 %; the estimates from the
     provisional decision on are counted; 72-100 % while the made voices' vowels switched with a
     click, tests/test_made_spoken_voice.py), and the difference is 2.5-2.8 dB (goal 3 dB; 2.0-2.7

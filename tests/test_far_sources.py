@@ -4,7 +4,7 @@ for any source with signal over a few octaves): the made hats and the sources of
 tuned on), on the default path (``auto``, nothing learned), with a chosen built-in and with a
 learned reference from another instrument. The reference is fitted to the source
 (``semeq_live/analysis/reference_fit.py``), the estimate says so, and the warm target at k = 1
-stays a correction, not a slam. Takes with seed 5 (the README's figures: seed 2)."""
+stays a correction, not a slam. Takes with seed 5 (docs/adaptive.md's figures: seed 2)."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def test_made_sources_morph_within_one_lu(bundled_model, name):
 @pytest.mark.parametrize("name", list(E.synth_voices.VOICES))
 def test_made_voices_morph_within_one_lu(bundled_model, name):
     """The made voices, the sung one included, against ``voice`` and on the default path (the sung
-    line was 1.68 / 1.31 LU off while its resonators clicked at each note: README)."""
+    line was 1.68 / 1.31 LU off while its resonators clicked at each note: docs/adaptive.md)."""
     src = E.made_voice_source(name)
     check_morph(bundled_model, src)
     check_morph(bundled_model, E.default_path(src))
@@ -98,7 +98,7 @@ def test_autogain_does_not_pump_on_music(bundled_model, music_files):
         assert np.ptp(g) <= 1.0, (path.stem, np.round(g, 2))
 
 
-# The sung lines' measured shortfall (README, "Auto-gain beyond the tables"), held so it cannot
+# The sung lines' measured shortfall (docs/adaptive.md, "Auto-gain beyond the tables"), held so it cannot
 # grow: under a big adaptive EQ the loudness change of one held note differs from the next by up
 # to 8 dB. Auto-gain sees a new note in the newest 0.13-0.19 s frame at each analyzer update
 # (about 0.1 s after it begins) and follows it with a 0.3 s average; 32 takes (4 lines x 4 seeds x

@@ -5,7 +5,7 @@ They used to switch their formant resonators' coefficients at each syllable whil
 still rang (lfilter's transposed-form state carried across): the voicing ramps softened it, but at
 syllable boundaries inside a phrase 5 ms K-weighted frames still stood 7-36 dB over the 105 ms
 around them (seeds 2-9), which raised the voices' long-term spectrum at 3.15-5 kHz by up to 12 dB
-(README). A talker's tongue moves; it does not click. Onsets after a pause, fricatives and
+(docs/adaptive.md). A talker's tongue moves; it does not click. Onsets after a pause, fricatives and
 plosive bursts do stand out, and stay: they are speech.
 """
 

@@ -2,7 +2,7 @@
 
 It used to switch its formant resonators' coefficients at each note while they rang, carrying
 lfilter's transposed-form state across: 5 ms clicks 25-31 dB over the voice around them, which
-decided the loudness of whole 3 s windows in the evidence (README). A singer's vowels and notes
+decided the loudness of whole 3 s windows in the evidence (docs/adaptive.md). A singer's vowels and notes
 glide; the resonators that make the glide must stay stable however fast they move.
 """
 

@@ -1,6 +1,6 @@
 """The population of made talkers (``tests/voice_population.py``): its voices are what they say,
 auto takes them for voices, and the voice neutral's figures on them are held where measured
-(README, "A neutral that fits the voice"), so a change to the voice reference is judged on many
+(docs/adaptive.md, "A neutral that fits the voice"), so a change to the voice reference is judged on many
 voices, not on the evidence table's four."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_auto_takes_the_population_for_voices(bundled_model):
     do not are breathy voices (aspiration noise 12 % of the pulses): shaped bright, their noise
     lifted over the harmonics, their 40 ms frames correlate less and the voiced share falls under
     0.5 (male 106: 0.86 shaped warm, 0.47 shaped bright): the voicing cue is not EQ-invariant for a
-    noisy voice (README)."""
+    noisy voice (docs/adaptive.md)."""
     ends = [VP.auto_decisions(bundled_model, v) for v in VP.population()]
     as_voice = sum("→ voice" in log[-1] for d in ends for log in d.values())
     assert as_voice >= 44

@@ -1,4 +1,4 @@
-"""Trials of a voice neutral that fits the voice at hand (README, "A neutral that fits the voice"):
+"""Trials of a voice neutral that fits the voice at hand (docs/adaptive.md, "A neutral that fits the voice"):
 ``python -m tests.voice_neutral_trials`` prints each candidate's figures on the made-talker
 population (``voice_population``), on the evidence's made talkers and on the two shared speech
 clips (held out: never used to choose a candidate or a constant).

@@ -1,4 +1,4 @@
-"""A population of made talkers for judging a voice neutral (README, "A neutral that fits the
+"""A population of made talkers for judging a voice neutral (docs/adaptive.md, "A neutral that fits the
 voice"): many voices, none of them the evidence tables' own, so that a rule chosen on a handful
 of voices shows whether it carries over.
 

@@ -15,7 +15,7 @@ adaptive EQ applied about 70 % of the difference between a warm-shaped and a bri
 even on clean curves. Live, the engine averages successive estimates over seconds (its input
 smoothing), so what matters is that the *average* reading is right; the spread of single
 readings is averaged away there. Measured on the evidence sources (warm target at k = 1,
-bright-shaped minus warm-shaped change, README): +0.3 to +1.0 dB on seven of the twelve, -0.3 and
+bright-shaped minus warm-shaped change, docs/adaptive.md): +0.3 to +1.0 dB on seven of the twelve, -0.3 and
 -0.4 dB on the brass line and the male voice; clean curves read at 0.60 dB median error instead
 of 0.80 (model card).
 """

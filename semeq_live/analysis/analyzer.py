@@ -19,7 +19,7 @@ a melody, a brass line or a voice plays a handful of notes or syllables, and whi
 band levels by 10-30 dB, several times what an EQ does; 4 s halve that spread. The engine smooths
 the estimate over 2 s on top; the bands with signal, the level gate and the loudness follow the
 2 s window as before. A learned reference's ``band_reliability`` weighs each band's say in the
-curve encoder and the term profile. What it changes on the evidence sources: README.
+curve encoder and the term profile. What it changes on the evidence sources: docs/adaptive.md.
 
 The whole-file average (``semeq-live analyze``'s "overall") goes through ``estimate_from_power``,
 the same path as every live estimate.
@@ -266,7 +266,7 @@ class Analyzer:
             due = self._pending >= (self.estimate_every if self.last_estimate.confident else 1)
             if not (self._dirty or due):
                 # Auto-gain follows the newest audio at each update (a held note's loudness under a
-                # big EQ is not the last one's: README, "Auto-gain beyond the tables"); the rest
+                # big EQ is not the last one's: docs/adaptive.md, "Auto-gain beyond the tables"); the rest
                 # waits for the estimate.
                 if recent is not None and self.last_estimate.band_power is not None:
                     self.last_estimate = self.last_estimate.with_recent(
@@ -364,7 +364,7 @@ class Analyzer:
         if self.auto is not None and not self.auto.confirmed:
             # Auto's provisional decision: the estimate is shown, but the correction waits for the
             # confirming one (3 s of sound). Judged against a reference that may still change, it
-            # would have to be taken back (8 of 396 made takes changed kind at 3 s; README).
+            # would have to be taken back (8 of 396 made takes changed kind at 3 s; docs/adaptive.md).
             return 0.0
         span = self.n_segments - self.min_segments
         if span <= 0:

@@ -14,7 +14,7 @@ which a static EQ changes) and decides, about three times a second:
 - **music** otherwise: a mix, one instrument, a drum loop, a singer holding long notes. For a
   single instrument no built-in fits (each instrument has its own spectrum: learn it at
   soundcheck); the music reference judged the made instruments as well as pink noise did
-  (README, adaptive section).
+  (docs/adaptive.md, *The default path*).
 
 When: a *provisional* decision once the cues hold ``PROVISIONAL_S`` of sounding audio (the
 analyzer's estimates start there), a *confirming* one at ``MIN_EVIDENCE_S``, which takes the first
@@ -23,7 +23,7 @@ the dwell: from then on auto decides as it would have without the provisional de
 second of speech often holds no pause yet, so the syllabic rhythm the provisional decision asks
 for may also be the per-band syllabic modulation (``source_cues``), which a static EQ does not
 move. Chosen on made takes, seeds 2-8 (voices) and 2-5 (the rest): 79 of 84 voice takes started
-as voices (76 since the made talkers' vowels glide instead of clicking: README), none of 132 instrument, mix and sung takes did; checked on seeds 9-13 and 6-9: 59 of
+as voices (76 since the made talkers' vowels glide instead of clicking: docs/adaptive.md), none of 132 instrument, mix and sung takes did; checked on seeds 9-13 and 6-9: 59 of
 60 and 2 of 120 (a plucked string whose plucks read as consonants, corrected at 3 s). A kept voice's reference is judged afresh
 from the F0 of 3 s (speech F0 falls over a phrase, so the first second's reads high). A
 correction or refit is a switch like any other (one log line; the analyzer restarts the
@@ -54,7 +54,7 @@ DECIDE_EVERY_S = 0.4
 SWITCH_TO_VOICE = 0.7
 SWITCH_TO_MUSIC = 0.3
 # The voice test (made voices and instruments: tests/synth_voices.py, tests/synth_sources.py;
-# README gives their cue values). Speech: voiced share 0.8-0.9, fricative contrast 20-25 dB,
+# docs/adaptive.md gives their cue values). Speech: voiced share 0.8-0.9, fricative contrast 20-25 dB,
 # syllabic level movement 10-12 dB, dips 0.2-0.3; instruments and mixes: contrast under 5 dB
 # (the made drum loop: 18 dB from its hats, but no F0 in range and 6 dB movement, 4 % dips).
 VOICED_SHARE = 0.5

@@ -21,7 +21,7 @@ a fixed EQ), and a fast one (0.3 s) that takes over where they part by more than
 from 1.75 dB): the EQ's effect has really changed. The compensation follows an EQ change at once
 (the EQ ramp and the gain ramp move together in the processor).
 
-Why (README, "morph, auto-gain"): a big adaptive EQ changes the loudness of one held note of a
+Why (docs/adaptive.md, "morph, auto-gain"): a big adaptive EQ changes the loudness of one held note of a
 sung line by 1 dB and of the next by 6 (a harmonic in or out of a cut). Before, the analyzer's
 2 s window, its shape normalised at each estimate (level removed), then a 1 s one-pole, held a
 note's spectrum for 2-3 s after it ended: 15 of 32 made sung-line takes had a 3 s window more
@@ -241,7 +241,7 @@ class RecentSpectrum:
     One frame of about 0.18 s (a power of two of samples, 0.13-0.19 s; Hann) ending at the newest
     sample: a new held note is seen about 0.1 s after it begins. The analyzer's own 0.34 s
     segments, one every 0.17-0.19 s, showed it 0.2-0.3 s late, with the previous note's gain on
-    the loudest part of the new one (README, "Auto-gain beyond the tables"). One frame per update
+    the loudest part of the new one (docs/adaptive.md, "Auto-gain beyond the tables"). One frame per update
     (at 10 a second the frames overlap by about half, so no audio goes unweighed), not every
     frame since the last update: auto-gain wants what plays now. Frames of 0.09 s weighed only
     part of the audio between updates (0.064 s of each 0.1 s at 16 kHz), and the 16 kHz speech

@@ -75,7 +75,7 @@ def _music_curve_db(freqs: np.ndarray) -> np.ndarray:
 # against 62 %), both with the F0 rule below; the male/female LTASS tables were not found in a
 # source we could check. So the ANSI table stays. Neutrals following the talker's vocal-tract
 # length or a tilt predicted from F0 were tried on a population of made talkers and held out on
-# the shared clips (tests/voice_neutral_trials.py, README): none helped both.
+# the shared clips (tests/voice_neutral_trials.py, docs/adaptive.md): none helped both.
 _ANSI_S35_FREQS_HZ = (160, 200, 250, 315, 400, 500, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150,
                       4000, 5000, 6300, 8000)
 _ANSI_S35_NORMAL_SPECTRUM_DB = (32.41, 34.48, 34.75, 33.98, 34.59, 34.27, 32.06, 28.30, 25.01, 23.00,
@@ -267,7 +267,7 @@ class ReferenceSpectrum:
 # Reliability of a learned reference's band level: 1 / (1 + (se / RELIABLE_SE_DB)^2), with se the
 # standard error (dB) of the band's mean power over the soundcheck's segments: a band whose level
 # is known to within 3 dB keeps half its say or more. Chosen on the made sources with other takes
-# and seeds than the evidence's; the held-out instruments and the music confirm it (see README).
+# and seeds than the evidence's; the held-out instruments and the music confirm it (see docs/adaptive.md).
 RELIABLE_SE_DB = 3.0
 _DB_PER_RELATIVE = 10.0 / np.log(10.0)  # d(10 log10 p) / (dp / p)
 

@@ -19,13 +19,13 @@ and the adaptive correction stays near the target as applied to a neutral input.
 
 What it costs, said where it is shown: a tilt the shaping added is taken for the source's own, so
 on such a source warm and bright differ only by what is left of their curves over its range (over
-hats' 3-16 kHz, 0.33 dB RMS: README). The decision is made at each estimate, from the judged
+hats' 3-16 kHz, 0.33 dB RMS: docs/adaptive.md). The decision is made at each estimate, from the judged
 stretch: a source on the edge (a sung line shaped bright, 3.5-6.7 dB per octave from one estimate
 to the next against the voice reference) is fitted only in its far estimates. Holding the fit
 until the tilt fell under 3.5 dB per octave, or deciding from the source's whole history, fitted
 that line in many more of them and lost more of its warm-vs-bright difference; a share of the fit
 growing with the tilt (0 at 4.5, all at 6.5 dB per octave) kept more of it but left band-passed
-noise shaped warm (4.5 dB per octave) as it was: a 12 dB high cut (README, the default path).
+noise shaped warm (4.5 dB per octave) as it was: a 12 dB high cut (docs/adaptive.md, the default path).
 
 The same holds for every reference, built-in or learned, chosen or auto's: issue 11 allows "no
 estimate" only for silence, a near-pure tone, too little audio or too narrow a range. Where the
