@@ -64,7 +64,7 @@ class InputRange:
     @property
     def weights(self) -> np.ndarray | None:
         """The weights to give the ceiling (None: nothing heard yet, every band allowed). A new
-        array whenever they change, never written into (the engine's memo compares identity)."""
+        array at every update, never written into (the engine's memo compares identity)."""
         return self._weights
 
     def reset(self) -> None:
@@ -74,29 +74,36 @@ class InputRange:
     def update(self, band_weight, dt: float, rebase: bool = False) -> None:
         """Take one estimate's band weights, ``dt`` seconds of sound after the last one taken.
         ``rebase``: the weights are against another reference now, nothing before them is held
-        (the range glides to them, as it rises)."""
-        w = np.clip(np.nan_to_num(np.asarray(band_weight, dtype=np.float64), nan=1.0), 0.0, 1.0)
+        (the range glides to them, as it rises). In place where it can be: it runs at every new
+        estimate, beside the analyzer's own work."""
+        w = np.array(band_weight, dtype=np.float64)
+        np.copyto(w, 1.0, where=np.isnan(w))  # not a number: signal (the ceiling's own reading)
+        np.clip(w, 0.0, 1.0, out=w)
         dt = max(float(dt), 0.0)
         if self._weights is None:  # the first picture replaces "every band allowed"
-            self._peak, self._age = w, np.zeros_like(w)
-            self._set(w)
+            self._peak, self._age = w.copy(), np.zeros_like(w)
+            self._publish(w)
             return
         if rebase or self.hold_s <= 0.0:
-            self._peak, self._age = w, np.zeros_like(w)
-            held = w
+            self._peak[:] = w
+            self._age[:] = 0.0
+            target = w
         else:
             self._age += dt
-            held = self._peak - self.release_per_s * np.maximum(self._age - self.hold_s, 0.0)
-            renewed = w >= held
-            self._peak = np.where(renewed, w, self._peak)
-            self._age[renewed] = 0.0
-            held = np.maximum(held, w)
+            # What each band still holds: its peak, falling once the hold has run out.
+            target = np.maximum(self._age - self.hold_s, 0.0)
+            target *= -self.release_per_s
+            target += self._peak
+            renewed = w >= target
+            np.copyto(self._peak, w, where=renewed)
+            np.copyto(self._age, 0.0, where=renewed)
+            np.maximum(target, w, out=target)
         if self.rise_s > 0.0:
-            held = self._weights + (1.0 - math.exp(-dt / self.rise_s)) * (held - self._weights)
-        self._set(held)
+            target = target - self._weights
+            target *= 1.0 - math.exp(-dt / self.rise_s)
+            target += self._weights
+        self._publish(target)
 
-    def _set(self, new) -> None:
-        if not np.array_equal(new, self._weights):
-            new = np.array(new, dtype=np.float64)
-            new.setflags(write=False)
-            self._weights = new
+    def _publish(self, new: np.ndarray) -> None:
+        new.setflags(write=False)
+        self._weights = new
