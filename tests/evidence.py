@@ -45,6 +45,7 @@ MUSIC_SOUNDCHECK_S = (0.0, 10.0)
 MUSIC_SHOW_S = (10.0, 30.0)
 SYNTH_SECONDS = 10.0
 SYNTH_SOUNDCHECK_SEED, SYNTH_SHOW_SEED = 1, 2
+RENDER_PEAK = 0.1  # -20 dBFS: room for the EQ's boosts under the processor's -1 dBFS limiter
 
 
 @dataclass
@@ -243,17 +244,19 @@ def applied_change_db(model, src: Source, shape: str, target: str = "warm", inte
 
 
 def rendered_change_db(model, src: Source, shape: str, target: str = "warm", intensity: float = 1.0):
-    """How far the rendered EQ moves the ``shape``-shaped input, as a listener (or ``render
-    --no-autogain`` and a spectrum analyser) would measure it: the output's long-term band levels
-    minus the input's, from the moment the analysis window is full to the end, RMS over the bands
-    with signal (weighted by the input's presence). The live analyzer and engine update every
-    0.1 s of audio, the real processor smooths between."""
+    """How far the rendered EQ moves the ``shape``-shaped input over the whole take, as ``render
+    --no-autogain`` and a spectrum analyser would measure it: the output's long-term band levels
+    minus the input's, RMS over the bands with signal (weighted by the input's presence). The live
+    analyzer and engine update every 0.1 s of audio and the real processor smooths between, so the
+    first seconds (no estimate yet, then the correction easing in) count as they sound. The take
+    peaks at -20 dBFS: the processor's safety limiter must not colour what is measured."""
     from semeq_live.analysis.bands import BandAnalyzer, segment_length
+    from semeq_live.analysis.presence import presence_weights
     from semeq_live.dsp import EQProcessor
 
     def measure():
         x = shape_with_term(src.audio, src.fs, model, shape)
-        x = (0.5 * x / np.abs(x).max()).astype(np.float32)
+        x = (RENDER_PEAK * x / np.abs(x).max()).astype(np.float32)
         an = analyzer_for(model, src)
         engine = SemanticEngine(model, src.fs, reference_band_db=an.reference.band_db)
         proc = EQProcessor(src.fs, x.shape[1])
@@ -264,17 +267,23 @@ def rendered_change_db(model, src: Source, shape: str, target: str = "warm", int
             an.push(x[i:i + step])
             engine.compute(state, an.update()).apply_to(proc)
             y[i:i + step] = proc.process(x[i:i + step])
+        if proc.limited_samples:
+            raise RuntimeError(f"{src.name}: the safety limiter acted on {proc.limited_samples} samples")
         n = segment_length(src.fs)
         bands = BandAnalyzer(src.fs, n)
-        start = int(WINDOW_S * src.fs)
-        p_in = np.mean([bands.band_power(x[i:i + n])[0] for i in range(start, len(x) - n, n // 2)], 0)
-        p_out = np.mean([bands.band_power(y[i:i + n])[0] for i in range(start, len(x) - n, n // 2)], 0)
-        from semeq_live.analysis.presence import presence_weights
-
+        starts = range(0, len(x) - n + 1, n // 2)
+        p_in = np.mean([bands.band_power(x[i:i + n])[0] for i in starts], 0)
+        p_out = np.mean([bands.band_power(y[i:i + n])[0] for i in starts], 0)
         w = presence_weights(10 * np.log10(p_in), bands.valid)
         return weighted_rms(10 * np.log10(p_out / p_in), w)
 
     return _cached(("rendered", id(model), src.name, src.reference, shape, target, intensity), measure)
+
+
+def rendered_warm_vs_bright_db(model, src: Source) -> dict:
+    warm = rendered_change_db(model, src, "warm")
+    bright = rendered_change_db(model, src, "bright")
+    return {"warm": warm, "bright": bright, "difference": bright - warm}
 
 
 def warm_vs_bright_db(model, src: Source) -> dict:
@@ -331,17 +340,22 @@ def all_sources(shared: Path) -> list[Source]:
     return music + speech + voices + made_sources() + [made_mix_source()]
 
 
+def _rendered(rd: dict) -> str:
+    return f"{rd['warm']:.2f} / {rd['bright']:.2f} dB, {rd['difference']:+.2f} dB"
+
+
 def auto_table(model, sources) -> str:
     """The default path: each source as a new user meets it (``auto``, nothing learned)."""
     rows = ["| source | auto's first decision (warm- / bright-shaped input), later switches | "
             "estimate after the first second (warm- / bright-shaped) | right word first | change of warm- / bright-shaped input | "
-            "difference | morph with auto-gain, worst 3 s |",
-            "|---|---|---|---|---|---|---|"]
+            "difference | rendered, whole take: warm- / bright-shaped, difference | morph with auto-gain, worst 3 s |",
+            "|---|---|---|---|---|---|---|---|"]
     for src in sources:
         auto = default_path(src)
         w = profile_figures(model, auto, "warm", "bright")
         b = profile_figures(model, auto, "bright", "warm")
         ch = warm_vs_bright_db(model, auto)
+        rd = rendered_warm_vs_bright_db(model, auto)
         chose = []
         for shape in ("warm", "bright"):
             c = auto_choice(model, src, shape)
@@ -354,19 +368,21 @@ def auto_table(model, sources) -> str:
         worst = parts[np.argmax(np.abs(parts))] if parts.size else float("nan")
         est = f"{w['estimate']:.0%} / {b['estimate']:.0%}"
         rows.append(f"| {name} | {' / '.join(chose)} | {est} | {right} | {ch['warm']:.2f} / {ch['bright']:.2f} dB "
-                    f"| {ch['difference']:+.2f} dB | {worst:+.2f} LU |")
+                    f"| {ch['difference']:+.2f} dB | {_rendered(rd)} | {worst:+.2f} LU |")
     return "\n".join(rows)
 
 
 def table(model, sources) -> str:
     rows = ["| source | rate | reference | estimate (warm / bright-shaped) | right word first "
             "| warm target, k = 1: change of warm- / bright-shaped input | difference | "
+            "rendered, whole take: warm- / bright-shaped, difference | "
             "morph with auto-gain, worst 3 s | overall (whole file) |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for src in sources:
         w = profile_figures(model, src, "warm", "bright")
         b = profile_figures(model, src, "bright", "warm")
         ch = warm_vs_bright_db(model, src)
+        rd = rendered_warm_vs_bright_db(model, src)
         x, y = render_morph(model, src)
         _, parts = loudness_errors(src.fs, x, y)
         worst = parts[np.argmax(np.abs(parts))] if parts.size else float("nan")
@@ -380,7 +396,7 @@ def table(model, sources) -> str:
         right = f"{w['right_word']:.0%} / {b['right_word']:.0%}" if w["estimate"] else "-"
         name = f"{src.name} (held out)" if src.kind == "held out" else src.name
         rows.append(f"| {name} | {src.fs / 1000:g} kHz | {src.reference} | {est} | {right} | "
-                    f"{ch['warm']:.2f} / {ch['bright']:.2f} dB | {ch['difference']:+.2f} dB | "
+                    f"{ch['warm']:.2f} / {ch['bright']:.2f} dB | {ch['difference']:+.2f} dB | {_rendered(rd)} | "
                     f"{worst:+.2f} LU | {overall} |")
     return "\n".join(rows)
 
