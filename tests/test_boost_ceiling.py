@@ -52,8 +52,7 @@ def net_db(forward, inverse, freqs, fs) -> np.ndarray:
 def engine_for(fs: float, cap) -> SemanticEngine:
     key = (fs, cap)
     if key not in _engines:
-        # Shared by the examples: each example's weights as given, no range held from the last one.
-        _engines[key] = SemanticEngine(MODEL, fs, input_smoothing_s=0.0, max_boost_db=cap, range_hold_s=0.0)
+        _engines[key] = SemanticEngine(MODEL, fs, input_smoothing_s=0.0, max_boost_db=cap)
     return _engines[key]
 
 

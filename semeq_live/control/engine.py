@@ -41,11 +41,9 @@ applied just before: the correction glides to the new reading instead of steppin
 The boost ceiling (``ceiling.py``) bounds the composed cascade, in every mode but flat: the net
 curve never rises above ``max_boost_db`` (the stage's cap; the EQ's own +12 dB when none is set)
 nor falls below -12 dB. While adaptation is on (adaptive, or its static fallback when there is
-no estimate) it also never rises above 0.5 dB where the input has nothing: the input's *range*
-(``input_range.py``: the analyzer's band weights, each band held at the highest it reached for
-12 s of sound, then released; held through silence, so a pause between songs keeps the EQ), so
-the EQ's shape does not pump with which notes the last 2 s happened to play. With adaptation
-switched off the word's EQ is applied as it is, within the cap.
+no estimate) it also never rises above 0.5 dB where the input has nothing: the analyzer's band
+weights, tracked like the latent (one-pole) and held through silence, so a pause between songs
+keeps the EQ. With adaptation switched off the word's EQ is applied as it is, within the cap.
 Auto-gain predicts the loudness of the EQ as limited, since that is what plays.
 
 Decoder calls are cached (small LRU keyed by the latent's bytes), so an unchanged state and
@@ -66,7 +64,6 @@ from ..analysis.loudness import AutoGain
 from ..analysis.reference import ReferenceSpectrum
 from ..params import ANALYSIS_FREQS, FLAT_PARAMS, GAIN_INDEX, clamp_params
 from .ceiling import BoostCeiling
-from .input_range import HOLD_S, RISE_S, InputRange
 from .state import ControlState
 
 MODE_ADAPTIVE = "adaptive"
@@ -81,6 +78,7 @@ AUTOGAIN_MIN_LEVEL_DB = -70.0
 # Nor, below the analyzer's "too quiet" level, about where the programme has signal: a pause's
 # hiss must not become the picture of the bands, so the band weights hold until the music is back.
 BAND_WEIGHT_MIN_LEVEL_DB = -60.0
+BAND_WEIGHT_SMOOTHING_S = 0.5
 _FLAT = FLAT_PARAMS.copy()
 _FLAT.setflags(write=False)
 
@@ -150,15 +148,11 @@ class SemanticEngine:
     """
 
     def __init__(self, model, sample_rate: float, reference_band_db=None, autogain_shape_tau_s: float = 1.5,
-                 input_smoothing_s: float = 2.0, cache_size: int = 32, max_boost_db: float | None = None,
-                 range_hold_s: float = HOLD_S):
+                 input_smoothing_s: float = 2.0, cache_size: int = 32, max_boost_db: float | None = None):
         self.model = model
         self.sample_rate = float(sample_rate)
         self.ceiling = BoostCeiling(self.sample_rate, max_boost_db)
-        # Where the input has signal, for the ceiling (its weights: None = all bands signal).
-        # input_smoothing_s = 0 (follow every estimate as it is) rounds nothing off here either.
-        self.input_range = InputRange(hold_s=range_hold_s, rise_s=min(float(input_smoothing_s), RISE_S))
-        self._range_reference: str | None = None  # the reference the range was held against
+        self._band_weight: np.ndarray | None = None  # tracked band weights (None: all bands signal)
         self.ceiling_seconds = 0.0  # time the ceiling took in the last compute (bench)
         if reference_band_db is None:  # until the programme is heard, assume a typical mix
             reference_band_db = ReferenceSpectrum.default().band_db
@@ -261,12 +255,7 @@ class SemanticEngine:
         else:
             self._z_input = None
         if estimate.band_weight is not None and estimate.level_db >= BAND_WEIGHT_MIN_LEVEL_DB:
-            # Silence, a pause's hiss and an estimate without weights (too little audio yet) hold
-            # the range: a pause between songs must not take the EQ away and bring it back with the
-            # first notes; nor does the hold run out while nothing plays.
-            rebase = self._range_reference is not None and estimate.reference != self._range_reference
-            self._range_reference = estimate.reference
-            self.input_range.update(estimate.band_weight, dt, rebase=rebase)
+            self._track_band_weight(estimate.band_weight, dt)
 
     def _neutral_latent(self, band_weight) -> np.ndarray:
         """The encoder's latent for "no deviation" on the bands the input has: what the engine
@@ -280,19 +269,29 @@ class SemanticEngine:
             return self._z_input
         return self._z_neutral + self._evidence * (self._z_input - self._z_neutral)
 
+    def _track_band_weight(self, band_weight, dt: float) -> None:
+        """Follow where the input has signal. An estimate without weights (too little audio yet)
+        and silence hold the last picture: a pause between songs must not take the EQ away and
+        bring it back with the first notes. The analyzer's weights already average its 2 s window;
+        the short one-pole here only rounds off what is left of their steps."""
+        w = np.clip(np.nan_to_num(np.asarray(band_weight, dtype=np.float64), nan=1.0), 0.0, 1.0)
+        tau = min(self.input_smoothing_s, BAND_WEIGHT_SMOOTHING_S)
+        if self._band_weight is None or tau <= 0.0:
+            self._band_weight = w
+        else:
+            self._band_weight = self._band_weight + (1.0 - np.exp(-dt / tau)) * (w - self._band_weight)
+
     @property
     def band_weight(self) -> np.ndarray | None:
-        """The band weights the ceiling uses now: the input's range (None: no spectrum seen yet,
-        all bands allowed)."""
-        return self.input_range.weights
+        """The band weights the ceiling uses now (None: no spectrum seen yet, all bands allowed)."""
+        return self._band_weight
 
     def reset(self) -> None:
         """Forget the tracked input (new source, new song): no smoothing across the change."""
         self._z_input = None
         self._z_neutral = None
         self._evidence = 1.0
-        self.input_range.reset()
-        self._range_reference = None
+        self._band_weight = None
         self._last_estimate_time = None
         self._last_observed = None
         self._refresh_dt = 0.0
@@ -318,7 +317,7 @@ class SemanticEngine:
         is the same: an analyzer refresh (10 a second) moves auto-gain alone, and the decode,
         the cache look-ups and the ceiling's key cost more than the auto-gain prediction."""
         inputs = _EQInputs(z_t, k, bool(state.adaptive), self._z_input, self._z_neutral, self._evidence,
-                           self.input_range.weights, self.ceiling, self.ceiling.max_boost_db,
+                           self._band_weight, self.ceiling, self.ceiling.max_boost_db,
                            None if estimate is None else estimate.reason)
         memo = self._eq_memo
         if memo is not None and memo[0].same_as(inputs):
@@ -357,7 +356,7 @@ class SemanticEngine:
             t0 = time.perf_counter()
             # Switching adaptation off means "do not listen to the input": the word's EQ as it is,
             # within the cap and the range, but not shaped by where the input has signal.
-            weights = self.input_range.weights if state.adaptive else None
+            weights = self._band_weight if state.adaptive else None
             limited = self.ceiling.apply(forward, inverse, weights)
             self.ceiling_seconds = time.perf_counter() - t0
             if limited.forward is not forward or limited.inverse is not inverse:  # limited or reshaped
