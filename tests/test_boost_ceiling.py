@@ -131,6 +131,10 @@ unit3 = st.lists(st.floats(0, 1), min_size=3, max_size=3)
 # through the grid misplaced that top and the curve rose 0.05 dB over a 0 dB cap.
 @example(fg=[0, 0, -7, 0, -2], ff=[0] * 5, fq=[0, 0, 0], ig=[0, -9, -12, 6, 0],
          iff=[0, 0.607421875, 0.53125, 0, 0], iq=[0.83203125, 0.6875, 0], band_weight=None, cap=0.0)
+# A high shelf's peak between the last two grid points (19.5 kHz, the grid's end at 20 kHz higher
+# than the point before): only interior points bracketed a top, and the curve rose 0.06 dB over.
+@example(fg=[0, 0, 0, 0, 7.0], ff=[0, 0, 0, 0, 0.9609375], fq=[0, 0, 0], ig=[0] * 5,
+         iff=[0, 0, 0, 0, 1.0], iq=[0, 0, 0], band_weight=np.r_[np.zeros(27), 0.75], cap=10.0)
 @given(fg=st.lists(st.floats(-12, 12), min_size=5, max_size=5), ff=unit5, fq=unit3,
        ig=st.lists(st.floats(-12, 12), min_size=5, max_size=5), iff=unit5, iq=unit3,
        band_weight=weights, cap=caps)

@@ -222,14 +222,20 @@ def _refine(coef, n_sorted, lim, grid):
     logf, ceil, net = grid[0], grid[2], grid[4]
     floor_db = lim[1]
     n = n_sorted
-    for i in range(1, n_sorted - 1):
-        if logf[i] == logf[i - 1]:
+    for i in range(n_sorted):
+        if i > 0 and logf[i] == logf[i - 1]:
             continue  # a repeated point (two sections at one frequency): handled at its first copy
-        lft, rgt = i - 1, i + 1
+        # The first and last points have one neighbour: a top between the end point and its
+        # neighbour (a shelf's peak just under 20 kHz, the end higher than the point before) was
+        # missed when only interior points could bracket one. There the bracket's missing side
+        # is the end point itself.
+        lft, rgt = max(i - 1, 0), i + 1
         while rgt < n_sorted and logf[rgt] == logf[i]:
             rgt += 1
         if rgt >= n_sorted:
-            break
+            rgt = i
+        if lft == i and rgt == i:
+            continue
         for side in (1.0, -1.0):
             if n >= logf.shape[0]:
                 break
@@ -237,9 +243,14 @@ def _refine(coef, n_sorted, lim, grid):
                 a, b, c = net[lft] - ceil[lft], net[i] - ceil[i], net[rgt] - ceil[rgt]
             else:
                 a, b, c = floor_db - net[lft], floor_db - net[i], floor_db - net[rgt]
+            if lft == i:
+                a = -math.inf
+            if rgt == i:
+                c = -math.inf
             if b < -REFINE_WITHIN_DB or b <= a or b <= c:
                 continue
-            # (x0, x1, x2) brackets a top: x1 is higher than both ends. Probe the wider side.
+            # (x0, x1, x2) brackets a top: x1 is higher than both ends (or is an end). Probe the
+            # wider side.
             x0, x1, x2 = logf[lft], logf[i], logf[rgt]
             best = b
             for _ in range(REFINE_ROUNDS):
